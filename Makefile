@@ -1,0 +1,113 @@
+# fedplane Makefile. `make help` lists the targets.
+
+# Pinned tool versions. etcd's is pinned in hack/tools/go.mod.
+KUBE_VERSION ?= v1.37.2
+KWOK_VERSION ?= v0.8.0
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+export KUBE_VERSION KWOK_VERSION CONTROLLER_TOOLS_VERSION GOLANGCI_LINT_VERSION
+
+# Built tools are cached by version outside the clone and linked into bin/.
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fedplane/tools
+export TOOLS_CACHE
+
+BIN := $(CURDIR)/bin
+LAB_DIR ?= $(CURDIR)/.lab
+# Member clusters of the lab, besides the host.
+CLUSTERS ?= local cce
+KUBECONFIG_LAB := $(LAB_DIR)/kubeconfig
+# The cluster that `make install` installs into.
+INSTALL_KUBECONFIG ?= $(KUBECONFIG_LAB)
+INSTALL_CONTEXT ?= host
+# Extra flags for go test, for example TEST_FLAGS='-run TestX -v'.
+TEST_FLAGS ?=
+TEST_TIMEOUT ?= 30m
+
+GO ?= go
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+LAB_TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwok-stages
+
+##@ General
+
+.PHONY: help
+help: ## Show the targets and what they do.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target> [VAR=value]\n"} \
+		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: generate
+generate: bin/controller-gen ## Generate deepcopy code for the API types.
+	$(BIN)/controller-gen object paths=./api/...
+
+.PHONY: manifests
+manifests: bin/controller-gen ## Generate the CRDs (API kinds and the default federated types).
+	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/core/... paths=./api/scheduling/... output:crd:dir=config/crd/bases
+	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/types/... output:crd:dir=config/crd/federated-base
+	$(GO) run ./hack/gen-federated-types --openapi-dir config/openapi --crd-dir config/crd/federated --ftc-dir config/federatedtypeconfigs
+
+.PHONY: fmt
+fmt: ## Format the Go code.
+	$(GO) fmt ./...
+	cd hack/tools && $(GO) fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+.PHONY: lint
+lint: bin/golangci-lint ## Run golangci-lint with the project's rules (.golangci.yml).
+	$(BIN)/golangci-lint run ./...
+
+.PHONY: verify
+verify: ## Fail when generated code or manifests are stale, code is unformatted, or vet fails.
+	hack/verify.sh
+
+.PHONY: build
+build: ## Build fed-controller and fedctl into bin/.
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+##@ Tests
+
+.PHONY: test
+test: lab-tools ## Run the unit tests and the integration tests against lab API servers.
+	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+
+.PHONY: e2e
+e2e: lab-tools ## Run only the suites under e2e/ against lab clusters.
+	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./e2e/...
+
+.PHONY: bench
+bench: ## Run the Go benchmarks of the pure decision packages.
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+##@ Lab
+
+.PHONY: lab-tools
+lab-tools: $(addprefix bin/,$(LAB_TOOLS)) ## Build the lab's binaries (cached by version).
+
+.PHONY: lab
+lab: lab-tools ## Start a host and member clusters (CLUSTERS="local cce") on loopback, state in .lab/.
+	$(GO) run ./hack/lab up --dir $(LAB_DIR) --bin $(BIN) --clusters "$(CLUSTERS)"
+
+.PHONY: lab-down
+lab-down: ## Stop every lab process and remove .lab/.
+	$(GO) run ./hack/lab down --dir $(LAB_DIR)
+
+.PHONY: install
+install: ## Install the CRDs and the default FederatedTypeConfigs into the host cluster.
+	$(GO) run ./hack/lab install --kubeconfig $(INSTALL_KUBECONFIG) --context $(INSTALL_CONTEXT)
+
+.PHONY: demo
+demo: lab install ## Start the lab, install fedplane's API and apply the seed manifests.
+	$(GO) run ./hack/lab demo --kubeconfig $(KUBECONFIG_LAB) --fixtures ../shared/fixtures
+
+##@ Tools
+
+.PHONY: $(addprefix bin/,$(LAB_TOOLS) controller-gen golangci-lint)
+$(addprefix bin/,$(LAB_TOOLS) controller-gen golangci-lint):
+	@hack/ensure-tool.sh $(@F)

@@ -1,0 +1,77 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// Environment variables that `make test` sets for tests that need a lab.
+const (
+	// EnvBinDir is the directory with the lab binaries.
+	EnvBinDir = "FEDPLANE_LAB_BIN"
+	// EnvRequired makes a missing lab binary a test failure instead of a skip.
+	EnvRequired = "FEDPLANE_LAB_REQUIRED"
+)
+
+// errNoBinaries is returned when no lab binaries are configured.
+var errNoBinaries = fmt.Errorf("%s is not set: run the lab tests with `make test`", EnvBinDir)
+
+// BinariesFromEnv returns the lab binaries named by FEDPLANE_LAB_BIN.
+func BinariesFromEnv() (Binaries, error) {
+	dir := os.Getenv(EnvBinDir)
+	if dir == "" {
+		return Binaries{}, errNoBinaries
+	}
+	return BinariesIn(dir)
+}
+
+// RunWithLab is for TestMain: it starts a lab with opts (binaries from the environment, state in
+// a temporary directory), runs the tests with it, stops it and returns the exit code. Without
+// binaries the tests still run, and those that call Require skip or fail (see EnvRequired).
+func RunWithLab(m *testing.M, opts Options, lab **Lab) int {
+	bins, err := BinariesFromEnv()
+	if err != nil {
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "fedplane-lab-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lab:", err)
+		return 1
+	}
+	opts.Dir, opts.Binaries = dir, bins
+	opts.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	started := time.Now()
+	l, err := Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lab failed to start:", err)
+		fmt.Fprintln(os.Stderr, "lab state kept in", dir)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "lab started in %s\n", time.Since(started).Round(time.Millisecond))
+	*lab = l
+	code := m.Run()
+	if err := l.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "lab failed to stop:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// Require skips the test when no lab runs (or fails it when FEDPLANE_LAB_REQUIRED is set).
+func Require(tb testing.TB, lab *Lab) {
+	tb.Helper()
+	if lab != nil {
+		return
+	}
+	if os.Getenv(EnvRequired) != "" {
+		tb.Fatalf("this test needs a lab: %v", errNoBinaries)
+	}
+	tb.Skipf("this test needs a lab: %v", errNoBinaries)
+}
