@@ -122,6 +122,5 @@ func TestFakeNodePodCapacityLeavesTheRestUnschedulable(t *testing.T) {
 			}
 		}
 		return got
-	}).WithTimeout(90*time.Second).WithPolling(500*time.Millisecond).Should(Equal(counts{Running: 3, Unschedulable: 1}))
+	}).WithTimeout(90 * time.Second).WithPolling(500 * time.Millisecond).Should(Equal(counts{Running: 3, Unschedulable: 1}))
 }
-

@@ -25,10 +25,10 @@ type ResourceScope string
 
 // The scopes of a control plane or a resource.
 const (
-	ClusterScoped    ResourceScope = "Cluster"
-	NamespaceScoped  ResourceScope = "Namespaced"
-	DefaultNamespace               = "kube-federation-system"
-	DefaultConfigName              = "kubefed"
+	ClusterScoped     ResourceScope = "Cluster"
+	NamespaceScoped   ResourceScope = "Namespaced"
+	DefaultNamespace                = "kube-federation-system"
+	DefaultConfigName               = "kubefed"
 )
 
 // KubeFedConfigSpec is the control plane's settings. Unset fields take KubeFed's defaults.

@@ -38,6 +38,7 @@ type FederatedSpec struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=clusterName
+	// +kubebuilder:validation:MaxItems=1000
 	Overrides []ClusterOverrides `json:"overrides,omitempty"`
 }
 
@@ -67,6 +68,7 @@ type ClusterOverrides struct {
 	ClusterName string `json:"clusterName"`
 	// ClusterOverrides are the operations of the patch, applied in order.
 	// +optional
+	// +kubebuilder:validation:MaxItems=200
 	ClusterOverrides []Override `json:"clusterOverrides,omitempty"`
 }
 
@@ -78,8 +80,8 @@ type Override struct {
 	Op string `json:"op,omitempty"`
 	// Path is the JSON pointer (RFC 6901) of the field to change, starting with a slash. The
 	// name, namespace, generateName and kind of the object cannot be overridden.
-	// +kubebuilder:validation:MaxLength=1024
-	// +kubebuilder:validation:Pattern=`^/`
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="must be a JSON pointer that starts with '/', such as /spec/replicas"
 	// +kubebuilder:validation:XValidation:rule="!(self in ['/metadata/name', '/metadata/namespace', '/metadata/generateName', '/kind'])",message="the object's name, namespace, generateName and kind cannot be overridden"
 	Path string `json:"path"`
 	// Value is the new value for add and replace.
