@@ -1,0 +1,130 @@
+package typegen
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
+	"github.com/fedplane/fedplane/config"
+)
+
+func baseCRD(t *testing.T) *apiextv1.CustomResourceDefinition {
+	t.Helper()
+	data, err := config.Manifests.ReadFile(config.FederatedBaseCRD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := ParseBaseCRD(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
+func TestCRD(t *testing.T) {
+	scalable := &apiextv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextv1.JSONSchemaProps{
+		"spec": {Type: "object", Properties: map[string]apiextv1.JSONSchemaProps{"replicas": {Type: "integer"}}},
+	}}
+	plain := &apiextv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextv1.JSONSchemaProps{
+		"data": {Type: "object", AdditionalProperties: &apiextv1.JSONSchemaPropsOrBool{Allows: true, Schema: &apiextv1.JSONSchemaProps{Type: "string"}}},
+	}}
+	type summary struct {
+		Name, Kind, Plural string
+		ShortNames         []string
+		Scope              apiextv1.ResourceScope
+		SpecFields         []string
+		Columns            []string
+	}
+	cases := []struct {
+		name     string
+		target   Target
+		template *apiextv1.JSONSchemaProps
+		want     summary
+	}{
+		{
+			name:     "a namespaced scalable target gets retainReplicas",
+			target:   Target{Group: "apps", Version: "v1", Kind: "Deployment", Plural: "deployments", Namespaced: true, ShortNames: []string{"fdeploy"}},
+			template: scalable,
+			want: summary{
+				Name: "federateddeployments.types.kubefed.io", Kind: "FederatedDeployment", Plural: "federateddeployments",
+				ShortNames: []string{"fdeploy"}, Scope: apiextv1.NamespaceScoped,
+				SpecFields: []string{"overrides", "placement", "retainReplicas", "template"},
+				Columns:    []string{"Propagated", "Reason", "Age"},
+			},
+		},
+		{
+			name:     "a cluster-scoped target gives a cluster-scoped federated type",
+			target:   Target{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Plural: "clusterroles"},
+			template: plain,
+			want: summary{
+				Name: "federatedclusterroles.types.kubefed.io", Kind: "FederatedClusterRole", Plural: "federatedclusterroles",
+				Scope:      apiextv1.ClusterScoped,
+				SpecFields: []string{"overrides", "placement", "template"},
+				Columns:    []string{"Propagated", "Reason", "Age"},
+			},
+		},
+		{
+			name:     "FederatedNamespace is namespaced although Namespace is not",
+			target:   Target{Version: "v1", Kind: "Namespace", Plural: "namespaces", ShortNames: []string{"fns"}},
+			template: plain,
+			want: summary{
+				Name: "federatednamespaces.types.kubefed.io", Kind: "FederatedNamespace", Plural: "federatednamespaces",
+				ShortNames: []string{"fns"}, Scope: apiextv1.NamespaceScoped,
+				SpecFields: []string{"overrides", "placement", "template"},
+				Columns:    []string{"Propagated", "Reason", "Age"},
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			base := baseCRD(t)
+			crd := CRD(base, tc.target, tc.template)
+			v := crd.Spec.Versions[0]
+			spec := v.Schema.OpenAPIV3Schema.Properties["spec"]
+			got := summary{
+				Name: crd.Name, Kind: crd.Spec.Names.Kind, Plural: crd.Spec.Names.Plural,
+				ShortNames: crd.Spec.Names.ShortNames, Scope: crd.Spec.Scope,
+			}
+			for f := range spec.Properties {
+				got.SpecFields = append(got.SpecFields, f)
+			}
+			for _, c := range v.AdditionalPrinterColumns {
+				got.Columns = append(got.Columns, c.Name)
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+				t.Errorf("CRD() mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.template.Properties, spec.Properties["template"].Properties); diff != "" {
+				t.Errorf("template schema not set (-want +got):\n%s", diff)
+			}
+			if _, ok := base.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["retainReplicas"]; ok {
+				t.Error("CRD() modified the base CRD")
+			}
+		})
+	}
+}
+
+func TestTypeConfigNames(t *testing.T) {
+	var got []string
+	for _, target := range DefaultTargets() {
+		ftc := target.TypeConfig("kube-federation-system")
+		got = append(got, ftc.Name+" "+string(ftc.Spec.FederatedType.Scope))
+	}
+	want := []string{
+		"clusterroles.rbac.authorization.k8s.io Cluster",
+		"configmaps Namespaced",
+		"deployments.apps Namespaced",
+		"ingresses.networking.k8s.io Namespaced",
+		"jobs.batch Namespaced",
+		"namespaces Namespaced",
+		"replicasets.apps Namespaced",
+		"secrets Namespaced",
+		"serviceaccounts Namespaced",
+		"services Namespaced",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("default FederatedTypeConfigs mismatch (-want +got):\n%s", diff)
+	}
+}
