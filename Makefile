@@ -35,7 +35,7 @@ LAB_TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwo
 .PHONY: help
 help: ## Show the targets and what they do.
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target> [VAR=value]\n"} \
-		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } \
+		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } \
 		/^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
 ##@ Development
@@ -49,6 +49,10 @@ manifests: bin/controller-gen ## Generate the CRDs (API kinds and the default fe
 	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/core/... paths=./api/scheduling/... output:crd:dir=config/crd/bases
 	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/types/... output:crd:dir=config/crd/federated-base
 	$(GO) run ./hack/gen-federated-types --openapi-dir config/openapi --crd-dir config/crd/federated --ftc-dir config/federatedtypeconfigs
+
+.PHONY: openapi-snapshot
+openapi-snapshot: ## Take the OpenAPI snapshot (config/openapi) anew from the lab host, then regenerate.
+	$(GO) run ./hack/gen-federated-types --refresh-from $(KUBECONFIG_LAB) --context host
 
 .PHONY: fmt
 fmt: ## Format the Go code.
@@ -85,6 +89,10 @@ e2e: lab-tools ## Run only the suites under e2e/ against lab clusters.
 bench: ## Run the Go benchmarks of the pure decision packages.
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
+.PHONY: ci
+ci: ## Run what CI runs (.ci/run: make test).
+	bash .ci/run
+
 ##@ Lab
 
 .PHONY: lab-tools
@@ -107,6 +115,9 @@ demo: lab install ## Start the lab, install fedplane's API and apply the seed ma
 	$(GO) run ./hack/lab demo --kubeconfig $(KUBECONFIG_LAB) --fixtures ../shared/fixtures
 
 ##@ Tools
+
+.PHONY: tools
+tools: lab-tools bin/controller-gen bin/golangci-lint ## Build every pinned tool into the cache and link it into bin/.
 
 .PHONY: $(addprefix bin/,$(LAB_TOOLS) controller-gen golangci-lint)
 $(addprefix bin/,$(LAB_TOOLS) controller-gen golangci-lint):

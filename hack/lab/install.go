@@ -82,7 +82,11 @@ func demo(ctx context.Context, args []string) error {
 			if _, err := applier.Apply(ctx, o, "fedplane-demo"); err != nil {
 				return fmt.Errorf("%s: %s %s: %w", f, o.GetKind(), o.GetName(), err)
 			}
-			fmt.Printf("applied %s %s/%s\n", strings.ToLower(o.GetKind()), o.GetNamespace(), o.GetName())
+			name := o.GetName()
+			if ns := o.GetNamespace(); ns != "" {
+				name = ns + "/" + name
+			}
+			fmt.Printf("applied %s %s\n", strings.ToLower(o.GetKind()), name)
 		}
 	}
 	fmt.Printf("\nThe host holds the walkthrough's federated objects. Look at them with:\n")

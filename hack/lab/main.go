@@ -21,9 +21,13 @@ import (
 )
 
 func main() {
+	os.Exit(run())
+}
+
+func run() int {
 	if len(os.Args) < 2 {
 		usage()
-		os.Exit(2)
+		return 2
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -39,16 +43,17 @@ func main() {
 		err = demo(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
-		return
+		return 0
 	default:
 		fmt.Fprintf(os.Stderr, "lab: unknown command %q\n", os.Args[1])
 		usage()
-		os.Exit(2)
+		return 2
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lab:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func usage() {
