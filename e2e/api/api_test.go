@@ -21,6 +21,7 @@ import (
 	"github.com/fedplane/fedplane/config"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/pkg/federate/typegen"
+	"github.com/fedplane/fedplane/pkg/manifests"
 )
 
 var lab *framework.Lab
@@ -71,7 +72,7 @@ func readManifests(t *testing.T, path string) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := framework.DecodeManifests(data)
+	objs, err := manifests.Decode(data)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

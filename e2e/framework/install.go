@@ -1,12 +1,8 @@
 package framework
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -18,13 +14,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/config"
+	"github.com/fedplane/fedplane/pkg/manifests"
 )
 
 // InstallFieldManager is the field manager of what Install applies.
@@ -47,7 +43,7 @@ func Install(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return err
 	}
-	crds, err := manifests("crd/bases", "crd/federated")
+	crds, err := embeddedManifests("crd/bases", "crd/federated")
 	if err != nil {
 		return err
 	}
@@ -65,7 +61,7 @@ func Install(ctx context.Context, cfg *rest.Config) error {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create namespace %s: %w", ns.Name, err)
 	}
-	ftcs, err := manifests("federatedtypeconfigs")
+	ftcs, err := embeddedManifests("federatedtypeconfigs")
 	if err != nil {
 		return err
 	}
@@ -80,7 +76,7 @@ func Install(ctx context.Context, cfg *rest.Config) error {
 
 // InstalledCRDNames lists the names of the CRDs that Install applies.
 func InstalledCRDNames() ([]string, error) {
-	crds, err := manifests("crd/bases", "crd/federated")
+	crds, err := embeddedManifests("crd/bases", "crd/federated")
 	if err != nil {
 		return nil, err
 	}
@@ -112,9 +108,9 @@ func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) er
 	return nil
 }
 
-// manifests decodes every object of the YAML files in the given directories of config.Manifests,
+// embeddedManifests decodes every object of the YAML files in the given directories of config.Manifests,
 // in file name order.
-func manifests(dirs ...string) ([]*unstructured.Unstructured, error) {
+func embeddedManifests(dirs ...string) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
 	for _, dir := range dirs {
 		entries, err := fs.ReadDir(config.Manifests, dir)
@@ -128,7 +124,7 @@ func manifests(dirs ...string) ([]*unstructured.Unstructured, error) {
 			if err != nil {
 				return nil, err
 			}
-			docs, err := DecodeManifests(data)
+			docs, err := manifests.Decode(data)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
@@ -136,28 +132,4 @@ func manifests(dirs ...string) ([]*unstructured.Unstructured, error) {
 		}
 	}
 	return objs, nil
-}
-
-// DecodeManifests decodes the objects of a multi-document YAML or JSON stream, skipping empty
-// documents. Numbers decode as unstructured objects hold them (int64 or float64).
-func DecodeManifests(data []byte) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var objs []*unstructured.Unstructured
-	for i := 1; ; i++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			if errors.Is(err, io.EOF) {
-				return objs, nil
-			}
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-		if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-			continue
-		}
-		obj := &unstructured.Unstructured{}
-		if err := obj.UnmarshalJSON(raw); err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-		objs = append(objs, obj)
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/fedplane/fedplane/e2e/framework"
+	"github.com/fedplane/fedplane/pkg/manifests"
 )
 
 func restConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
@@ -74,7 +75,7 @@ func demo(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		objs, err := framework.DecodeManifests(data)
+		objs, err := manifests.Decode(data)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
