@@ -285,3 +285,26 @@ func TestPrinterColumns(t *testing.T) {
 		})
 	}
 }
+
+func TestFederatedTypeConfigNameMustFollowTheTarget(t *testing.T) {
+	cs, applier := host(t)
+	ensureNamespace(t, cs, corev1beta1.DefaultNamespace)
+	ftc := func(name string) *unstructured.Unstructured {
+		obj := &unstructured.Unstructured{}
+		if err := json.Unmarshal([]byte(`{
+			"apiVersion": "core.kubefed.io/v1beta1", "kind": "FederatedTypeConfig",
+			"metadata": {"name": "`+name+`", "namespace": "kube-federation-system"},
+			"spec": {"propagation": "Enabled",
+				"targetType": {"group": "example.io", "version": "v1", "kind": "Widget", "pluralName": "widgets", "scope": "Namespaced"},
+				"federatedType": {"group": "types.kubefed.io", "version": "v1beta1", "kind": "FederatedWidget", "pluralName": "federatedwidgets", "scope": "Namespaced"}}}`), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		return obj
+	}
+	if _, err := applier.Create(t.Context(), ftc("widgets")); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "pluralName") {
+		t.Errorf("name without the group: got %v, want Invalid explaining the name", err)
+	}
+	if _, err := applier.Create(t.Context(), ftc("widgets.example.io")); err != nil {
+		t.Errorf("name with the group: got %v, want it accepted", err)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // +kubebuilder:printcolumn:name="Propagation",type=string,JSONPath=`.spec.propagation`
 // +kubebuilder:printcolumn:name="Controller",type=string,JSONPath=`.status.propagationController`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="self.metadata.name == self.spec.targetType.pluralName + (has(self.spec.targetType.group) && size(self.spec.targetType.group) > 0 ? '.' + self.spec.targetType.group : ”)",message="metadata.name must be the target's pluralName, followed by '.' and its group unless the group is the core group"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name == (has(self.spec.targetType.group) && size(self.spec.targetType.group) > 0 ? self.spec.targetType.pluralName + '.' + self.spec.targetType.group : self.spec.targetType.pluralName)",message="metadata.name must be the target's pluralName, followed by '.' and its group unless the group is the core group"
 type FederatedTypeConfig struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
