@@ -17,7 +17,7 @@ func newRootCommand(out, errOut io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newVersionCommand())
+	root.AddCommand(newPlanCommand(), newVersionCommand())
 	return root
 }
 

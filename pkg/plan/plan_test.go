@@ -1,0 +1,260 @@
+package plan
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/placement"
+)
+
+func raw(v any) *typesv1beta1.Raw {
+	b, _ := json.Marshal(v)
+	return &typesv1beta1.Raw{JSON: b}
+}
+
+func TestWithReplicas(t *testing.T) {
+	image := typesv1beta1.Override{Path: "/spec/template/spec/containers/0/image", Value: raw("x")}
+	oldReplicas := typesv1beta1.Override{Path: "/spec/replicas", Value: raw(1)}
+	replicas := func(n int64) typesv1beta1.Override {
+		return typesv1beta1.Override{Op: "add", Path: "/spec/replicas", Value: raw(n)}
+	}
+	cases := []struct {
+		name     string
+		in       []typesv1beta1.ClusterOverrides
+		replicas map[string]int64
+		want     []typesv1beta1.ClusterOverrides
+	}{
+		{
+			name:     "new clusters are added sorted by name",
+			replicas: map[string]int64{"b": 2, "a": 1},
+			want: []typesv1beta1.ClusterOverrides{
+				{ClusterName: "a", ClusterOverrides: []typesv1beta1.Override{replicas(1)}},
+				{ClusterName: "b", ClusterOverrides: []typesv1beta1.Override{replicas(2)}},
+			},
+		},
+		{
+			name: "an existing replicas override keeps its place and others are kept",
+			in: []typesv1beta1.ClusterOverrides{
+				{ClusterName: "z", ClusterOverrides: []typesv1beta1.Override{oldReplicas, image}},
+				{ClusterName: "y", ClusterOverrides: []typesv1beta1.Override{image}},
+			},
+			replicas: map[string]int64{"z": 5, "y": 6, "a": 7},
+			want: []typesv1beta1.ClusterOverrides{
+				{ClusterName: "z", ClusterOverrides: []typesv1beta1.Override{replicas(5), image}},
+				{ClusterName: "y", ClusterOverrides: []typesv1beta1.Override{image, replicas(6)}},
+				{ClusterName: "a", ClusterOverrides: []typesv1beta1.Override{replicas(7)}},
+			},
+		},
+		{
+			name: "clusters without planned replicas are left as written",
+			in: []typesv1beta1.ClusterOverrides{
+				{ClusterName: "gone", ClusterOverrides: []typesv1beta1.Override{oldReplicas}},
+			},
+			replicas: map[string]int64{},
+			want: []typesv1beta1.ClusterOverrides{
+				{ClusterName: "gone", ClusterOverrides: []typesv1beta1.Override{oldReplicas}},
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := json.Marshal(tc.in)
+			got := WithReplicas(tc.in, tc.replicas)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("WithReplicas() (-want +got):\n%s", diff)
+			}
+			if after, _ := json.Marshal(tc.in); string(after) != string(before) {
+				t.Errorf("WithReplicas() modified its input")
+			}
+		})
+	}
+}
+
+// object is a small builder of federated objects.
+type object struct{ u *unstructured.Unstructured }
+
+func federated(kind, namespace, name string) object {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "types.kubefed.io/v1beta1", "kind": kind,
+		"metadata": map[string]any{"name": name, "namespace": namespace},
+		"spec":     map[string]any{"template": map[string]any{"spec": map[string]any{"replicas": int64(1)}}},
+	}}
+	if namespace == "" {
+		unstructured.RemoveNestedField(u.Object, "metadata", "namespace")
+	}
+	return object{u}
+}
+
+func (o object) clusters(names ...string) object {
+	list := []any{}
+	for _, n := range names {
+		list = append(list, map[string]any{"name": n})
+	}
+	_ = unstructured.SetNestedSlice(o.u.Object, list, "spec", "placement", "clusters")
+	return o
+}
+
+func (o object) selector(labels map[string]any) object {
+	_ = unstructured.SetNestedField(o.u.Object, map[string]any{"matchLabels": labels}, "spec", "placement", "clusterSelector")
+	return o
+}
+
+var types = map[string]TargetType{
+	"FederatedNamespace":   {APIVersion: "v1", Kind: "Namespace"},
+	"FederatedClusterRole": {APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+	"FederatedDeployment":  {APIVersion: "apps/v1", Kind: "Deployment", Namespaced: true},
+}
+
+// summary is what a test checks of a cluster's plan.
+type summary struct {
+	Selected  bool
+	Reason    string
+	Replicas  *int64
+	HasObject bool
+}
+
+func summarize(item Item) map[string]summary {
+	out := map[string]summary{}
+	for _, c := range item.Clusters {
+		out[c.Name] = summary{Selected: c.Selected, Reason: c.Reason, Replicas: c.Replicas, HasObject: c.Object != nil}
+	}
+	return out
+}
+
+func n(v int64) *int64 { return &v }
+
+func TestCompute(t *testing.T) {
+	clusters := []placement.Cluster{
+		{Name: "a", Labels: map[string]string{"env": "prod"}, Ready: true},
+		{Name: "b", Labels: map[string]string{"env": "dev"}, Ready: true},
+		{Name: "c", Labels: map[string]string{"env": "prod"}, Ready: false},
+	}
+	ns := federated("FederatedNamespace", "shop", "shop").selector(map[string]any{})
+	cases := []struct {
+		name       string
+		objects    []object
+		prefs      []schedulingv1alpha1.ReplicaSchedulingPreference
+		item       string
+		want       map[string]summary
+		wantErrors int
+	}{
+		{
+			name:    "a selected cluster that is not ready keeps its place and gets an object",
+			objects: []object{ns, federated("FederatedDeployment", "shop", "web").clusters("a", "c")},
+			item:    "web",
+			want: map[string]summary{
+				"a": {Selected: true, HasObject: true},
+				"b": {Reason: "NotInClusterList"},
+				"c": {Selected: true, Reason: "ClusterNotReady", HasObject: true},
+			},
+		},
+		{
+			name:    "without a FederatedNamespace a namespaced object goes nowhere, and says why",
+			objects: []object{federated("FederatedDeployment", "shop", "web").clusters("a")},
+			item:    "web",
+			want: map[string]summary{
+				"a": {Reason: "NamespaceNotFederated"},
+				"b": {Reason: "NamespaceNotFederated"},
+				"c": {Reason: "ClusterNotReady"},
+			},
+			wantErrors: 1,
+		},
+		{
+			name:    "a cluster-scoped object is not limited by any namespace placement",
+			objects: []object{federated("FederatedClusterRole", "", "reader").clusters("a", "b")},
+			item:    "reader",
+			want: map[string]summary{
+				"a": {Selected: true, HasObject: true},
+				"b": {Selected: true, HasObject: true},
+				"c": {Reason: "ClusterNotReady"},
+			},
+		},
+		{
+			name:       "an unknown federated kind is an error for the object",
+			objects:    []object{federated("FederatedWidget", "shop", "w").clusters("a")},
+			item:       "w",
+			want:       map[string]summary{"a": {Reason: ReasonUnknownType}, "b": {Reason: ReasonUnknownType}, "c": {Reason: ReasonUnknownType}},
+			wantErrors: 1,
+		},
+		{
+			name:    "a preference spreads over ready clusters only",
+			objects: []object{ns, federated("FederatedDeployment", "shop", "web").selector(map[string]any{})},
+			prefs:   []schedulingv1alpha1.ReplicaSchedulingPreference{rsp("shop", "web", 6, false)},
+			item:    "web",
+			want: map[string]summary{
+				"a": {Selected: true, Replicas: n(3), HasObject: true},
+				"b": {Selected: true, Replicas: n(3), HasObject: true},
+				"c": {Reason: "ClusterNotReady", Replicas: n(0)},
+			},
+		},
+		{
+			name:    "with intersectWithClusterSelector only matching clusters are candidates",
+			objects: []object{ns, federated("FederatedDeployment", "shop", "web").selector(map[string]any{"env": "prod"})},
+			prefs:   []schedulingv1alpha1.ReplicaSchedulingPreference{rsp("shop", "web", 6, true)},
+			item:    "web",
+			want: map[string]summary{
+				"a": {Selected: true, Replicas: n(6), HasObject: true},
+				"b": {Reason: ReasonNoReplicas, Replicas: n(0)},
+				"c": {Reason: "ClusterNotReady", Replicas: n(0)},
+			},
+		},
+		{
+			name:       "names that are not registered clusters are reported",
+			objects:    []object{ns, federated("FederatedDeployment", "shop", "web").clusters("a", "typo")},
+			item:       "web",
+			want:       map[string]summary{"a": {Selected: true, HasObject: true}, "b": {Reason: "NotInClusterList"}, "c": {Reason: "ClusterNotReady"}},
+			wantErrors: 1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Input{Clusters: clusters, Types: types, Preferences: tc.prefs}
+			for _, o := range tc.objects {
+				in.Objects = append(in.Objects, o.u)
+			}
+			p := Compute(in)
+			var item *Item
+			for i := range p.Items {
+				if p.Items[i].Name == tc.item {
+					item = &p.Items[i]
+				}
+			}
+			if item == nil {
+				t.Fatalf("no item %s in %+v", tc.item, p)
+			}
+			if diff := cmp.Diff(tc.want, summarize(*item)); diff != "" {
+				t.Errorf("clusters (-want +got):\n%s", diff)
+			}
+			if len(item.Errors) != tc.wantErrors {
+				t.Errorf("got errors %v, want %d", item.Errors, tc.wantErrors)
+			}
+		})
+	}
+}
+
+func rsp(namespace, name string, total int32, intersect bool) schedulingv1alpha1.ReplicaSchedulingPreference {
+	return schedulingv1alpha1.ReplicaSchedulingPreference{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{
+			TargetKind: "FederatedDeployment", TotalReplicas: total, IntersectWithClusterSelector: intersect,
+		},
+	}
+}
+
+func TestComputeIsStableWhateverTheInputOrder(t *testing.T) {
+	ns := federated("FederatedNamespace", "shop", "shop").selector(map[string]any{})
+	a := federated("FederatedDeployment", "shop", "a").selector(map[string]any{})
+	b := federated("FederatedDeployment", "shop", "b").selector(map[string]any{})
+	clusters := []placement.Cluster{{Name: "x", Ready: true}, {Name: "y", Ready: true}}
+	one := Compute(Input{Clusters: clusters, Types: types, Objects: []*unstructured.Unstructured{ns.u, a.u, b.u}})
+	two := Compute(Input{Clusters: []placement.Cluster{clusters[1], clusters[0]}, Types: types, Objects: []*unstructured.Unstructured{b.u, a.u, ns.u}})
+	if diff := cmp.Diff(one, two); diff != "" {
+		t.Errorf("plans differ with the input order (-first +second):\n%s", diff)
+	}
+}

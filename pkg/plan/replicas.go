@@ -1,0 +1,104 @@
+package plan
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/overrides"
+	"github.com/fedplane/fedplane/pkg/placement"
+	"github.com/fedplane/fedplane/pkg/rsp/planner"
+)
+
+// ReplicasPath is the field that a ReplicaSchedulingPreference sets per cluster.
+const ReplicasPath = "/spec/replicas"
+
+// WithReplicas returns the overrides with /spec/replicas set for every cluster of replicas, in
+// a stable order: an existing /spec/replicas override keeps its place, a cluster's new one goes
+// after its other overrides, and clusters without overrides are added after the others, sorted
+// by name. Every other override is kept as written. The input is not modified.
+func WithReplicas(all []typesv1beta1.ClusterOverrides, replicas map[string]int64) []typesv1beta1.ClusterOverrides {
+	out := make([]typesv1beta1.ClusterOverrides, 0, len(all)+len(replicas))
+	seen := map[string]bool{}
+	for _, co := range all {
+		co.ClusterOverrides = slices.Clone(co.ClusterOverrides)
+		if n, ok := replicas[co.ClusterName]; ok {
+			co.ClusterOverrides = setReplicas(co.ClusterOverrides, n)
+			seen[co.ClusterName] = true
+		}
+		out = append(out, co)
+	}
+	var added []string
+	for name := range replicas {
+		if !seen[name] {
+			added = append(added, name)
+		}
+	}
+	sort.Strings(added)
+	for _, name := range added {
+		out = append(out, typesv1beta1.ClusterOverrides{ClusterName: name, ClusterOverrides: setReplicas(nil, replicas[name])})
+	}
+	return out
+}
+
+func setReplicas(ops []typesv1beta1.Override, n int64) []typesv1beta1.Override {
+	value, _ := json.Marshal(n) // An int64 always encodes.
+	op := typesv1beta1.Override{Op: overrides.OpAdd, Path: ReplicasPath, Value: &typesv1beta1.Raw{JSON: value}}
+	out := make([]typesv1beta1.Override, 0, len(ops)+1)
+	placed := false
+	for _, o := range ops {
+		if o.Path != ReplicasPath {
+			out = append(out, o)
+			continue
+		}
+		if !placed {
+			out = append(out, op)
+			placed = true
+		}
+	}
+	if !placed {
+		out = append(out, op)
+	}
+	return out
+}
+
+// schedule plans the replicas of an object that a ReplicaSchedulingPreference governs, as the
+// RSP controller does: the candidates are the Ready clusters (limited to the object's
+// clusterSelector with intersectWithClusterSelector, and always to its namespace's placement),
+// the planner splits the total, and the object's placement becomes the planned clusters with a
+// /spec/replicas override each. It returns the replicas per planned cluster and the rewritten
+// placement input and overrides.
+func schedule(pref *schedulingv1alpha1.ReplicaSchedulingPreference, fed *typesv1beta1.FederatedObject, in placement.Input) (map[string]int64, placement.Input, []typesv1beta1.ClusterOverrides, error) {
+	candidatesIn := in
+	candidatesIn.Placement = typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}
+	if pref.Spec.IntersectWithClusterSelector && fed.Spec.Placement.ClusterSelector != nil {
+		candidatesIn.Placement.ClusterSelector = fed.Spec.Placement.ClusterSelector
+	}
+	candidates, err := placement.Resolve(candidatesIn)
+	if err != nil {
+		return nil, in, nil, err
+	}
+	res, err := planner.Plan(planner.Input{
+		Spec:     pref.Spec,
+		Clusters: candidates.Writable,
+		Key:      pref.Namespace + "/" + pref.Name,
+	})
+	if err != nil {
+		return nil, in, nil, err
+	}
+	names := make([]string, 0, len(res.Replicas))
+	for name := range res.Replicas {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	scheduled := in
+	scheduled.Placement = typesv1beta1.Placement{Clusters: make([]typesv1beta1.ClusterReference, 0, len(names))}
+	for _, name := range names {
+		scheduled.Placement.Clusters = append(scheduled.Placement.Clusters, typesv1beta1.ClusterReference{Name: name})
+	}
+	return res.Replicas, scheduled, WithReplicas(fed.Spec.Overrides, res.Replicas), nil
+}
