@@ -20,6 +20,7 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/config"
 	"github.com/fedplane/fedplane/e2e/framework"
+	"github.com/fedplane/fedplane/internal/testfixtures"
 	"github.com/fedplane/fedplane/pkg/federate/typegen"
 	"github.com/fedplane/fedplane/pkg/manifests"
 )
@@ -29,8 +30,6 @@ var lab *framework.Lab
 func TestMain(m *testing.M) {
 	os.Exit(framework.RunWithLab(m, framework.Options{}, &lab))
 }
-
-const fixtures = "../../../shared/fixtures"
 
 var (
 	installOnce sync.Once
@@ -79,32 +78,18 @@ func readManifests(t *testing.T, path string) []*unstructured.Unstructured {
 	return objs
 }
 
-// invalidFields names, per invalid fixture, the field its error must name.
-var invalidFields = map[string]string{
-	"cluster-bad-endpoint.yaml":       "spec.apiEndpoint",
-	"cluster-bad-tls.yaml":            "spec.disabledTLSValidations",
-	"override-bad-op.yaml":            "spec.overrides[0].clusterOverrides[0].op",
-	"override-duplicate-cluster.yaml": "spec.overrides[1]",
-	"override-path-no-slash.yaml":     "spec.overrides[0].clusterOverrides[0].path",
-	"override-protected-path.yaml":    "spec.overrides[0].clusterOverrides[0].path",
-	"rsp-bad-targetkind.yaml":         "spec.targetKind",
-	"rsp-min-over-max.yaml":           "spec.clusters[local].minReplicas",
-	"rsp-negative-total.yaml":         "spec.totalReplicas",
-	"rsp-negative-weight.yaml":        "spec.clusters.*.weight",
-}
-
 func TestInvalidFixturesAreRefusedNamingTheField(t *testing.T) {
 	cs, applier := host(t)
 	ensureNamespace(t, cs, "test-namespace")
-	files, err := filepath.Glob(filepath.Join(fixtures, "invalid", "*.yaml"))
+	files, err := filepath.Glob(testfixtures.Path(t, "invalid", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no invalid fixtures found: %v", err)
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			field, ok := invalidFields[filepath.Base(f)]
+			field, ok := testfixtures.InvalidFields()[filepath.Base(f)]
 			if !ok {
-				t.Fatalf("no expected field for %s: add it to invalidFields", f)
+				t.Fatalf("no expected field for %s: add it to testfixtures.InvalidFields", f)
 			}
 			for _, obj := range readManifests(t, f) {
 				// kubectl apply creates new objects with a POST; the CRD schema and CEL rules refuse it.
@@ -140,7 +125,7 @@ func listField(field string) string {
 
 func TestSeedManifestsAreAcceptedUnchanged(t *testing.T) {
 	_, applier := host(t)
-	files, err := filepath.Glob(filepath.Join(fixtures, "seed", "manifests", "*.yaml"))
+	files, err := filepath.Glob(testfixtures.Path(t, "seed", "manifests", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no seed manifests found: %v", err)
 	}

@@ -4,9 +4,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-const fixtures = "../../../shared/fixtures"
+	"github.com/fedplane/fedplane/internal/testfixtures"
+)
 
 // The invalid fixtures are refused offline with the same field the API server names.
 func TestValidateRefusesEveryInvalidFixture(t *testing.T) {
@@ -14,19 +14,8 @@ func TestValidateRefusesEveryInvalidFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
-		"cluster-bad-endpoint.yaml":       "spec.apiEndpoint",
-		"cluster-bad-tls.yaml":            "spec.disabledTLSValidations",
-		"override-bad-op.yaml":            "spec.overrides[0].clusterOverrides[0].op",
-		"override-duplicate-cluster.yaml": "spec.overrides[1]",
-		"override-path-no-slash.yaml":     "spec.overrides[0].clusterOverrides[0].path",
-		"override-protected-path.yaml":    "spec.overrides[0].clusterOverrides[0].path",
-		"rsp-bad-targetkind.yaml":         "spec.targetKind",
-		"rsp-min-over-max.yaml":           "spec.clusters[local].minReplicas",
-		"rsp-negative-total.yaml":         "spec.totalReplicas",
-		"rsp-negative-weight.yaml":        "spec.clusters.*.weight",
-	}
-	files, err := filepath.Glob(filepath.Join(fixtures, "invalid", "*.yaml"))
+	want := testfixtures.InvalidFields()
+	files, err := filepath.Glob(testfixtures.Path(t, "invalid", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no invalid fixtures: %v", err)
 	}
@@ -58,7 +47,7 @@ func TestValidateAcceptsTheSeedManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := Load(filepath.Join(fixtures, "seed", "manifests"), filepath.Join(fixtures, "seed", "clusters"))
+	objs, err := Load(testfixtures.Path(t, "seed", "manifests"), testfixtures.Path(t, "seed", "clusters"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,85 +1,22 @@
 package overrides
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/yaml"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/internal/testfixtures"
 )
-
-// fixturesDir returns shared/fixtures beside the module root, or skips the test when the
-// fixtures are not checked out next to the module.
-func fixturesDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("failed to get the working directory: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("failed to find go.mod above the test directory")
-		}
-		dir = parent
-	}
-	fixtures := filepath.Join(dir, "..", "shared", "fixtures")
-	if _, err := os.Stat(fixtures); err != nil {
-		t.Skipf("shared fixtures not found at %s: %v", fixtures, err)
-	}
-	return fixtures
-}
-
-// readYAML decodes every YAML document of a file into a new T.
-func readYAML[T any](t *testing.T, path string) []T {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Clean(path))
-	if err != nil {
-		t.Fatalf("failed to read %s: %v", path, err)
-	}
-	r := yaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var out []T
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("failed to read a document of %s: %v", path, err)
-		}
-		js, err := yaml.ToJSON(doc)
-		if err != nil {
-			t.Fatalf("failed to convert a document of %s: %v", path, err)
-		}
-		if string(bytes.TrimSpace(js)) == "null" {
-			continue
-		}
-		var v T
-		if err := json.Unmarshal(js, &v); err != nil {
-			t.Fatalf("failed to decode a document of %s: %v", path, err)
-		}
-		out = append(out, v)
-	}
-}
 
 // TestRenderSeedFixture renders the seed FederatedDeployment for local and cce from the shared
 // manifest and checks every field that seed/expected/02-overrides.yaml lists.
 func TestRenderSeedFixture(t *testing.T) {
-	dir := fixturesDir(t)
-	feds := readYAML[typesv1beta1.FederatedObject](t, filepath.Join(dir, "seed", "manifests", "02-federateddeployment-overrides.yaml"))
+	dir := testfixtures.Dir(t)
+	feds := testfixtures.ReadYAML[typesv1beta1.FederatedObject](t, filepath.Join(dir, "seed", "manifests", "02-federateddeployment-overrides.yaml"))
 	if len(feds) != 1 {
 		t.Fatalf("got %d documents in the seed manifest, want 1", len(feds))
 	}
@@ -88,7 +25,7 @@ func TestRenderSeedFixture(t *testing.T) {
 	if err := fed.Spec.Template.Decode(&template); err != nil {
 		t.Fatalf("failed to decode the template: %v", err)
 	}
-	expected := readYAML[map[string]map[string]any](t, filepath.Join(dir, "seed", "expected", "02-overrides.yaml"))
+	expected := testfixtures.ReadYAML[map[string]map[string]any](t, filepath.Join(dir, "seed", "expected", "02-overrides.yaml"))
 	if len(expected) != 1 {
 		t.Fatalf("got %d documents in the expected file, want 1", len(expected))
 	}
