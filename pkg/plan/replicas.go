@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"encoding/json"
 	"slices"
 	"sort"
 
@@ -46,8 +45,8 @@ func WithReplicas(all []typesv1beta1.ClusterOverrides, replicas map[string]int64
 }
 
 func setReplicas(ops []typesv1beta1.Override, n int64) []typesv1beta1.Override {
-	value, _ := json.Marshal(n) // An int64 always encodes.
-	op := typesv1beta1.Override{Op: overrides.OpAdd, Path: ReplicasPath, Value: &typesv1beta1.Raw{JSON: value}}
+	value, _ := typesv1beta1.NewRaw(n) // An int64 always encodes.
+	op := typesv1beta1.Override{Op: overrides.OpAdd, Path: ReplicasPath, Value: &value}
 	out := make([]typesv1beta1.Override, 0, len(ops)+1)
 	placed := false
 	for _, o := range ops {
