@@ -41,3 +41,6 @@ func (r *Raw) UnmarshalJSON(b []byte) error {
 
 // IsZero reports whether no value is stored, so that omitempty/omitzero leave it out.
 func (r Raw) IsZero() bool { return len(r.JSON) == 0 }
+
+// Decode unmarshals the stored value into v.
+func (r Raw) Decode(v any) error { return json.Unmarshal(r.JSON, v) }
