@@ -18,6 +18,7 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/federate/typegen"
 	"github.com/fedplane/fedplane/pkg/manifests"
 	"github.com/fedplane/fedplane/pkg/placement"
@@ -181,15 +182,7 @@ func fromUnstructured(u *unstructured.Unstructured, into any) error {
 // clusterReady reads a KubeFedCluster's readiness: its Ready condition, or Ready when it has
 // no status at all (a manifest written by hand for a preview).
 func clusterReady(s corev1beta1.KubeFedClusterStatus) bool {
-	if len(s.Conditions) == 0 {
-		return true
-	}
-	for _, c := range s.Conditions {
-		if c.Type == corev1beta1.ClusterReady {
-			return c.Status == "True"
-		}
-	}
-	return false
+	return len(s.Conditions) == 0 || cluster.IsReady(s)
 }
 
 func qualifiedName(o *unstructured.Unstructured) string {
