@@ -97,10 +97,10 @@ func (s Streak) Observe(o Outcome) Streak {
 
 // The condition messages, as KubeFed writes them.
 const (
-	msgReady          = "/healthz responded with ok"
-	msgNotReady       = "/healthz responded without ok"
-	msgNotReachable   = "cluster is not reachable"
-	msgReachable      = "cluster is reachable"
+	msgReady           = "/healthz responded with ok"
+	msgNotReady        = "/healthz responded without ok"
+	msgNotReachable    = "cluster is not reachable"
+	msgReachable       = "cluster is reachable"
 	msgConfigMalformed = "cluster's configuration may be malformed"
 )
 
@@ -117,10 +117,10 @@ const (
 func NextConditions(current []corev1beta1.ClusterCondition, streak Streak, probe Probe, hc HealthCheck, now metav1.Time) (next []corev1beta1.ClusterCondition, changed bool) {
 	ready := isReady(current)
 	var want []corev1beta1.ClusterCondition
-	switch {
-	case probe.Outcome == Malformed:
+	switch probe.Outcome {
+	case Malformed:
 		want = []corev1beta1.ClusterCondition{condition(corev1beta1.ClusterConfigMalformed, corev1.ConditionTrue, corev1beta1.ReasonClusterConfigMalformed, withDetail(msgConfigMalformed, probe.Detail))}
-	case probe.Outcome == Healthy:
+	case Healthy:
 		if ready || (len(current) > 0 && streak.Successes < hc.SuccessThreshold) {
 			return current, false
 		}
