@@ -364,6 +364,9 @@ func (c *Cluster) RESTConfig() *rest.Config {
 	}
 }
 
+// Token returns the cluster's admin bearer token, for tests that build their own registrations.
+func (c *Cluster) Token() string { return c.token }
+
 // Clientset returns an admin clientset for the cluster.
 func (c *Cluster) Clientset() (*kubernetes.Clientset, error) {
 	return kubernetes.NewForConfig(c.RESTConfig())

@@ -1,0 +1,3 @@
+// Package cluster tests fedplane's view of member clusters against real lab API servers:
+// connecting with each TLS mode, and probing healthy, hung and misconfigured members.
+package cluster
