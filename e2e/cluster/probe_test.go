@@ -19,7 +19,7 @@ import (
 var lab *framework.Lab
 
 func TestMain(m *testing.M) {
-	os.Exit(framework.RunWithLab(m, framework.Options{Members: []string{"m1", "m2"}, NoHost: true}, &lab))
+	os.Exit(framework.RunWithLab(m, framework.Options{Members: []string{"m1", "m2"}}, &lab))
 }
 
 // prober builds a prober for member from a registration as fedctl join writes it, with the

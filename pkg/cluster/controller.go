@@ -1,0 +1,316 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+)
+
+// HealthReconciler keeps the health status of every KubeFedCluster of its namespace current.
+// It runs one probe loop per cluster, in parallel, each probe bounded by the health check
+// timeout, so that a hung member never delays the others; a loop writes the status only when
+// it changes.
+type HealthReconciler struct {
+	// Client reads and writes the host.
+	Client client.Client
+	// Namespace is the control plane's namespace.
+	Namespace string
+	// Metrics records probes; nil records nothing.
+	Metrics *Metrics
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	mu    sync.Mutex
+	base  context.Context
+	loops map[string]*probeLoop
+}
+
+type probeLoop struct {
+	fingerprint string
+	cancel      context.CancelFunc
+	done        chan struct{}
+}
+
+// SetupWithManager registers the reconciler, and the runnable that stops every probe loop
+// when the manager stops.
+func (r *HealthReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	base, cancel := context.WithCancel(context.Background())
+	r.base, r.loops = base, map[string]*probeLoop{}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		cancel()
+		r.stopAll()
+		return nil
+	})); err != nil {
+		return err
+	}
+	inNamespace := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Namespace })
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("kubefedcluster-health").
+		For(&corev1beta1.KubeFedCluster{}, builder.WithPredicates(inNamespace)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clustersUsingSecret), builder.WithPredicates(inNamespace)).
+		Watches(&corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(r.allClusters), builder.WithPredicates(inNamespace)).
+		Complete(r)
+}
+
+// Reconcile starts, restarts or stops the probe loop of one cluster.
+func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx).WithValues("cluster", req.Name)
+	kfc := &corev1beta1.KubeFedCluster{}
+	if err := r.Client.Get(ctx, req.NamespacedName, kfc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.stop(req.Name)
+			r.Metrics.forget(req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("failed to read KubeFedCluster: %w", err)
+	}
+	if !kfc.DeletionTimestamp.IsZero() {
+		r.stop(req.Name)
+		return ctrl.Result{}, nil
+	}
+	secret := &corev1.Secret{}
+	secretErr := r.Client.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: kfc.Spec.SecretRef.Name}, secret)
+	switch {
+	case apierrors.IsNotFound(secretErr):
+		secret = nil
+	case secretErr != nil:
+		return ctrl.Result{}, fmt.Errorf("failed to read Secret %s: %w", kfc.Spec.SecretRef.Name, secretErr)
+	}
+	hc, err := r.healthCheck(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	fp, err := fingerprint(kfc.Spec, secret, hc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.mu.Lock()
+	current, running := r.loops[req.Name]
+	r.mu.Unlock()
+	if running && current.fingerprint == fp {
+		return ctrl.Result{}, nil
+	}
+	r.stop(req.Name)
+	probe := Probe{Outcome: Malformed}
+	var prober *Prober
+	if cfg, err := RESTConfig(kfc, secret); err != nil {
+		probe.Detail = err.Error()
+	} else if prober, err = NewProber(cfg); err != nil {
+		probe.Detail = err.Error()
+	}
+	log.Info("starting health probes", "period", hc.Period, "timeout", hc.Timeout, "endpoint", kfc.Spec.APIEndpoint)
+	r.start(req.NamespacedName, fp, prober, probe, hc, kfc.Status, klog.KObj(kfc))
+	return ctrl.Result{}, nil
+}
+
+func (r *HealthReconciler) healthCheck(ctx context.Context) (HealthCheck, error) {
+	cfg := &corev1beta1.KubeFedConfig{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: r.Namespace, Name: corev1beta1.DefaultConfigName}, cfg)
+	if apierrors.IsNotFound(err) {
+		return HealthCheckFrom(nil), nil
+	}
+	if err != nil {
+		return HealthCheck{}, fmt.Errorf("failed to read KubeFedConfig: %w", err)
+	}
+	return HealthCheckFrom(cfg.Spec.ClusterHealthCheck), nil
+}
+
+// fingerprint identifies what a probe loop depends on; a change restarts the loop.
+func fingerprint(spec corev1beta1.KubeFedClusterSpec, secret *corev1.Secret, hc HealthCheck) (string, error) {
+	var secretVersion string
+	if secret != nil {
+		secretVersion = secret.ResourceVersion
+	}
+	// Only the Secret's resourceVersion is hashed, never its data.
+	b, err := json.Marshal(struct {
+		Spec                corev1beta1.KubeFedClusterSpec
+		CredentialsRevision string
+		HealthCheck         HealthCheck
+	}{spec, secretVersion, hc})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func (r *HealthReconciler) start(key types.NamespacedName, fp string, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, ref klog.ObjectRef) {
+	ctx, cancel := context.WithCancel(r.base)
+	loop := &probeLoop{fingerprint: fp, cancel: cancel, done: make(chan struct{})}
+	r.mu.Lock()
+	r.loops[key.Name] = loop
+	r.mu.Unlock()
+	log := ctrl.Log.WithName("kubefedcluster-health").WithValues("cluster", key.Name, "KubeFedCluster", ref)
+	go func() {
+		defer close(loop.done)
+		r.run(ctrl.LoggerInto(ctx, log), key, prober, malformed, hc, status)
+	}()
+}
+
+func (r *HealthReconciler) stop(name string) {
+	r.mu.Lock()
+	loop, ok := r.loops[name]
+	delete(r.loops, name)
+	r.mu.Unlock()
+	if ok {
+		loop.cancel()
+		<-loop.done
+	}
+}
+
+func (r *HealthReconciler) stopAll() {
+	r.mu.Lock()
+	names := make([]string, 0, len(r.loops))
+	for n := range r.loops {
+		names = append(names, n)
+	}
+	r.mu.Unlock()
+	for _, n := range names {
+		r.stop(n)
+	}
+}
+
+// run probes one cluster every period until ctx ends.
+func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus) {
+	log := ctrl.LoggerFrom(ctx)
+	ticker := time.NewTicker(hc.Period)
+	defer ticker.Stop()
+	var streak Streak
+	pending := false
+	for {
+		started := r.Now()
+		probe := malformed
+		if prober != nil {
+			probe = prober.Probe(ctx, hc.Timeout)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		streak = streak.Observe(probe.Outcome)
+		next := status
+		conds, changed := NextConditions(status.Conditions, streak, probe, hc, metav1.NewTime(r.Now()))
+		next.Conditions = conds
+		if prober != nil && probe.Outcome == Healthy && IsReady(next) && (changed || status.KubernetesVersion == "") {
+			if topo, err := prober.Topology(ctx, hc.Timeout); err != nil {
+				log.V(1).Info("failed to read the member's topology", "error", err.Error())
+			} else {
+				next.KubernetesVersion, next.Region, next.Zones = topo.Version, topo.Region, topo.Zones
+			}
+		}
+		if changed || pending || !sameTopology(status, next) {
+			if err := r.writeStatus(ctx, key, next); err != nil {
+				log.Error(err, "failed to write the cluster's status; will retry at the next probe")
+				pending = true
+			} else {
+				if IsReady(status) != IsReady(next) {
+					log.Info("cluster readiness changed", "ready", IsReady(next), "reason", probe.Detail)
+				}
+				status, pending = next, false
+			}
+		}
+		r.record(key.Name, probe, r.Now().Sub(started), IsReady(status))
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func (r *HealthReconciler) record(cluster string, probe Probe, took time.Duration, ready bool) {
+	if r.Metrics == nil {
+		return
+	}
+	r.Metrics.Probes.WithLabelValues(cluster, probe.Outcome.String()).Inc()
+	if probe.Outcome != Healthy {
+		r.Metrics.ProbeErrors.WithLabelValues(cluster).Inc()
+	}
+	r.Metrics.ProbeDuration.WithLabelValues(cluster).Observe(took.Seconds())
+	v := 0.0
+	if ready {
+		v = 1
+	}
+	r.Metrics.Ready.WithLabelValues(cluster).Set(v)
+}
+
+func sameTopology(a, b corev1beta1.KubeFedClusterStatus) bool {
+	if a.KubernetesVersion != b.KubernetesVersion || deref(a.Region) != deref(b.Region) || len(a.Zones) != len(b.Zones) {
+		return false
+	}
+	for i := range a.Zones {
+		if a.Zones[i] != b.Zones[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// writeStatus replaces the cluster's status with a merge patch of the status subresource.
+func (r *HealthReconciler) writeStatus(ctx context.Context, key types.NamespacedName, status corev1beta1.KubeFedClusterStatus) error {
+	body := map[string]any{
+		"conditions":        status.Conditions,
+		"kubernetesVersion": status.KubernetesVersion,
+		"region":            status.Region,
+		"zones":             status.Zones,
+	}
+	patch, err := json.Marshal(map[string]any{"status": body})
+	if err != nil {
+		return err
+	}
+	obj := &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	writeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := r.Client.Status().Patch(writeCtx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("failed to patch the status of KubeFedCluster %s: %w", key, err)
+	}
+	return nil
+}
+
+func (r *HealthReconciler) clustersUsingSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var list corev1beta1.KubeFedClusterList
+	if err := r.Client.List(ctx, &list, client.InNamespace(r.Namespace)); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, c := range list.Items {
+		if c.Spec.SecretRef.Name == o.GetName() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+		}
+	}
+	return reqs
+}
+
+func (r *HealthReconciler) allClusters(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list corev1beta1.KubeFedClusterList
+	if err := r.Client.List(ctx, &list, client.InNamespace(r.Namespace)); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, c := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+	}
+	return reqs
+}
