@@ -38,6 +38,10 @@ type HealthReconciler struct {
 	Metrics *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MemberQPS and MemberBurst limit the requests to each member; zero keeps client-go's
+	// defaults.
+	MemberQPS   float32
+	MemberBurst int
 
 	mu    sync.Mutex
 	base  context.Context
@@ -114,16 +118,24 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, nil
 	}
 	r.stop(req.Name)
-	probe := Probe{Outcome: Malformed}
-	var prober *Prober
-	if cfg, err := RESTConfig(kfc, secret); err != nil {
-		probe.Detail = err.Error()
-	} else if prober, err = NewProber(cfg); err != nil {
-		probe.Detail = err.Error()
-	}
+	prober, probe := r.newProber(kfc, secret)
 	log.Info("starting health probes", "period", hc.Period, "timeout", hc.Timeout, "endpoint", kfc.Spec.APIEndpoint)
 	r.start(req.NamespacedName, fp, prober, probe, hc, kfc.Status, klog.KObj(kfc))
 	return ctrl.Result{}, nil
+}
+
+// newProber builds the member's prober, or the Malformed probe result that says why it cannot.
+func (r *HealthReconciler) newProber(kfc *corev1beta1.KubeFedCluster, secret *corev1.Secret) (*Prober, Probe) {
+	cfg, err := RESTConfig(kfc, secret)
+	if err != nil {
+		return nil, Probe{Outcome: Malformed, Detail: err.Error()}
+	}
+	cfg.QPS, cfg.Burst = r.MemberQPS, r.MemberBurst
+	prober, err := NewProber(cfg)
+	if err != nil {
+		return nil, Probe{Outcome: Malformed, Detail: err.Error()}
+	}
+	return prober, Probe{}
 }
 
 func (r *HealthReconciler) healthCheck(ctx context.Context) (HealthCheck, error) {

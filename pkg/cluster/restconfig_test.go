@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -80,6 +81,8 @@ func (ca testCA) serve(t *testing.T, names []string, ips []net.IP, notBefore, no
 		_, _ = io.WriteString(w, "ok")
 	}))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
+	// Refused handshakes are what several cases test; they need not be logged.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
@@ -197,13 +200,17 @@ func TestRESTConfigGoesThroughTheProxy(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		tunnels.Add(1)
-		w.WriteHeader(http.StatusOK)
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err != nil {
 			_ = upstream.Close()
 			return
 		}
+		if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+			_ = upstream.Close()
+			_ = conn.Close()
+			return
+		}
+		tunnels.Add(1)
 		go func() { _, _ = io.Copy(upstream, conn); _ = upstream.Close() }()
 		go func() { _, _ = io.Copy(conn, upstream); _ = conn.Close() }()
 	}))

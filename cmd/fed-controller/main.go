@@ -1,0 +1,177 @@
+// Command fed-controller is fedplane's control plane. It runs in the host cluster, watches the
+// member cluster registrations (KubeFedCluster) and keeps their health status current.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/pprof"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
+)
+
+func main() {
+	err := run(ctrl.SetupSignalHandler(), os.Args[1:], os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "fed-controller:", err)
+		os.Exit(1)
+	}
+}
+
+// options are fed-controller's flags.
+type options struct {
+	kubeconfig             string
+	namespace              string
+	metricsAddr            string
+	probeAddr              string
+	leaderElect            bool
+	hostQPS, memberQPS     float64
+	hostBurst, memberBurst int
+	zap                    zap.Options
+}
+
+func parseFlags(args []string, out io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("fed-controller", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the host cluster; empty means in-cluster, or $KUBECONFIG")
+	fs.StringVar(&o.namespace, "kubefed-namespace", corev1beta1.DefaultNamespace, "namespace of the control plane: KubeFedClusters, their Secrets, the KubeFedConfig and the FederatedTypeConfigs")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (/metrics), which also serves /debug/pprof; \"0\" turns it off")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the health probes (/healthz, /readyz); \"0\" turns them off")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader among the replicas, so that only one writes")
+	fs.Float64Var(&o.hostQPS, "kube-api-qps", 50, "queries per second to the host cluster")
+	fs.IntVar(&o.hostBurst, "kube-api-burst", 100, "burst of queries to the host cluster")
+	fs.Float64Var(&o.memberQPS, "member-kube-api-qps", 50, "queries per second to each member cluster")
+	fs.IntVar(&o.memberBurst, "member-kube-api-burst", 100, "burst of queries to each member cluster")
+	o.zap.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	switch {
+	case o.namespace == "":
+		return nil, errors.New("--kubefed-namespace must not be empty")
+	case o.hostQPS <= 0 || o.memberQPS <= 0 || o.hostBurst <= 0 || o.memberBurst <= 0:
+		return nil, errors.New("QPS and burst flags must be positive")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	o, err := parseFlags(args, out)
+	if err != nil {
+		return err
+	}
+	log := zap.New(zap.UseFlagOptions(&o.zap), zap.WriteTo(out))
+	ctrl.SetLogger(log)
+	cfg, err := hostConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = float32(o.hostQPS), o.hostBurst
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, corev1beta1.AddToScheme, corev1alpha1.AddToScheme, schedulingv1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return err
+		}
+	}
+	inNamespace := cache.ByObject{Namespaces: map[string]cache.Config{o.namespace: {}}}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme,
+		Metrics: metricsserver.Options{BindAddress: o.metricsAddr, ExtraHandlers: map[string]http.Handler{
+			"/debug/pprof/":        http.HandlerFunc(pprof.Index),
+			"/debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
+			"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
+			"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
+			"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
+		}},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "fed-controller.core.kubefed.io",
+		LeaderElectionNamespace: o.namespace,
+		// Only the control plane's namespace holds the objects these controllers read; Secrets
+		// elsewhere are never cached.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}:                   inNamespace,
+			&corev1beta1.KubeFedCluster{}:      inNamespace,
+			&corev1beta1.KubeFedConfig{}:       inNamespace,
+			&corev1beta1.FederatedTypeConfig{}: inNamespace,
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create the manager: %w", err)
+	}
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		// The leader makes sure the KubeFedConfig exists, with KubeFed's defaults.
+		if _, err := kubefedconfig.Ensure(ctx, mgr.GetClient(), o.namespace); err != nil {
+			log.Error(err, "failed to ensure the KubeFedConfig; the defaults apply meanwhile")
+		}
+		return nil
+	})); err != nil {
+		return err
+	}
+	metrics, err := cluster.NewMetrics(ctrlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("failed to register metrics: %w", err)
+	}
+	health := &cluster.HealthReconciler{
+		Client: mgr.GetClient(), Namespace: o.namespace, Metrics: metrics,
+		MemberQPS: float32(o.memberQPS), MemberBurst: o.memberBurst,
+	}
+	if err := health.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up the KubeFedCluster health controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("starting fed-controller", "namespace", o.namespace, "leaderElect", o.leaderElect)
+	return mgr.Start(ctx)
+}
+
+// hostConfig loads the host's client configuration from path, or as controller-runtime finds
+// it (in-cluster, then $KUBECONFIG and ~/.kube/config) when path is empty.
+func hostConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := ctrl.GetConfig()
+		if err != nil {
+			return nil, fmt.Errorf("failed to find the host cluster's configuration: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load kubeconfig %s: %w", path, err)
+	}
+	return cfg, nil
+}
