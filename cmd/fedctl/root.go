@@ -17,7 +17,7 @@ func newRootCommand(out, errOut io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newPlanCommand(), newVersionCommand())
+	root.AddCommand(newJoinCommand(), newUnjoinCommand(), newPlanCommand(), newVersionCommand())
 	return root
 }
 

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/e2e/framework"
+	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
+)
+
+const ns = corev1beta1.DefaultNamespace
+
+// joinedObjects lists, in a cluster, what join labelled for the named cluster.
+func joinedObjects(t *testing.T, cs kubernetes.Interface, name string) []string {
+	t.Helper()
+	sel := metav1.ListOptions{LabelSelector: joinedClusterLabel + "=" + name}
+	var found []string
+	sas, err := cs.CoreV1().ServiceAccounts("").List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range sas.Items {
+		found = append(found, "ServiceAccount "+o.Namespace+"/"+o.Name)
+	}
+	secrets, err := cs.CoreV1().Secrets("").List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range secrets.Items {
+		found = append(found, "Secret "+o.Namespace+"/"+o.Name)
+	}
+	roles, err := cs.RbacV1().ClusterRoles().List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range roles.Items {
+		found = append(found, "ClusterRole "+o.Name)
+	}
+	bindings, err := cs.RbacV1().ClusterRoleBindings().List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range bindings.Items {
+		found = append(found, "ClusterRoleBinding "+o.Name)
+	}
+	return found
+}
+
+func hostClient(t *testing.T) client.Client {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := corev1beta1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(lab.Host().RESTConfig(), client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// memberClientFor connects to a member as the control plane would, from its registration.
+func memberClientFor(t *testing.T, c client.Client, name string) kubernetes.Interface {
+	t.Helper()
+	kfc := &corev1beta1.KubeFedCluster{}
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, kfc); err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: kfc.Spec.SecretRef.Name}, secret); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cluster.RESTConfig(kfc, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func TestJoinAndUnjoin(t *testing.T) {
+	framework.Require(t, lab)
+	g := NewWithT(t)
+	g.Expect(framework.Install(t.Context(), lab.Host().RESTConfig())).To(Succeed())
+	c := hostClient(t)
+	kubeconfig := lab.KubeconfigPath()
+	join := func(name, clusterContext string, extra ...string) error {
+		_, err := fedctl(t, append([]string{"join", name, "--kubeconfig", kubeconfig, "--cluster-context", clusterContext, "--host-cluster-context", "host"}, extra...)...)
+		return err
+	}
+
+	// The health controller runs as in fed-controller, probing every second.
+	hc := kubefedconfig.Default(ns)
+	hc.Spec.ClusterHealthCheck.Period = &metav1.Duration{Duration: time.Second}
+	g.Expect(c.Create(t.Context(), hc)).To(Succeed())
+	mgr, err := ctrl.NewManager(lab.Host().RESTConfig(), ctrl.Options{
+		Scheme: c.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect((&cluster.HealthReconciler{Client: mgr.GetClient(), Namespace: ns}).SetupWithManager(mgr)).To(Succeed())
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+
+	t.Run("members and the host itself join and become Ready with their version", func(t *testing.T) {
+		g := NewWithT(t)
+		for name, ctxName := range map[string]string{"local": "local", "cce": "cce", "host": "host"} {
+			g.Expect(join(name, ctxName)).To(Succeed(), name)
+		}
+		joined := time.Now()
+		for _, name := range []string{"local", "cce", "host"} {
+			g.Eventually(func() corev1beta1.KubeFedClusterStatus {
+				kfc := &corev1beta1.KubeFedCluster{}
+				_ = c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, kfc)
+				return kfc.Status
+			}).WithTimeout(2*time.Second+5*time.Second).WithPolling(50*time.Millisecond).Should(And(
+				WithTransform(cluster.IsReady, BeTrue()), HaveField("KubernetesVersion", "v1.37.2")), name)
+		}
+		t.Logf("local, cce and host Ready %v after joining", time.Since(joined).Round(time.Millisecond))
+		kfc := &corev1beta1.KubeFedCluster{}
+		g.Expect(c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce"}, kfc)).To(Succeed())
+		g.Expect(kfc.Spec.APIEndpoint).To(Equal(lab.Cluster("cce").Server()))
+		g.Expect(kfc.Spec.CABundle).To(Equal(lab.Cluster("cce").CACert()))
+		g.Expect(kfc.Spec.DisabledTLSValidations).To(BeEmpty())
+	})
+
+	t.Run("the member token has the least privilege", func(t *testing.T) {
+		g := NewWithT(t)
+		cs := memberClientFor(t, c, "cce")
+		_, err := cs.AppsV1().Deployments("").List(t.Context(), metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred(), "deployments are an enabled type")
+		_, err = cs.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred(), "nodes give the topology")
+		_, err = cs.StorageV1().StorageClasses().List(t.Context(), metav1.ListOptions{})
+		g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "storage classes are no enabled type: %v", err)
+		_, err = cs.CoordinationV1().Leases("kube-system").List(t.Context(), metav1.ListOptions{})
+		g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "leases are no enabled type: %v", err)
+	})
+
+	t.Run("joining again changes nothing; --error-on-existing refuses", func(t *testing.T) {
+		g := NewWithT(t)
+		kfc := &corev1beta1.KubeFedCluster{}
+		g.Expect(c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "local"}, kfc)).To(Succeed())
+		g.Expect(join("local", "local")).To(Succeed())
+		again := &corev1beta1.KubeFedCluster{}
+		g.Expect(c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "local"}, again)).To(Succeed())
+		g.Expect(again.Spec).To(Equal(kfc.Spec))
+		g.Expect(again.Generation).To(Equal(kfc.Generation))
+		g.Expect(join("local", "local", "--error-on-existing")).To(MatchError(ContainSubstring("already exists")))
+	})
+
+	t.Run("a dry run writes nothing", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(join("dry", "cce", "--dry-run")).To(Succeed())
+		err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "dry"}, &corev1beta1.KubeFedCluster{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "got %v", err)
+		cs, err := lab.Cluster("cce").Clientset()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(joinedObjects(t, cs, "dry")).To(BeEmpty())
+	})
+
+	t.Run("a context that skips TLS verification joins and becomes Ready", func(t *testing.T) {
+		g := NewWithT(t)
+		raw, err := clientcmd.LoadFromFile(kubeconfig)
+		g.Expect(err).NotTo(HaveOccurred())
+		insecure := raw.Clusters["cce"].DeepCopy()
+		insecure.CertificateAuthorityData = nil
+		insecure.InsecureSkipTLSVerify = true
+		raw.Clusters["cce-insecure"] = insecure
+		ctxCopy := raw.Contexts["cce"].DeepCopy()
+		ctxCopy.Cluster = "cce-insecure"
+		raw.Contexts["cce-insecure"] = ctxCopy
+		path := filepath.Join(t.TempDir(), "kubeconfig")
+		g.Expect(clientcmd.WriteToFile(*raw, path)).To(Succeed())
+		_, err = fedctl(t, "join", "cce-insecure", "--kubeconfig", path, "--cluster-context", "cce-insecure", "--host-cluster-context", "host")
+		g.Expect(err).NotTo(HaveOccurred())
+		kfc := &corev1beta1.KubeFedCluster{}
+		g.Expect(c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce-insecure"}, kfc)).To(Succeed())
+		g.Expect(kfc.Spec.DisabledTLSValidations).To(Equal([]corev1beta1.TLSValidation{corev1beta1.TLSAll}))
+		g.Expect(kfc.Spec.CABundle).To(BeEmpty())
+		g.Eventually(func() bool {
+			_ = c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce-insecure"}, kfc)
+			return cluster.IsReady(kfc.Status)
+		}).WithTimeout(10 * time.Second).Should(BeTrue())
+		_, err = fedctl(t, "unjoin", "cce-insecure", "--kubeconfig", path, "--cluster-context", "cce-insecure", "--host-cluster-context", "host")
+		g.Expect(err).NotTo(HaveOccurred())
+	})
+
+	t.Run("unjoin leaves nothing behind, and never the host's own namespace", func(t *testing.T) {
+		g := NewWithT(t)
+		host, err := lab.Host().Clientset()
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, name := range []string{"local", "cce", "host"} {
+			member, err := lab.Cluster(name).Clientset()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(joinedObjects(t, member, name)).NotTo(BeEmpty(), "join created objects in %s", name)
+			_, err = fedctl(t, "unjoin", name, "--kubeconfig", kubeconfig, "--cluster-context", name, "--host-cluster-context", "host")
+			g.Expect(err).NotTo(HaveOccurred(), name)
+			g.Expect(joinedObjects(t, member, name)).To(BeEmpty(), "left in member %s", name)
+			g.Expect(joinedObjects(t, host, name)).To(BeEmpty(), "left in the host for %s", name)
+			err = c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &corev1beta1.KubeFedCluster{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "KubeFedCluster %s: %v", name, err)
+			if name != "host" {
+				nsObj, err := member.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
+				g.Expect(apierrors.IsNotFound(err) || (err == nil && nsObj.DeletionTimestamp != nil)).To(BeTrue(), "namespace in %s: %v", name, err)
+			}
+		}
+		_, err = host.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred(), "the host's own namespace stays")
+	})
+}
