@@ -142,8 +142,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
 	}
+	// Members' clients and caches, for the controllers that read and write members.
+	members := &cluster.Cache{Scheme: scheme, Namespace: o.namespace}
 	health := &cluster.HealthReconciler{
-		Client: mgr.GetClient(), Namespace: o.namespace, Metrics: metrics,
+		Client: mgr.GetClient(), Namespace: o.namespace, Metrics: metrics, Cache: members,
 		MemberQPS: float32(o.memberQPS), MemberBurst: o.memberBurst,
 	}
 	if err := health.SetupWithManager(mgr); err != nil {

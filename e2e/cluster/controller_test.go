@@ -93,7 +93,9 @@ func TestHealthController(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	metrics, err := cluster.NewMetrics(prometheus.NewRegistry())
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect((&cluster.HealthReconciler{Client: mgr.GetClient(), Namespace: ns, Metrics: metrics}).SetupWithManager(mgr)).To(Succeed())
+	members := &cluster.Cache{Scheme: scheme, Namespace: ns}
+	events := members.Subscribe()
+	g.Expect((&cluster.HealthReconciler{Client: mgr.GetClient(), Namespace: ns, Metrics: metrics, Cache: members}).SetupWithManager(mgr)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); _ = mgr.Start(ctx) }()
@@ -112,17 +114,53 @@ func TestHealthController(t *testing.T) {
 		))
 	})
 
+	t.Run("Ready members are connected, and their caches hold managed objects only", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Eventually(members.Connected).WithTimeout(10 * time.Second).Should(Equal([]string{"m1", "m2"}))
+		seen := map[string]bool{}
+		g.Eventually(func() map[string]bool {
+			for {
+				select {
+				case ev := <-events:
+					seen[ev.Object.GetName()] = true
+				default:
+					return seen
+				}
+			}
+		}).WithTimeout(5 * time.Second).Should(Equal(map[string]bool{"m1": true, "m2": true}))
+
+		cs, err := m1.Clientset()
+		g.Expect(err).NotTo(HaveOccurred())
+		for name, labels := range map[string]map[string]string{"managed": {cluster.ManagedLabel: "true"}, "unmanaged": nil} {
+			_, err := cs.CoreV1().ConfigMaps("default").Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+		}
+		mc, ok := members.Client("m1")
+		g.Expect(ok).To(BeTrue())
+		g.Eventually(func() []string {
+			var list corev1.ConfigMapList
+			if err := mc.List(t.Context(), &list, client.InNamespace("default")); err != nil {
+				return []string{err.Error()}
+			}
+			var names []string
+			for _, cm := range list.Items {
+				names = append(names, cm.Name)
+			}
+			return names
+		}).WithTimeout(10 * time.Second).Should(Equal([]string{"managed"}))
+	})
+
 	t.Run("steady health writes no status", func(t *testing.T) {
 		before := map[string]string{"m1": get(t, c, "m1").ResourceVersion, "m2": get(t, c, "m2").ResourceVersion}
 		probes := testutil.ToFloat64(metrics.Probes.WithLabelValues("m1", "healthy"))
-		time.Sleep(10 * period)
+		time.Sleep(60 * period)
 		for name, rv := range before {
 			if got := get(t, c, name).ResourceVersion; got != rv {
 				t.Errorf("%s was written during steady health: resourceVersion %s -> %s", name, rv, got)
 			}
 		}
-		if n := testutil.ToFloat64(metrics.Probes.WithLabelValues("m1", "healthy")) - probes; n < 8 {
-			t.Errorf("m1 was probed %v times in 10 periods, want at least 8", n)
+		if n := testutil.ToFloat64(metrics.Probes.WithLabelValues("m1", "healthy")) - probes; n < 58 {
+			t.Errorf("m1 was probed %v times in 60 periods, want at least 58", n)
 		}
 	})
 
@@ -191,5 +229,14 @@ func TestHealthController(t *testing.T) {
 			HaveField("Type", corev1beta1.ClusterConfigMalformed),
 			HaveField("Status", corev1.ConditionTrue),
 		)))
+	})
+
+	t.Run("a deleted registration disconnects its member", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Eventually(members.Connected).WithTimeout(10 * time.Second).Should(ContainElement("m1-insecure"))
+		g.Expect(c.Delete(t.Context(), &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "m1-insecure"}})).To(Succeed())
+		g.Eventually(members.Connected).WithTimeout(10 * time.Second).ShouldNot(ContainElement("m1-insecure"))
+		_, ok := members.Client("m1-insecure")
+		g.Expect(ok).To(BeFalse())
 	})
 }

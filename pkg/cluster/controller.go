@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -38,6 +39,9 @@ type HealthReconciler struct {
 	Metrics *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Cache, when set, gets a connection to each member once it is Ready, until its
+	// registration goes away or changes.
+	Cache *Cache
 	// MemberQPS and MemberBurst limit the requests to each member; zero keeps client-go's
 	// defaults.
 	MemberQPS   float32
@@ -118,24 +122,25 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, nil
 	}
 	r.stop(req.Name)
-	prober, probe := r.newProber(kfc, secret)
+	cfg, prober, probe := r.newProber(kfc, secret)
 	log.Info("starting health probes", "period", hc.Period, "timeout", hc.Timeout, "endpoint", kfc.Spec.APIEndpoint)
-	r.start(req.NamespacedName, fp, prober, probe, hc, kfc.Status, klog.KObj(kfc))
+	r.start(req.NamespacedName, fp, cfg, prober, probe, hc, kfc.Status, klog.KObj(kfc))
 	return ctrl.Result{}, nil
 }
 
-// newProber builds the member's prober, or the Malformed probe result that says why it cannot.
-func (r *HealthReconciler) newProber(kfc *corev1beta1.KubeFedCluster, secret *corev1.Secret) (*Prober, Probe) {
+// newProber builds the member's client configuration and prober, or the Malformed probe
+// result that says why it cannot.
+func (r *HealthReconciler) newProber(kfc *corev1beta1.KubeFedCluster, secret *corev1.Secret) (*rest.Config, *Prober, Probe) {
 	cfg, err := RESTConfig(kfc, secret)
 	if err != nil {
-		return nil, Probe{Outcome: Malformed, Detail: err.Error()}
+		return nil, nil, Probe{Outcome: Malformed, Detail: err.Error()}
 	}
 	cfg.QPS, cfg.Burst = r.MemberQPS, r.MemberBurst
 	prober, err := NewProber(cfg)
 	if err != nil {
-		return nil, Probe{Outcome: Malformed, Detail: err.Error()}
+		return nil, nil, Probe{Outcome: Malformed, Detail: err.Error()}
 	}
-	return prober, Probe{}
+	return cfg, prober, Probe{}
 }
 
 func (r *HealthReconciler) healthCheck(ctx context.Context) (HealthCheck, error) {
@@ -169,7 +174,7 @@ func fingerprint(spec corev1beta1.KubeFedClusterSpec, secret *corev1.Secret, hc 
 	return hex.EncodeToString(sum[:]), nil
 }
 
-func (r *HealthReconciler) start(key types.NamespacedName, fp string, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, ref klog.ObjectRef) {
+func (r *HealthReconciler) start(key types.NamespacedName, fp string, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, ref klog.ObjectRef) {
 	ctx, cancel := context.WithCancel(r.base)
 	loop := &probeLoop{fingerprint: fp, cancel: cancel, done: make(chan struct{})}
 	r.mu.Lock()
@@ -178,7 +183,7 @@ func (r *HealthReconciler) start(key types.NamespacedName, fp string, prober *Pr
 	log := ctrl.Log.WithName("kubefedcluster-health").WithValues("cluster", key.Name, "KubeFedCluster", ref)
 	go func() {
 		defer close(loop.done)
-		r.run(ctrl.LoggerInto(ctx, log), key, prober, malformed, hc, status)
+		r.run(ctrl.LoggerInto(ctx, log), key, cfg, prober, malformed, hc, status)
 	}()
 }
 
@@ -206,10 +211,16 @@ func (r *HealthReconciler) stopAll() {
 }
 
 // run probes one cluster every period until ctx ends.
-func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus) {
+func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus) {
 	log := ctrl.LoggerFrom(ctx)
 	ticker := time.NewTicker(hc.Period)
 	defer ticker.Stop()
+	connected := false
+	defer func() {
+		if connected {
+			r.Cache.Disconnect(key.Name)
+		}
+	}()
 	var streak Streak
 	pending := false
 	for {
@@ -241,6 +252,13 @@ func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, pr
 					log.Info("cluster readiness changed", "ready", IsReady(next), "reason", probe.Detail)
 				}
 				status, pending = next, false
+			}
+		}
+		if r.Cache != nil && cfg != nil && !connected && IsReady(status) {
+			if err := r.Cache.Connect(r.base, key.Name, cfg); err != nil {
+				log.Error(err, "failed to connect the member's cache; will retry at the next probe")
+			} else {
+				connected = true
 			}
 		}
 		r.record(key.Name, probe, r.Now().Sub(started), IsReady(status))
