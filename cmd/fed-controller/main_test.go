@@ -16,8 +16,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
@@ -74,12 +72,7 @@ func httpGet(url string) (int, string) {
 func TestFedControllerRunsAgainstALab(t *testing.T) {
 	framework.Require(t, lab)
 	g := NewWithT(t)
-	cfg := lab.Host().RESTConfig()
-	g.Expect(framework.Install(t.Context(), cfg)).To(Succeed())
-	scheme := runtime.NewScheme()
-	g.Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	g.Expect(corev1beta1.AddToScheme(scheme)).To(Succeed())
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := lab.Host().InstallAPI(t.Context())
 	g.Expect(err).NotTo(HaveOccurred())
 	m1 := lab.Cluster("m1")
 	ns := corev1beta1.DefaultNamespace

@@ -62,11 +62,25 @@ func (f *clusterFlags) bind(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("host-cluster-context")
 }
 
-// contexts resolves the kubeconfig: the raw configuration, and the clients of the member and
-// the host.
+// contexts resolves the kubeconfig: the raw configuration, and the client configurations of
+// the member and the host.
 type contexts struct {
 	raw          clientcmdapi.Config
 	member, host *rest.Config
+}
+
+// hostClients returns the host's typed client and its client for the KubeFedClusters of the
+// control plane's namespace.
+func (c *contexts) hostClients(namespace string) (kubernetes.Interface, dynamic.ResourceInterface, error) {
+	host, err := kubernetes.NewForConfig(c.host)
+	if err != nil {
+		return nil, nil, err
+	}
+	dyn, err := dynamic.NewForConfig(c.host)
+	if err != nil {
+		return nil, nil, err
+	}
+	return host, dyn.Resource(kubeFedClusterResource).Namespace(namespace), nil
 }
 
 func (f *clusterFlags) load() (*contexts, error) {
@@ -173,15 +187,10 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	host, err := kubernetes.NewForConfig(c.host)
+	host, kfcs, err := c.hostClients(o.namespace)
 	if err != nil {
 		return err
 	}
-	hostDyn, err := dynamic.NewForConfig(c.host)
-	if err != nil {
-		return err
-	}
-	kfcs := hostDyn.Resource(kubeFedClusterResource).Namespace(o.namespace)
 	if o.errorOnExisting {
 		if _, err := kfcs.Get(ctx, name, metav1.GetOptions{}); err == nil {
 			return fmt.Errorf("KubeFedCluster %s/%s already exists (--error-on-existing)", o.namespace, name)
@@ -189,7 +198,7 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 			return fmt.Errorf("failed to read KubeFedCluster %s: %w", name, err)
 		}
 	}
-	ftcs, err := enabledTypeConfigs(ctx, hostDyn, o.namespace)
+	ftcs, err := enabledTypeConfigs(ctx, c.host, o.namespace)
 	if err != nil {
 		return err
 	}
@@ -302,7 +311,11 @@ func clusterEntry(raw clientcmdapi.Config, contextName string) (endpoint string,
 	return cl.Server, ca, cl.InsecureSkipTLSVerify, cl.ProxyURL, nil
 }
 
-func enabledTypeConfigs(ctx context.Context, dyn dynamic.Interface, namespace string) ([]corev1beta1.FederatedTypeConfig, error) {
+func enabledTypeConfigs(ctx context.Context, cfg *rest.Config, namespace string) ([]corev1beta1.FederatedTypeConfig, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	list, err := dyn.Resource(federatedTypeConfigResource).Namespace(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("failed to list the host's FederatedTypeConfigs (is fedplane installed? run make install): %w", err)

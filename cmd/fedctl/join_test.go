@@ -10,9 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -63,22 +61,6 @@ func joinedObjects(t *testing.T, cs kubernetes.Interface, name string) []string 
 	return found
 }
 
-func hostClient(t *testing.T) client.Client {
-	t.Helper()
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := corev1beta1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(lab.Host().RESTConfig(), client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // memberClientFor connects to a member as the control plane would, from its registration.
 func memberClientFor(t *testing.T, c client.Client, name string) kubernetes.Interface {
 	t.Helper()
@@ -104,8 +86,8 @@ func memberClientFor(t *testing.T, c client.Client, name string) kubernetes.Inte
 func TestJoinAndUnjoin(t *testing.T) {
 	framework.Require(t, lab)
 	g := NewWithT(t)
-	g.Expect(framework.Install(t.Context(), lab.Host().RESTConfig())).To(Succeed())
-	c := hostClient(t)
+	c, err := lab.Host().InstallAPI(t.Context())
+	g.Expect(err).NotTo(HaveOccurred())
 	kubeconfig := lab.KubeconfigPath()
 	join := func(name, clusterContext string, extra ...string) error {
 		_, err := fedctl(t, append([]string{"join", name, "--kubeconfig", kubeconfig, "--cluster-context", clusterContext, "--host-cluster-context", "host"}, extra...)...)

@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -51,11 +50,7 @@ func (o *unjoinOptions) run(ctx context.Context, name string, out io.Writer) err
 	if err != nil {
 		return err
 	}
-	host, err := kubernetes.NewForConfig(c.host)
-	if err != nil {
-		return err
-	}
-	hostDyn, err := dynamic.NewForConfig(c.host)
+	host, kfcs, err := c.hostClients(o.namespace)
 	if err != nil {
 		return err
 	}
@@ -65,7 +60,6 @@ func (o *unjoinOptions) run(ctx context.Context, name string, out io.Writer) err
 		}
 		_, _ = fmt.Fprintf(out, "member %s: %v; going on (--force)\n", o.clusterContext, err)
 	}
-	kfcs := hostDyn.Resource(kubeFedClusterResource).Namespace(o.namespace)
 	secretName := name + "-token"
 	if kfc, err := kfcs.Get(ctx, name, metav1.GetOptions{}); err == nil {
 		if s, found, _ := unstructured.NestedString(kfc.Object, "spec", "secretRef", "name"); found && s != "" {

@@ -10,8 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -67,12 +65,9 @@ func TestHealthController(t *testing.T) {
 	framework.Require(t, lab)
 	g := NewWithT(t)
 	cfg := lab.Host().RESTConfig()
-	g.Expect(framework.Install(t.Context(), cfg)).To(Succeed())
-	scheme := runtime.NewScheme()
-	g.Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	g.Expect(corev1beta1.AddToScheme(scheme)).To(Succeed())
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := lab.Host().InstallAPI(t.Context())
 	g.Expect(err).NotTo(HaveOccurred())
+	scheme := c.Scheme()
 
 	hcCfg := kubefedconfig.Default(ns)
 	hcCfg.Spec.ClusterHealthCheck.Period = &metav1.Duration{Duration: time.Second}
