@@ -109,11 +109,14 @@ func (f *clusterFlags) load() (*contexts, error) {
 	return c, nil
 }
 
+// invalidNameChars are the characters a Kubernetes name cannot hold.
+var invalidNameChars = regexp.MustCompile(`[^a-z0-9.-]+`)
+
 // serviceAccountName is the name of the control plane's service account in the member:
 // KubeFed's "<cluster>-<host context>", made a valid name.
 func serviceAccountName(cluster, hostContext string) string {
 	name := strings.ToLower(cluster + "-" + hostContext)
-	name = regexp.MustCompile(`[^a-z0-9.-]+`).ReplaceAllString(name, "-")
+	name = invalidNameChars.ReplaceAllString(name, "-")
 	name = strings.Trim(name, "-.")
 	if len(name) > 200 {
 		name = name[:200]

@@ -12,18 +12,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fedplane/fedplane/internal/testfixtures"
 	"github.com/fedplane/fedplane/pkg/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-const fixtures = "../../../shared/fixtures"
-
-var (
-	seedManifests = filepath.Join(fixtures, "seed", "manifests")
-	readyClusters = filepath.Join(fixtures, "seed", "clusters", "ready.yaml")
-	cceDown       = filepath.Join(fixtures, "seed", "clusters", "cce-down.yaml")
-)
+// The seed inputs of the plan tests.
+func seedManifests(t *testing.T) string { return testfixtures.Path(t, "seed", "manifests") }
+func readyClusters(t *testing.T) string {
+	return testfixtures.Path(t, "seed", "clusters", "ready.yaml")
+}
+func cceDown(t *testing.T) string { return testfixtures.Path(t, "seed", "clusters", "cce-down.yaml") }
 
 // fedctl runs fedctl with args and returns its output and error.
 func fedctl(t *testing.T, args ...string) (string, error) {
@@ -41,10 +41,10 @@ func TestPlanGolden(t *testing.T) {
 		args   []string
 		golden string
 	}{
-		{name: "both clusters ready, json", args: []string{"-f", seedManifests, "-f", readyClusters, "-o", "json"}, golden: "plan-ready.json"},
-		{name: "cce down, json", args: []string{"-f", seedManifests, "-f", cceDown, "-o", "json"}, golden: "plan-cce-down.json"},
-		{name: "both clusters ready, table", args: []string{"-f", seedManifests, "-f", readyClusters}, golden: "plan-ready.txt"},
-		{name: "cce down, yaml", args: []string{"-f", seedManifests, "-f", cceDown, "-o", "yaml"}, golden: "plan-cce-down.yaml"},
+		{name: "both clusters ready, json", args: []string{"-f", seedManifests(t), "-f", readyClusters(t), "-o", "json"}, golden: "plan-ready.json"},
+		{name: "cce down, json", args: []string{"-f", seedManifests(t), "-f", cceDown(t), "-o", "json"}, golden: "plan-cce-down.json"},
+		{name: "both clusters ready, table", args: []string{"-f", seedManifests(t), "-f", readyClusters(t)}, golden: "plan-ready.txt"},
+		{name: "cce down, yaml", args: []string{"-f", seedManifests(t), "-f", cceDown(t), "-o", "yaml"}, golden: "plan-cce-down.yaml"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +71,7 @@ func TestPlanGolden(t *testing.T) {
 
 func planJSON(t *testing.T, clusters string) plan.Plan {
 	t.Helper()
-	out, err := fedctl(t, "plan", "-f", seedManifests, "-f", clusters, "-o", "json")
+	out, err := fedctl(t, "plan", "-f", seedManifests(t), "-f", clusters, "-o", "json")
 	if err != nil {
 		t.Fatalf("fedctl plan: %v", err)
 	}
@@ -107,7 +107,7 @@ func replicasOf(t *testing.T, p plan.Plan, name string) map[string]int64 {
 }
 
 func TestPlanGivesTheSeedReplicas(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(fixtures, "seed", "expected", "03-rsp.yaml"))
+	data, err := os.ReadFile(testfixtures.Path(t, "seed", "expected", "03-rsp.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestPlanGivesTheSeedReplicas(t *testing.T) {
 	if err := yaml.Unmarshal(data, &ready); err != nil {
 		t.Fatal(err)
 	}
-	p := planJSON(t, readyClusters)
+	p := planJSON(t, readyClusters(t))
 	for name, want := range ready {
 		if diff := cmp.Diff(want, replicasOf(t, p, name)); diff != "" {
 			t.Errorf("%s with both clusters ready (-want +got):\n%s", name, diff)
@@ -127,7 +127,7 @@ func TestPlanGivesTheSeedReplicas(t *testing.T) {
 		"rsp-minmax": {"local": 6},
 		"rsp-capped": {"local": 20},
 	}
-	p = planJSON(t, cceDown)
+	p = planJSON(t, cceDown(t))
 	for name, want := range down {
 		if diff := cmp.Diff(want, replicasOf(t, p, name)); diff != "" {
 			t.Errorf("%s with cce down (-want +got):\n%s", name, diff)
@@ -136,7 +136,7 @@ func TestPlanGivesTheSeedReplicas(t *testing.T) {
 }
 
 func TestPlanRendersTheSeedOverrides(t *testing.T) {
-	p := planJSON(t, readyClusters)
+	p := planJSON(t, readyClusters(t))
 	type rendered struct {
 		Replicas      int64
 		Image         string
@@ -193,8 +193,8 @@ func TestPlanRefusesInvalidInputNamingFileAndField(t *testing.T) {
 	}
 	for file, field := range cases {
 		t.Run(file, func(t *testing.T) {
-			path := filepath.Join(fixtures, "invalid", file)
-			_, err := fedctl(t, "plan", "-f", path, "-f", readyClusters)
+			path := testfixtures.Path(t, "invalid", file)
+			_, err := fedctl(t, "plan", "-f", path, "-f", readyClusters(t))
 			if err == nil {
 				t.Fatal("fedctl plan accepted invalid input")
 			}
@@ -208,7 +208,7 @@ func TestPlanRefusesInvalidInputNamingFileAndField(t *testing.T) {
 }
 
 func TestPlanRefusesUnknownOutputFormat(t *testing.T) {
-	if _, err := fedctl(t, "plan", "-f", readyClusters, "-o", "xml"); err == nil || !strings.Contains(err.Error(), "xml") {
+	if _, err := fedctl(t, "plan", "-f", readyClusters(t), "-o", "xml"); err == nil || !strings.Contains(err.Error(), "xml") {
 		t.Errorf("got %v, want an error naming the format", err)
 	}
 }
