@@ -7,8 +7,6 @@ import (
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
-
-	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
 
 // ParseBaseCRD decodes the CRD generated from the shared federated shape (config.FederatedBaseCRD).
@@ -30,12 +28,14 @@ func ParseBaseCRD(data []byte) (*apiextv1.CustomResourceDefinition, error) {
 	return &crd, nil
 }
 
-// CRD returns the CRD of the target's federated type: the base frame with the target's names,
-// scope and template schema, printer columns, and spec.retainReplicas for scalable targets.
+// CRD returns the CRD of the target's federated type: the base frame with the federated type's
+// group, version and names, the target's scope and template schema, printer columns, and
+// spec.retainReplicas for scalable targets.
 func CRD(base *apiextv1.CustomResourceDefinition, t Target, template *apiextv1.JSONSchemaProps) *apiextv1.CustomResourceDefinition {
 	crd := base.DeepCopy()
 	crd.TypeMeta = metav1.TypeMeta{APIVersion: apiextv1.SchemeGroupVersion.String(), Kind: "CustomResourceDefinition"}
-	crd.ObjectMeta = metav1.ObjectMeta{Name: t.FederatedPlural() + "." + typesv1beta1.GroupVersion.Group}
+	crd.ObjectMeta = metav1.ObjectMeta{Name: t.FederatedCRDName()}
+	crd.Spec.Group = t.FederatedGroupVersion().Group
 	crd.Spec.Names = apiextv1.CustomResourceDefinitionNames{
 		Kind:       t.FederatedKind(),
 		ListKind:   t.FederatedKind() + "List",
@@ -49,6 +49,7 @@ func CRD(base *apiextv1.CustomResourceDefinition, t Target, template *apiextv1.J
 		crd.Spec.Scope = apiextv1.NamespaceScoped
 	}
 	version := &crd.Spec.Versions[0]
+	version.Name = t.FederatedGroupVersion().Version
 	root := version.Schema.OpenAPIV3Schema
 	root.Description = fmt.Sprintf("%s propagates a %s (%s) to the member clusters that its placement selects, with per-cluster overrides.", t.FederatedKind(), t.Kind, t.GroupVersion())
 	spec := root.Properties["spec"]

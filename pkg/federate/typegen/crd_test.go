@@ -31,11 +31,11 @@ func TestCRD(t *testing.T) {
 		"data": {Type: "object", AdditionalProperties: &apiextv1.JSONSchemaPropsOrBool{Allows: true, Schema: &apiextv1.JSONSchemaProps{Type: "string"}}},
 	}}
 	type summary struct {
-		Name, Kind, Plural string
-		ShortNames         []string
-		Scope              apiextv1.ResourceScope
-		SpecFields         []string
-		Columns            []string
+		Name, Group, Version, Kind, Plural string
+		ShortNames                         []string
+		Scope                              apiextv1.ResourceScope
+		SpecFields                         []string
+		Columns                            []string
 	}
 	cases := []struct {
 		name     string
@@ -48,7 +48,7 @@ func TestCRD(t *testing.T) {
 			target:   Target{Group: "apps", Version: "v1", Kind: "Deployment", Plural: "deployments", Namespaced: true, ShortNames: []string{"fdeploy"}},
 			template: scalable,
 			want: summary{
-				Name: "federateddeployments.types.kubefed.io", Kind: "FederatedDeployment", Plural: "federateddeployments",
+				Name: "federateddeployments.types.kubefed.io", Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedDeployment", Plural: "federateddeployments",
 				ShortNames: []string{"fdeploy"}, Scope: apiextv1.NamespaceScoped,
 				SpecFields: []string{"overrides", "placement", "retainReplicas", "template"},
 				Columns:    []string{"Propagated", "Reason", "Age"},
@@ -59,7 +59,7 @@ func TestCRD(t *testing.T) {
 			target:   Target{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Plural: "clusterroles"},
 			template: plain,
 			want: summary{
-				Name: "federatedclusterroles.types.kubefed.io", Kind: "FederatedClusterRole", Plural: "federatedclusterroles",
+				Name: "federatedclusterroles.types.kubefed.io", Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedClusterRole", Plural: "federatedclusterroles",
 				Scope:      apiextv1.ClusterScoped,
 				SpecFields: []string{"overrides", "placement", "template"},
 				Columns:    []string{"Propagated", "Reason", "Age"},
@@ -70,8 +70,20 @@ func TestCRD(t *testing.T) {
 			target:   Target{Version: "v1", Kind: "Namespace", Plural: "namespaces", ShortNames: []string{"fns"}},
 			template: plain,
 			want: summary{
-				Name: "federatednamespaces.types.kubefed.io", Kind: "FederatedNamespace", Plural: "federatednamespaces",
+				Name: "federatednamespaces.types.kubefed.io", Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedNamespace", Plural: "federatednamespaces",
 				ShortNames: []string{"fns"}, Scope: apiextv1.NamespaceScoped,
+				SpecFields: []string{"overrides", "placement", "template"},
+				Columns:    []string{"Propagated", "Reason", "Age"},
+			},
+		},
+		{
+			name: "a federated group and version of its own",
+			target: Target{Group: "example.com", Version: "v1", Kind: "Deployment", Plural: "deployments", Namespaced: true,
+				FederatedGroup: "federation.example.com", FederatedVersion: "v1"},
+			template: plain,
+			want: summary{
+				Name: "federateddeployments.federation.example.com", Group: "federation.example.com", Version: "v1",
+				Kind: "FederatedDeployment", Plural: "federateddeployments", Scope: apiextv1.NamespaceScoped,
 				SpecFields: []string{"overrides", "placement", "template"},
 				Columns:    []string{"Propagated", "Reason", "Age"},
 			},
@@ -84,7 +96,7 @@ func TestCRD(t *testing.T) {
 			v := crd.Spec.Versions[0]
 			spec := v.Schema.OpenAPIV3Schema.Properties["spec"]
 			got := summary{
-				Name: crd.Name, Kind: crd.Spec.Names.Kind, Plural: crd.Spec.Names.Plural,
+				Name: crd.Name, Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind, Plural: crd.Spec.Names.Plural,
 				ShortNames: crd.Spec.Names.ShortNames, Scope: crd.Spec.Scope,
 			}
 			for f := range spec.Properties {
@@ -126,5 +138,25 @@ func TestTypeConfigNames(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("default FederatedTypeConfigs mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestTypeConfigFederatedGroupVersion(t *testing.T) {
+	cases := []struct {
+		name   string
+		target Target
+		want   [2]string
+	}{
+		{name: "the default federated group and version", target: Target{Version: "v1", Kind: "ConfigMap", Plural: "configmaps", Namespaced: true}, want: [2]string{"types.kubefed.io", "v1beta1"}},
+		{name: "a group of its own", target: Target{Version: "v1", Kind: "ConfigMap", Plural: "configmaps", FederatedGroup: "fed.example.com"}, want: [2]string{"fed.example.com", "v1beta1"}},
+		{name: "a version of its own", target: Target{Version: "v1", Kind: "ConfigMap", Plural: "configmaps", FederatedVersion: "v1"}, want: [2]string{"types.kubefed.io", "v1"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ft := tc.target.TypeConfig("kube-federation-system").Spec.FederatedType
+			if diff := cmp.Diff(tc.want, [2]string{ft.Group, ft.Version}); diff != "" {
+				t.Errorf("federated type mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -1,6 +1,8 @@
 package typegen
 
 import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
@@ -19,6 +21,10 @@ type Target struct {
 	Namespaced bool
 	// ShortNames are the federated type's short names.
 	ShortNames []string
+	// FederatedGroup is the federated type's API group; empty means types.kubefed.io.
+	FederatedGroup string
+	// FederatedVersion is the federated type's API version; empty means v1beta1.
+	FederatedVersion string
 }
 
 // DefaultTargets are the types that KubeFed federates out of the box, in the order of their
@@ -63,6 +69,24 @@ func (t Target) OpenAPIPath() string {
 	return "apis/" + t.Group + "/" + t.Version
 }
 
+// FederatedGroupVersion is the federated type's group and version: types.kubefed.io/v1beta1
+// unless FederatedGroup or FederatedVersion say otherwise.
+func (t Target) FederatedGroupVersion() schema.GroupVersion {
+	gv := typesv1beta1.GroupVersion
+	if t.FederatedGroup != "" {
+		gv.Group = t.FederatedGroup
+	}
+	if t.FederatedVersion != "" {
+		gv.Version = t.FederatedVersion
+	}
+	return gv
+}
+
+// FederatedCRDName is the name of the federated type's CRD: its plural, "." and its group.
+func (t Target) FederatedCRDName() string {
+	return t.FederatedPlural() + "." + t.FederatedGroupVersion().Group
+}
+
 // FederatedKind is the federated type's kind: "Federated" and the target's kind.
 func (t Target) FederatedKind() string { return "Federated" + t.Kind }
 
@@ -90,8 +114,8 @@ func (t Target) TypeConfig(namespace string) *corev1beta1.FederatedTypeConfig {
 			},
 			Propagation: corev1beta1.PropagationEnabled,
 			FederatedType: corev1beta1.APIResource{
-				Group:      typesv1beta1.GroupVersion.Group,
-				Version:    typesv1beta1.GroupVersion.Version,
+				Group:      t.FederatedGroupVersion().Group,
+				Version:    t.FederatedGroupVersion().Version,
 				Kind:       t.FederatedKind(),
 				PluralName: t.FederatedPlural(),
 				Scope:      scope(t.FederatedNamespaced()),
