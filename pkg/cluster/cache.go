@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -40,9 +41,14 @@ type Cache struct {
 
 type member struct {
 	client client.Client
+	live   client.Client
 	cache  cache.Cache
 	cancel context.CancelFunc
 	done   chan struct{}
+	// suspendedUntil is set when a request to the member timed out: writes skip the member
+	// until then, so that one hung member does not hold up every worker.
+	suspendedUntil time.Time
+	backoff        time.Duration
 }
 
 // Connect creates the member's client and cache and starts the cache in the background,
@@ -56,12 +62,16 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 	if err != nil {
 		return fmt.Errorf("failed to create the cache of member %s: %w", name, err)
 	}
-	cl, err := client.New(cfg, client.Options{Scheme: c.Scheme, Cache: &client.CacheOptions{Reader: mc}})
+	cl, err := client.New(cfg, client.Options{Scheme: c.Scheme, Cache: &client.CacheOptions{Reader: mc, Unstructured: true}})
+	if err != nil {
+		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
+	}
+	live, err := client.New(cfg, client.Options{Scheme: c.Scheme})
 	if err != nil {
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	m := &member{client: cl, cache: mc, cancel: cancel, done: make(chan struct{})}
+	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(m.done)
 		if err := mc.Start(runCtx); err != nil {
@@ -113,6 +123,84 @@ func (c *Cache) Client(name string) (client.Client, bool) {
 	return m.client, true
 }
 
+// LiveClient returns a client of a connected member whose reads go to its API server. It is
+// for objects the cache does not hold: those without the managed label.
+func (c *Cache) LiveClient(name string) (client.Client, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.members[name]
+	if !ok {
+		return nil, false
+	}
+	return m.live, true
+}
+
+// Informers returns the cache of a connected member, to watch its managed objects. The
+// cache stops when the member is disconnected or connected again.
+func (c *Cache) Informers(name string) (cache.Informers, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.members[name]
+	if !ok {
+		return nil, false
+	}
+	return m.cache, true
+}
+
+// The suspension after a member request times out starts at minSuspension and doubles with
+// each further timeout, up to maxSuspension.
+const (
+	minSuspension = 5 * time.Second
+	maxSuspension = time.Minute
+)
+
+// ReportTimeout tells the cache that a request to the member timed out. The member is then
+// suspended: Suspended reports it for a while (5 s, doubling with each further timeout up to
+// a minute), so that callers skip it instead of waiting on it again.
+func (c *Cache) ReportTimeout(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.members[name]
+	if !ok {
+		return
+	}
+	switch {
+	case m.backoff == 0:
+		m.backoff = minSuspension
+	case m.backoff < maxSuspension:
+		m.backoff = min(2*m.backoff, maxSuspension)
+	}
+	m.suspendedUntil = time.Now().Add(m.backoff)
+}
+
+// ReportSuccess tells the cache that the member answered a request, which ends its
+// suspension.
+func (c *Cache) ReportSuccess(name string) {
+	c.mu.RLock()
+	m, ok := c.members[name]
+	suspended := ok && (m.backoff != 0 || !m.suspendedUntil.IsZero())
+	c.mu.RUnlock()
+	if !suspended {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.members[name]; ok {
+		m.backoff, m.suspendedUntil = 0, time.Time{}
+	}
+}
+
+// Suspended tells how long the member stays suspended after a timeout; zero when it is not.
+func (c *Cache) Suspended(name string) time.Duration {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.members[name]
+	if !ok || m.suspendedUntil.IsZero() {
+		return 0
+	}
+	return max(time.Until(m.suspendedUntil), 0)
+}
+
 // Connected returns the names of the connected members, sorted.
 func (c *Cache) Connected() []string {
 	c.mu.RLock()
@@ -135,6 +223,19 @@ func (c *Cache) Subscribe() <-chan event.GenericEvent {
 	c.subscribers = append(c.subscribers, ch)
 	c.mu.Unlock()
 	return ch
+}
+
+// Unsubscribe stops the events of a channel that Subscribe returned and closes it.
+func (c *Cache) Unsubscribe(ch <-chan event.GenericEvent) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, s := range c.subscribers {
+		if s == ch {
+			c.subscribers = append(c.subscribers[:i], c.subscribers[i+1:]...)
+			close(s)
+			return
+		}
+	}
 }
 
 func (c *Cache) notify(name string) {

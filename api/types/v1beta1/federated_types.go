@@ -99,8 +99,8 @@ type FederatedStatus struct {
 	// Conditions holds the Propagation condition.
 	// +optional
 	Conditions []*Condition `json:"conditions,omitempty"`
-	// Clusters has one entry per member cluster where propagation did not simply succeed, or
-	// where remote status is collected, sorted by name.
+	// Clusters has one entry per member cluster that the object is placed in or is being removed
+	// from, sorted by name; status is empty where propagation succeeded.
 	// +optional
 	Clusters []ClusterStatus `json:"clusters,omitempty"`
 }
@@ -131,6 +131,23 @@ type Condition struct {
 // AggregateReason explains the Propagation condition.
 type AggregateReason string
 
+// The reasons of the Propagation condition, as KubeFed reports them. An empty reason goes with
+// status True.
+const (
+	// AggregateSuccess means the object is as it should be in every cluster it is placed in.
+	AggregateSuccess AggregateReason = ""
+	// ClusterRetrievalFailed means the member clusters could not be listed.
+	ClusterRetrievalFailed AggregateReason = "ClusterRetrievalFailed"
+	// ComputePlacementFailed means the placement could not be computed, for example because
+	// of an invalid cluster selector.
+	ComputePlacementFailed AggregateReason = "ComputePlacementFailed"
+	// CheckClusters means at least one cluster's entry in status.clusters has a status.
+	CheckClusters AggregateReason = "CheckClusters"
+	// NamespaceNotFederated means the object is namespaced and its namespace has no
+	// FederatedNamespace, so it is placed nowhere.
+	NamespaceNotFederated AggregateReason = "NamespaceNotFederated"
+)
+
 // ClusterStatus is the propagation status of the object in one member cluster.
 type ClusterStatus struct {
 	// Name is the member cluster.
@@ -147,3 +164,49 @@ type ClusterStatus struct {
 
 // PropagationStatus is the status of the object in one member cluster.
 type PropagationStatus string
+
+// The statuses of the object in one member cluster. The strings are KubeFed's, except
+// ManagedByAnotherControlPlane, which fencing adds.
+const (
+	// ClusterPropagationOK means the member object is as it should be.
+	ClusterPropagationOK PropagationStatus = ""
+	// WaitingForRemoval means the member object is being deleted, or orphaned, and is not gone yet.
+	WaitingForRemoval PropagationStatus = "WaitingForRemoval"
+	// ClusterNotReady means the cluster is not Ready, so it is not written to.
+	ClusterNotReady PropagationStatus = "ClusterNotReady"
+	// CachedRetrievalFailed means the member object could not be read from the member's cache.
+	CachedRetrievalFailed PropagationStatus = "CachedRetrievalFailed"
+	// ComputeResourceFailed means the member object could not be built from the template.
+	ComputeResourceFailed PropagationStatus = "ComputeResourceFailed"
+	// ApplyOverridesFailed means the cluster's overrides do not apply to the template.
+	ApplyOverridesFailed PropagationStatus = "ApplyOverridesFailed"
+	// CreationFailed means the member object could not be created.
+	CreationFailed PropagationStatus = "CreationFailed"
+	// UpdateFailed means the member object could not be updated.
+	UpdateFailed PropagationStatus = "UpdateFailed"
+	// DeletionFailed means the member object could not be deleted.
+	DeletionFailed PropagationStatus = "DeletionFailed"
+	// LabelRemovalFailed means the managed label could not be removed from an orphaned object.
+	LabelRemovalFailed PropagationStatus = "LabelRemovalFailed"
+	// RetrievalFailed means the member object could not be read from the member's API server.
+	RetrievalFailed PropagationStatus = "RetrievalFailed"
+	// AlreadyExists means an object that the control plane does not manage is in the way and
+	// adoption is disabled.
+	AlreadyExists PropagationStatus = "AlreadyExists"
+	// ManagedLabelFalse means the member object is labelled kubefed.io/managed=false and is left
+	// alone.
+	ManagedLabelFalse PropagationStatus = "ManagedLabelFalse"
+	// ClientRetrievalFailed means there is no client for the cluster yet.
+	ClientRetrievalFailed PropagationStatus = "ClientRetrievalFailed"
+	// CreationTimedOut means the member's API server did not answer a create in time.
+	CreationTimedOut PropagationStatus = "CreationTimedOut"
+	// UpdateTimedOut means the member's API server did not answer an update in time.
+	UpdateTimedOut PropagationStatus = "UpdateTimedOut"
+	// DeletionTimedOut means the member's API server did not answer a delete in time.
+	DeletionTimedOut PropagationStatus = "DeletionTimedOut"
+	// LabelRemovalTimedOut means the member's API server did not answer a label removal in time.
+	LabelRemovalTimedOut PropagationStatus = "LabelRemovalTimedOut"
+	// ManagedByAnotherControlPlane means the member object is managed by another control plane
+	// (its control-plane annotation names another id), so this one does not write it.
+	ManagedByAnotherControlPlane PropagationStatus = "ManagedByAnotherControlPlane"
+)

@@ -1,0 +1,163 @@
+package federate
+
+import (
+	"encoding/base64"
+	"fmt"
+	"reflect"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Matches tells whether a member object already has every field of the desired object with
+// the desired value, so that applying the desired object would change nothing that the
+// control plane manages. Fields that only the member object has (set by the member's API
+// server, by its controllers or by other users) do not matter. Lists match element by
+// element, with the same length. Empty and null desired values match a missing field, and
+// quantities match by value ("0.5" and "500m"). A Secret's stringData is compared as the
+// data it becomes.
+func Matches(desired, actual *unstructured.Unstructured) bool {
+	want := desired.Object
+	if desired.GetKind() == "Secret" && desired.GetAPIVersion() == "v1" {
+		want = secretAsStored(want)
+	}
+	return subset(want, actual.Object)
+}
+
+// subset reports whether every field of want is in got with the same value.
+func subset(want, got any) bool {
+	switch w := want.(type) {
+	case nil:
+		return got == nil
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return got == nil && len(w) == 0
+		}
+		for k, wv := range w {
+			gv, found := g[k]
+			if !found {
+				if !empty(wv) {
+					return false
+				}
+				continue
+			}
+			if !subset(wv, gv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok {
+			return got == nil && len(w) == 0
+		}
+		if len(w) != len(g) {
+			return false
+		}
+		for i := range w {
+			if !subset(w[i], g[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		if scalarEqual(want, got) {
+			return true
+		}
+		return quantityEqual(want, got)
+	}
+}
+
+// empty tells whether a desired value means the same as a missing field.
+func empty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	}
+	return false
+}
+
+// scalarEqual compares JSON scalars, treating integer and floating-point numbers of the same
+// value as equal.
+func scalarEqual(a, b any) bool {
+	if fa, ok := number(a); ok {
+		fb, ok := number(b)
+		return ok && fa == fb
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+// quantityEqual tells whether two scalars are the same resource quantity written differently.
+// The member's API server keeps the canonical form ("500m") of what the template says ("0.5"
+// or 0.5).
+func quantityEqual(want, got any) bool {
+	gs, ok := got.(string)
+	if !ok {
+		return false
+	}
+	var ws string
+	switch w := want.(type) {
+	case string:
+		ws = w
+	case int64, int, int32, float64:
+		ws = fmt.Sprint(w)
+	default:
+		return false
+	}
+	wq, err := resource.ParseQuantity(ws)
+	if err != nil {
+		return false
+	}
+	gq, err := resource.ParseQuantity(gs)
+	if err != nil {
+		return false
+	}
+	return wq.Cmp(gq) == 0
+}
+
+// secretAsStored returns the Secret with stringData folded into data, base64-encoded, as the
+// API server stores it.
+func secretAsStored(obj map[string]any) map[string]any {
+	sd, ok := obj["stringData"].(map[string]any)
+	if !ok {
+		return obj
+	}
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k != "stringData" {
+			out[k] = v
+		}
+	}
+	data := map[string]any{}
+	if d, ok := obj["data"].(map[string]any); ok {
+		for k, v := range d {
+			data[k] = v
+		}
+	}
+	for k, v := range sd {
+		if s, ok := v.(string); ok {
+			data[k] = base64.StdEncoding.EncodeToString([]byte(s))
+		}
+	}
+	out["data"] = data
+	return out
+}

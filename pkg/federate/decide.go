@@ -1,0 +1,142 @@
+package federate
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/overrides"
+)
+
+// Labels, annotations, finalizer and field owner of propagation.
+const (
+	// ManagedLabel marks member objects that a control plane manages. "false" tells the control
+	// plane to leave the object alone.
+	ManagedLabel = overrides.ManagedLabel
+	// ControlPlaneAnnotation holds, on every member object, the id of the control plane that
+	// manages it. Another control plane never writes the object.
+	ControlPlaneAnnotation = "fedplane.io/control-plane-id"
+	// OrphanAnnotation, set to "true" on a federated object, keeps its member objects when it is
+	// deleted; they only lose the managed label.
+	OrphanAnnotation = "kubefed.io/orphan"
+	// DeleteOptionAnnotation holds, as JSON, the metav1.DeleteOptions used to delete member
+	// objects, such as {"propagationPolicy":"Orphan"}.
+	DeleteOptionAnnotation = "kubefed.io/deleteoption"
+	// Finalizer keeps a federated object until its member objects are deleted or orphaned.
+	Finalizer = "kubefed.io/sync-controller"
+	// FieldOwner is the field manager of every write to members.
+	FieldOwner = "fedplane"
+)
+
+// Action is what to do with the object in one member cluster.
+type Action string
+
+// The actions that Decide returns.
+const (
+	// ActionNone leaves the member alone.
+	ActionNone Action = "None"
+	// ActionCreate creates the member object.
+	ActionCreate Action = "Create"
+	// ActionUpdate applies the desired object to an existing member object.
+	ActionUpdate Action = "Update"
+	// ActionDelete deletes the member object.
+	ActionDelete Action = "Delete"
+	// ActionOrphan removes the managed label and the control-plane annotation from the member
+	// object and leaves it.
+	ActionOrphan Action = "Orphan"
+)
+
+// ClusterInput is what Decide knows of the object in one registered cluster.
+type ClusterInput struct {
+	// Selected tells whether the placement selects the cluster.
+	Selected bool
+	// Ready tells whether the cluster is Ready and connected, so that it can be written to.
+	Ready bool
+	// Deleting tells whether the federated object is being deleted.
+	Deleting bool
+	// Orphan tells whether the federated object asks for its member objects to be kept when
+	// it is deleted.
+	Orphan bool
+	// AdoptResources tells whether an existing object without the managed label may be taken
+	// over.
+	AdoptResources bool
+	// ControlPlaneID is the id of this control plane.
+	ControlPlaneID string
+	// Desired is the object the cluster should have; nil when it could not be rendered, or
+	// when the cluster is not selected.
+	Desired *unstructured.Unstructured
+	// RenderFailed tells why Desired is nil for a selected cluster: the overrides do not apply.
+	RenderFailed bool
+	// Existing is the member object, nil when there is none (or none is known).
+	Existing *unstructured.Unstructured
+	// MayHaveCopy tells, for a cluster whose objects cannot be read, whether a copy may be
+	// there: it was recorded as propagated, or the cluster is selected.
+	MayHaveCopy bool
+}
+
+// ClusterDecision is what Decide returns for one cluster.
+type ClusterDecision struct {
+	// Action is what to do.
+	Action Action
+	// Status is the cluster's propagation status if the action succeeds (or when there is no
+	// action).
+	Status typesv1beta1.PropagationStatus
+	// Listed tells whether the cluster has an entry in status.clusters: it is selected, or a
+	// copy is being removed from it.
+	Listed bool
+	// Pending tells whether the federated object must wait for this cluster before it may be
+	// deleted.
+	Pending bool
+}
+
+// Decide decides what to do with a federated object in one cluster. It never writes an
+// object that is labelled kubefed.io/managed=false or that another control plane manages,
+// never writes a cluster that is not Ready, and never deletes an object it does not manage.
+func Decide(in ClusterInput) ClusterDecision {
+	if in.Existing != nil {
+		if in.Existing.GetLabels()[ManagedLabel] == "false" {
+			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: in.Selected && !in.Deleting}
+		}
+		if id := in.Existing.GetAnnotations()[ControlPlaneAnnotation]; id != "" && id != in.ControlPlaneID {
+			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: in.Selected && !in.Deleting}
+		}
+	}
+	managed := in.Existing != nil && in.Existing.GetLabels()[ManagedLabel] == "true"
+
+	if in.Deleting || !in.Selected {
+		switch {
+		case !in.Ready && (managed || in.Existing == nil && in.MayHaveCopy):
+			// The copy cannot be removed now, and must not be forgotten.
+			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ClusterNotReady, Listed: true, Pending: true}
+		case !managed:
+			return ClusterDecision{Action: ActionNone}
+		case in.Deleting && in.Orphan:
+			return ClusterDecision{Action: ActionOrphan, Status: typesv1beta1.WaitingForRemoval, Listed: true, Pending: true}
+		case in.Existing.GetDeletionTimestamp() != nil:
+			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.WaitingForRemoval, Listed: true, Pending: true}
+		default:
+			return ClusterDecision{Action: ActionDelete, Status: typesv1beta1.WaitingForRemoval, Listed: true, Pending: true}
+		}
+	}
+
+	switch {
+	case !in.Ready:
+		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ClusterNotReady, Listed: true}
+	case in.Desired == nil:
+		status := typesv1beta1.ComputeResourceFailed
+		if in.RenderFailed {
+			status = typesv1beta1.ApplyOverridesFailed
+		}
+		return ClusterDecision{Action: ActionNone, Status: status, Listed: true}
+	case in.Existing == nil:
+		return ClusterDecision{Action: ActionCreate, Listed: true}
+	case !managed && !in.AdoptResources:
+		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.AlreadyExists, Listed: true}
+	case in.Existing.GetDeletionTimestamp() != nil:
+		// An object on its way out is recreated once it is gone.
+		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.WaitingForRemoval, Listed: true}
+	case managed && Matches(in.Desired, in.Existing):
+		return ClusterDecision{Action: ActionNone, Listed: true}
+	default:
+		return ClusterDecision{Action: ActionUpdate, Listed: true}
+	}
+}

@@ -1,0 +1,732 @@
+package federate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/overrides"
+	"github.com/fedplane/fedplane/pkg/placement"
+)
+
+// FederatedNamespaceGVK is the kind of the FederatedNamespace, whose placement limits every
+// namespaced federated object in its namespace.
+var FederatedNamespaceGVK = schema.GroupVersionKind{Group: typesv1beta1.GroupVersion.Group, Version: typesv1beta1.GroupVersion.Version, Kind: "FederatedNamespace"}
+
+// DefaultMemberTimeout bounds each request to a member cluster.
+const DefaultMemberTimeout = 10 * time.Second
+
+// deletionRecheck is how soon a federated object being deleted is looked at again while
+// member copies remain.
+const deletionRecheck = 5 * time.Second
+
+// Type is a federated type as the sync reconciler sees it: what its FederatedTypeConfig says.
+type Type struct {
+	// Name is the FederatedTypeConfig's name, such as deployments.apps.
+	Name string
+	// Target is the kind of the member objects.
+	Target schema.GroupVersionKind
+	// Namespaced tells whether the member objects are namespaced.
+	Namespaced bool
+	// Federated is the kind of the federated objects.
+	Federated schema.GroupVersionKind
+	// StatusCollection tells whether the member objects' status is copied into
+	// status.clusters[].remoteStatus.
+	StatusCollection bool
+}
+
+// TypeFromConfig reads a FederatedTypeConfig. Status collection is on when the config says
+// Enabled and, when it says nothing, for Deployments, ReplicaSets and Jobs.
+func TypeFromConfig(ftc *corev1beta1.FederatedTypeConfig) Type {
+	s := ftc.Spec
+	t := Type{
+		Name:       ftc.Name,
+		Target:     schema.GroupVersionKind{Group: s.TargetType.Group, Version: s.TargetType.Version, Kind: s.TargetType.Kind},
+		Namespaced: s.TargetType.Scope == corev1beta1.NamespaceScoped,
+		Federated:  schema.GroupVersionKind{Group: s.FederatedType.Group, Version: s.FederatedType.Version, Kind: s.FederatedType.Kind},
+	}
+	if s.StatusCollection != nil {
+		t.StatusCollection = *s.StatusCollection == corev1beta1.StatusCollectionEnabled
+	} else {
+		switch t.Target.GroupKind() {
+		case schema.GroupKind{Group: "apps", Kind: "Deployment"}, schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}, schema.GroupKind{Group: "batch", Kind: "Job"}:
+			t.StatusCollection = true
+		}
+	}
+	return t
+}
+
+// isNamespace tells whether the type federates namespaces.
+func (t Type) isNamespace() bool {
+	return t.Target.Group == "" && t.Target.Kind == "Namespace"
+}
+
+// SyncReconciler propagates the federated objects of one type to the member clusters: it
+// reads the object, its namespace's FederatedNamespace, the clusters and the member copies,
+// decides with pkg/placement, pkg/overrides and Decide, writes the members in parallel with
+// server-side apply, and writes the status and the PropagatedVersion.
+type SyncReconciler struct {
+	// Client reads the host from the manager's cache and writes it.
+	Client client.Client
+	// APIReader reads the host directly.
+	APIReader client.Reader
+	// Members gives the member clusters' clients and caches.
+	Members *cluster.Cache
+	// Recorder records events on the federated objects.
+	Recorder events.EventRecorder
+	// Namespace is the control plane's namespace, where the KubeFedClusters and the
+	// KubeFedConfig are.
+	Namespace string
+	// ControlPlaneID identifies this control plane on the member objects it manages.
+	ControlPlaneID string
+	// Type is the federated type.
+	Type Type
+	// MemberTimeout bounds each request to a member; DefaultMemberTimeout when zero.
+	MemberTimeout time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// scope is what one reconcile of one federated object reads and decides.
+type scope struct {
+	fed      *unstructured.Unstructured
+	spec     typesv1beta1.FederatedSpec
+	status   typesv1beta1.FederatedStatus
+	deleting bool
+	orphan   bool
+	adopt    bool
+	clusters []corev1beta1.KubeFedCluster
+	placed   placement.Result
+	reason   typesv1beta1.AggregateReason
+	// recorded are the clusters the PropagatedVersion lists.
+	recorded map[string]bool
+	version  client.Object
+}
+
+// clusterResult is the outcome in one cluster.
+type clusterResult struct {
+	name         string
+	decision     ClusterDecision
+	status       typesv1beta1.PropagationStatus
+	remoteStatus *typesv1beta1.Raw
+	// version is the member object's version, when this control plane manages it there.
+	version string
+	written bool
+	// retry is set when the cluster must be tried again: after this long, or soon when the
+	// error is set.
+	retry time.Duration
+	err   error
+}
+
+// Reconcile propagates one federated object.
+func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	fed := &unstructured.Unstructured{}
+	fed.SetGroupVersionKind(r.Type.Federated)
+	if err := r.Client.Get(ctx, req.NamespacedName, fed); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues(strings.ToLower(r.Type.Federated.Kind), klog.KObj(fed))
+	ctx = ctrl.LoggerInto(ctx, log)
+
+	s := &scope{fed: fed, deleting: fed.GetDeletionTimestamp() != nil, orphan: fed.GetAnnotations()[OrphanAnnotation] == "true"}
+	if s.deleting && !controllerutil.ContainsFinalizer(fed, Finalizer) {
+		return reconcile.Result{}, nil
+	}
+	if !s.deleting && !controllerutil.ContainsFinalizer(fed, Finalizer) {
+		if err := r.addFinalizer(ctx, fed); err != nil {
+			return reconcile.Result{}, fmt.Errorf("failed to add the finalizer: %w", err)
+		}
+	}
+	if err := r.read(ctx, s); err != nil {
+		return reconcile.Result{}, fmt.Errorf("failed to read the inputs: %w", err)
+	}
+	if err := r.place(ctx, s); err != nil {
+		return reconcile.Result{}, fmt.Errorf("failed to compute the placement: %w", err)
+	}
+	results := r.dispatch(ctx, s)
+	if err := r.writeStatus(ctx, s, results); err != nil {
+		return reconcile.Result{}, fmt.Errorf("failed to write the status: %w", err)
+	}
+	if !s.deleting {
+		if err := r.writeVersion(ctx, s, results); err != nil {
+			return reconcile.Result{}, fmt.Errorf("failed to write the propagated version: %w", err)
+		}
+	}
+	result, err := requeue(results)
+	if err != nil || result.RequeueAfter > 0 {
+		return result, err
+	}
+	if s.deleting {
+		if pending(results) {
+			// Member events normally bring the object back; this is the safety net.
+			return reconcile.Result{RequeueAfter: deletionRecheck}, nil
+		}
+		if err := r.removeFinalizer(ctx, fed); err != nil {
+			return reconcile.Result{}, fmt.Errorf("failed to remove the finalizer: %w", err)
+		}
+		log.Info("member objects removed or orphaned; finalizer removed")
+	}
+	return result, nil
+}
+
+func (r *SyncReconciler) addFinalizer(ctx context.Context, fed *unstructured.Unstructured) error {
+	patch := client.MergeFromWithOptions(fed.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(fed, Finalizer)
+	return r.Client.Patch(ctx, fed, patch)
+}
+
+func (r *SyncReconciler) removeFinalizer(ctx context.Context, fed *unstructured.Unstructured) error {
+	patch := client.MergeFromWithOptions(fed.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(fed, Finalizer)
+	return client.IgnoreNotFound(r.Client.Patch(ctx, fed, patch))
+}
+
+// read reads the object's spec and status, the clusters, the KubeFedConfig and the
+// PropagatedVersion.
+func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
+	if err := fromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
+		return reconcile.TerminalError(fmt.Errorf("spec: %w", err))
+	}
+	if err := fromUnstructured(s.fed.Object["status"], &s.status); err != nil {
+		// A status this controller cannot read is simply rewritten.
+		s.status = typesv1beta1.FederatedStatus{}
+	}
+	list := &corev1beta1.KubeFedClusterList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
+		return fmt.Errorf("failed to list the KubeFedClusters: %w", err)
+	}
+	s.clusters = list.Items
+	s.adopt = true
+	cfg := &corev1beta1.KubeFedConfig{}
+	switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: corev1beta1.DefaultConfigName}, cfg); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("failed to read the KubeFedConfig: %w", err)
+	default:
+		if sc := cfg.Spec.SyncController; sc != nil && sc.AdoptResources != nil {
+			s.adopt = *sc.AdoptResources != corev1beta1.AdoptResourcesDisabled
+		}
+	}
+	s.version = r.newVersion(s.fed)
+	s.recorded = map[string]bool{}
+	switch err := r.Client.Get(ctx, client.ObjectKeyFromObject(s.version), s.version); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("failed to read the propagated version: %w", err)
+	default:
+		for _, cv := range versionStatus(s.version).ClusterVersions {
+			s.recorded[cv.ClusterName] = true
+		}
+	}
+	return nil
+}
+
+// place resolves the placement; a deleted object is placed nowhere.
+func (r *SyncReconciler) place(ctx context.Context, s *scope) error {
+	in := placement.Input{Placement: s.spec.Placement, Namespaced: r.Type.Namespaced, IsFederatedNamespace: r.Type.isNamespace()}
+	for _, c := range s.clusters {
+		in.Clusters = append(in.Clusters, placement.Cluster{Name: c.Name, Labels: c.Labels, Ready: cluster.IsReady(c.Status)})
+	}
+	if s.deleting {
+		in.Placement = typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{}}
+	} else if r.Type.Namespaced && !r.Type.isNamespace() {
+		fns := &unstructured.Unstructured{}
+		fns.SetGroupVersionKind(FederatedNamespaceGVK)
+		switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.fed.GetNamespace(), Name: s.fed.GetNamespace()}, fns); {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("failed to read the FederatedNamespace %s: %w", s.fed.GetNamespace(), err)
+		default:
+			var spec typesv1beta1.FederatedSpec
+			if err := fromUnstructured(fns.Object["spec"], &spec); err == nil && fns.GetDeletionTimestamp() == nil {
+				in.NamespacePlacement = &spec.Placement
+			}
+		}
+	}
+	res, err := placement.Resolve(in)
+	if err != nil {
+		// Nothing is placed; copies already made stay until the placement is fixed.
+		s.reason = typesv1beta1.ComputePlacementFailed
+		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, "ComputePlacementFailed", "Place", "Invalid placement: %v", err)
+		return reconcile.TerminalError(err)
+	}
+	s.placed = res
+	if res.Reason == placement.NamespaceNotFederated {
+		s.reason = typesv1beta1.NamespaceNotFederated
+	}
+	return nil
+}
+
+// dispatch decides and acts in every registered cluster in parallel, each cluster with its
+// own timeout.
+func (r *SyncReconciler) dispatch(ctx context.Context, s *scope) []clusterResult {
+	results := make([]clusterResult, len(s.placed.Decisions))
+	var wg sync.WaitGroup
+	for i, d := range s.placed.Decisions {
+		wg.Go(func() { results[i] = r.syncCluster(ctx, s, d) })
+	}
+	wg.Wait()
+	return results
+}
+
+func (r *SyncReconciler) timeout() time.Duration {
+	if r.MemberTimeout > 0 {
+		return r.MemberTimeout
+	}
+	return DefaultMemberTimeout
+}
+
+// syncCluster reads the member copy, decides and acts in one cluster.
+func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.Decision) clusterResult {
+	name := d.Name
+	log := ctrl.LoggerFrom(ctx).WithValues("cluster", name)
+	ctx = ctrl.LoggerInto(ctx, log)
+	res := clusterResult{name: name}
+	cl, connected := r.Members.Client(name)
+	suspended := r.Members.Suspended(name)
+	in := ClusterInput{
+		Selected: d.Selected, Ready: d.Ready && connected && suspended == 0,
+		Deleting: s.deleting, Orphan: s.orphan, AdoptResources: s.adopt, ControlPlaneID: r.ControlPlaneID,
+		MayHaveCopy: s.recorded[name] || d.Selected,
+	}
+	if suspended > 0 && d.Ready && d.Selected {
+		res.retry = suspended
+	}
+	if d.Selected && !s.deleting && in.Ready {
+		desired, err := r.render(s, name)
+		if err != nil {
+			var oe *overrides.OverrideError
+			in.RenderFailed = errors.As(err, &oe)
+			r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, "ApplyOverridesFailed", "Render", "Failed to render for cluster %s: %v", name, err)
+		}
+		in.Desired = desired
+	}
+	if connected {
+		cctx, cancel := context.WithTimeout(ctx, r.timeout())
+		existing, err := r.readCopy(cctx, s, name, cl, d.Selected && !s.deleting && in.Ready)
+		cancel()
+		if err != nil {
+			res.status, res.err = typesv1beta1.CachedRetrievalFailed, err
+			if isTimeout(err) {
+				r.Members.ReportTimeout(name)
+			}
+			res.decision = ClusterDecision{Listed: d.Selected || s.recorded[name], Pending: true}
+			return res
+		}
+		in.Existing = existing
+	}
+	res.decision = Decide(in)
+	res.status = res.decision.Status
+	if in.Existing != nil && res.decision.Status == typesv1beta1.ClusterPropagationOK {
+		res.version = ClusterVersion(in.Existing)
+		res.remoteStatus = r.remoteStatus(in.Existing)
+	}
+	if res.decision.Action == ActionNone {
+		return res
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.timeout())
+	defer cancel()
+	obj, err := r.act(cctx, s, name, res.decision.Action, in)
+	if err != nil {
+		res.err = err
+		res.status = failureStatus(res.decision.Action, err)
+		if isTimeout(err) {
+			r.Members.ReportTimeout(name)
+		}
+		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, string(res.decision.Action)+"InClusterFailed", string(res.decision.Action),
+			"Failed to %s %s %s in cluster %s: %v", strings.ToLower(string(res.decision.Action)), r.Type.Target.Kind, klog.KObj(s.fed), name, err)
+		log.Error(err, "failed to write the member object", "action", res.decision.Action)
+		return res
+	}
+	r.Members.ReportSuccess(name)
+	res.written = true
+	r.Recorder.Eventf(s.fed, nil, corev1.EventTypeNormal, string(res.decision.Action)+"InCluster", string(res.decision.Action),
+		"%s %s %s in cluster %s", pastTense(res.decision.Action), r.Type.Target.Kind, klog.KObj(s.fed), name)
+	log.V(1).Info("wrote the member object", "action", res.decision.Action)
+	if obj != nil {
+		res.version = ClusterVersion(obj)
+		res.remoteStatus = r.remoteStatus(obj)
+	}
+	return res
+}
+
+// readCopy reads the member object from the member's cache, which holds managed objects
+// only; when live is set and the cache has none, it asks the member's API server, to find
+// an object that is not (or not yet) managed.
+func (r *SyncReconciler) readCopy(ctx context.Context, s *scope, name string, cl client.Client, live bool) (*unstructured.Unstructured, error) {
+	key := r.targetKey(s.fed)
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(r.Type.Target)
+	err := cl.Get(ctx, key, obj)
+	if err == nil {
+		return obj, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	if !live {
+		return nil, nil
+	}
+	lc, ok := r.Members.LiveClient(name)
+	if !ok {
+		return nil, nil
+	}
+	obj = &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(r.Type.Target)
+	if err := lc.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return obj, nil
+}
+
+// targetKey is the member object's key: the federated object's name, and its namespace for
+// namespaced targets.
+func (r *SyncReconciler) targetKey(fed *unstructured.Unstructured) client.ObjectKey {
+	if r.Type.Namespaced {
+		return client.ObjectKey{Namespace: fed.GetNamespace(), Name: fed.GetName()}
+	}
+	return client.ObjectKey{Name: fed.GetName()}
+}
+
+// render builds the object one cluster should have.
+func (r *SyncReconciler) render(s *scope, name string) (*unstructured.Unstructured, error) {
+	var template map[string]any
+	if len(s.spec.Template.JSON) > 0 {
+		if err := s.spec.Template.Decode(&template); err != nil {
+			return nil, fmt.Errorf("spec.template: %w", err)
+		}
+	}
+	ops, err := overrides.ForCluster(s.spec.Overrides, name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := overrides.Render(overrides.Input{
+		Template: template, APIVersion: r.Type.Target.GroupVersion().String(), Kind: r.Type.Target.Kind,
+		Name: s.fed.GetName(), Namespace: s.fed.GetNamespace(), Namespaced: r.Type.Namespaced, Overrides: ops,
+	})
+	if err != nil {
+		return nil, err
+	}
+	obj := out.Object
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[ControlPlaneAnnotation] = r.ControlPlaneID
+	obj.SetAnnotations(ann)
+	if retain, _, _ := unstructured.NestedBool(s.fed.Object, "spec", "retainReplicas"); retain {
+		// Another actor, such as an autoscaler, owns the members' replicas.
+		unstructured.RemoveNestedField(obj.Object, "spec", "replicas")
+	}
+	return obj, nil
+}
+
+// act carries out a decision in one cluster and returns the member object written, if any.
+func (r *SyncReconciler) act(ctx context.Context, s *scope, name string, action Action, in ClusterInput) (*unstructured.Unstructured, error) {
+	cl, ok := r.Members.Client(name)
+	if !ok {
+		return nil, errors.New("the cluster is not connected")
+	}
+	switch action {
+	case ActionCreate, ActionUpdate:
+		obj := in.Desired.DeepCopy()
+		if action == ActionUpdate {
+			// The write succeeds only if the object is still the one whose fencing was checked.
+			obj.SetResourceVersion(in.Existing.GetResourceVersion())
+		}
+		if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+			return nil, err
+		}
+		return obj, nil
+	case ActionDelete:
+		if r.Type.isNamespace() {
+			host, err := r.isHostNamespace(ctx, in.Existing)
+			if err != nil {
+				return nil, err
+			}
+			if host {
+				// The host's own namespace holds the federation objects: it is only unlabelled.
+				return nil, r.orphanCopy(ctx, cl, in.Existing)
+			}
+		}
+		opts, err := deleteOptions(s.fed)
+		if err != nil {
+			return nil, err
+		}
+		uid := in.Existing.GetUID()
+		opts.Preconditions = &metav1.Preconditions{UID: &uid}
+		return nil, client.IgnoreNotFound(cl.Delete(ctx, in.Existing, &client.DeleteOptions{Raw: opts}))
+	case ActionOrphan:
+		return nil, r.orphanCopy(ctx, cl, in.Existing)
+	}
+	return nil, fmt.Errorf("unknown action %q", action)
+}
+
+// orphanCopy removes the managed label and the control-plane annotation.
+func (r *SyncReconciler) orphanCopy(ctx context.Context, cl client.Client, obj *unstructured.Unstructured) error {
+	patch := []byte(fmt.Sprintf(`{"metadata":{"labels":{%q:null},"annotations":{%q:null}}}`, ManagedLabel, ControlPlaneAnnotation))
+	return client.IgnoreNotFound(cl.Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner)))
+}
+
+// isHostNamespace tells whether a member's namespace is the host's own namespace of the same
+// name (the host is joined as a member), by comparing UIDs.
+func (r *SyncReconciler) isHostNamespace(ctx context.Context, member *unstructured.Unstructured) (bool, error) {
+	ns := &corev1.Namespace{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: member.GetName()}, ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("failed to read the host's namespace %s: %w", member.GetName(), err)
+	}
+	return ns.UID == member.GetUID(), nil
+}
+
+// deleteOptions reads the kubefed.io/deleteoption annotation.
+func deleteOptions(fed *unstructured.Unstructured) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	raw, ok := fed.GetAnnotations()[DeleteOptionAnnotation]
+	if !ok || raw == "" {
+		return opts, nil
+	}
+	if err := json.Unmarshal([]byte(raw), opts); err != nil {
+		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s is not valid DeleteOptions JSON: %w", DeleteOptionAnnotation, err))
+	}
+	return opts, nil
+}
+
+// remoteStatus is the member object's status, for types that collect it.
+func (r *SyncReconciler) remoteStatus(obj *unstructured.Unstructured) *typesv1beta1.Raw {
+	if !r.Type.StatusCollection {
+		return nil
+	}
+	st, ok := obj.Object["status"].(map[string]any)
+	if !ok || len(st) == 0 {
+		return nil
+	}
+	raw, err := typesv1beta1.NewRaw(st)
+	if err != nil {
+		return nil
+	}
+	return &raw
+}
+
+// writeStatus writes the federated object's status when it changed.
+func (r *SyncReconciler) writeStatus(ctx context.Context, s *scope, results []clusterResult) error {
+	in := StatusInput{Generation: s.fed.GetGeneration(), Reason: s.reason, Now: r.now().UTC().Format(time.RFC3339)}
+	for _, res := range results {
+		in.Written = in.Written || res.written
+		if !res.decision.Listed {
+			continue
+		}
+		in.Clusters = append(in.Clusters, typesv1beta1.ClusterStatus{Name: res.name, Status: res.status, RemoteStatus: res.remoteStatus})
+	}
+	status := *s.status.DeepCopy()
+	if !SetStatus(&status, in) {
+		return nil
+	}
+	body, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return err
+	}
+	obj := s.fed.DeepCopy()
+	if err := r.Client.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, body)); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	s.status = status
+	return nil
+}
+
+func (r *SyncReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// newVersion returns an empty (Cluster)PropagatedVersion with the object's version's key.
+func (r *SyncReconciler) newVersion(fed *unstructured.Unstructured) client.Object {
+	name := PropagatedVersionName(r.Type.Target.Kind, fed.GetName())
+	if fed.GetNamespace() == "" {
+		return &corev1alpha1.ClusterPropagatedVersion{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	return &corev1alpha1.PropagatedVersion{ObjectMeta: metav1.ObjectMeta{Namespace: fed.GetNamespace(), Name: name}}
+}
+
+func versionStatus(obj client.Object) *corev1alpha1.PropagatedVersionStatus {
+	switch v := obj.(type) {
+	case *corev1alpha1.PropagatedVersion:
+		return &v.Status
+	case *corev1alpha1.ClusterPropagatedVersion:
+		return &v.Status
+	}
+	return nil
+}
+
+// writeVersion records the template and overrides versions and the member objects' versions,
+// as KubeFed's PropagatedVersion does, when they changed.
+func (r *SyncReconciler) writeVersion(ctx context.Context, s *scope, results []clusterResult) error {
+	tv, err := TemplateVersion(s.fed)
+	if err != nil {
+		return err
+	}
+	ov, err := OverridesVersion(s.fed)
+	if err != nil {
+		return err
+	}
+	want := corev1alpha1.PropagatedVersionStatus{TemplateVersion: tv, OverrideVersion: ov}
+	for _, res := range results {
+		if res.version != "" {
+			want.ClusterVersions = append(want.ClusterVersions, corev1alpha1.ClusterObjectVersion{ClusterName: res.name, Version: res.version})
+		} else if res.decision.Pending && s.recorded[res.name] {
+			// A copy not removed yet stays recorded.
+			for _, cv := range versionStatus(s.version).ClusterVersions {
+				if cv.ClusterName == res.name {
+					want.ClusterVersions = append(want.ClusterVersions, cv)
+				}
+			}
+		}
+	}
+	sort.Slice(want.ClusterVersions, func(i, j int) bool { return want.ClusterVersions[i].ClusterName < want.ClusterVersions[j].ClusterName })
+	got := versionStatus(s.version)
+	if s.version.GetResourceVersion() != "" && equalVersions(*got, want) {
+		return nil
+	}
+	if s.version.GetResourceVersion() == "" {
+		if len(want.ClusterVersions) == 0 {
+			return nil
+		}
+		s.version.SetOwnerReferences([]metav1.OwnerReference{{
+			APIVersion: s.fed.GetAPIVersion(), Kind: s.fed.GetKind(), Name: s.fed.GetName(), UID: s.fed.GetUID(),
+		}})
+		if err := r.Client.Create(ctx, s.version); err != nil {
+			return err
+		}
+	}
+	*versionStatus(s.version) = want
+	return r.Client.Status().Update(ctx, s.version)
+}
+
+func equalVersions(a, b corev1alpha1.PropagatedVersionStatus) bool {
+	if a.TemplateVersion != b.TemplateVersion || a.OverrideVersion != b.OverrideVersion || len(a.ClusterVersions) != len(b.ClusterVersions) {
+		return false
+	}
+	for i := range a.ClusterVersions {
+		if a.ClusterVersions[i] != b.ClusterVersions[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// requeue turns the clusters' outcomes into the reconcile's result: an error (retried with
+// backoff) when a write failed, else a delay when a suspended cluster must be tried again.
+func requeue(results []clusterResult) (reconcile.Result, error) {
+	var errs []error
+	var after time.Duration
+	for _, res := range results {
+		if res.err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: %w", res.name, res.err))
+		}
+		if res.retry > 0 && (after == 0 || res.retry < after) {
+			after = res.retry
+		}
+	}
+	if len(errs) > 0 {
+		return reconcile.Result{}, errors.Join(errs...)
+	}
+	return reconcile.Result{RequeueAfter: after}, nil
+}
+
+// pending tells whether a cluster still holds a copy that must go before the federated
+// object may.
+func pending(results []clusterResult) bool {
+	for _, res := range results {
+		// An orphaned copy is done once unlabelled; a deleted one only once it is gone.
+		if res.decision.Pending && !(res.written && res.decision.Action == ActionOrphan) {
+			return true
+		}
+	}
+	return false
+}
+
+// failureStatus is the cluster's status after a failed write.
+func failureStatus(action Action, err error) typesv1beta1.PropagationStatus {
+	timedOut := isTimeout(err)
+	switch action {
+	case ActionCreate:
+		if timedOut {
+			return typesv1beta1.CreationTimedOut
+		}
+		return typesv1beta1.CreationFailed
+	case ActionUpdate:
+		if timedOut {
+			return typesv1beta1.UpdateTimedOut
+		}
+		return typesv1beta1.UpdateFailed
+	case ActionDelete:
+		if timedOut {
+			return typesv1beta1.DeletionTimedOut
+		}
+		return typesv1beta1.DeletionFailed
+	default:
+		if timedOut {
+			return typesv1beta1.LabelRemovalTimedOut
+		}
+		return typesv1beta1.LabelRemovalFailed
+	}
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err)
+}
+
+func pastTense(a Action) string {
+	switch a {
+	case ActionCreate:
+		return "Created"
+	case ActionUpdate:
+		return "Updated"
+	case ActionDelete:
+		return "Deleted"
+	default:
+		return "Orphaned"
+	}
+}
+
+// fromUnstructured decodes an unstructured value into a typed one through JSON, keeping the
+// difference between a missing and an empty list.
+func fromUnstructured(v any, into any) error {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, into)
+}
