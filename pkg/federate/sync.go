@@ -667,7 +667,7 @@ func requeue(results []clusterResult) (reconcile.Result, error) {
 func pending(results []clusterResult) bool {
 	for _, res := range results {
 		// An orphaned copy is done once unlabelled; a deleted one only once it is gone.
-		if res.decision.Pending && !(res.written && res.decision.Action == ActionOrphan) {
+		if res.decision.Pending && (!res.written || res.decision.Action != ActionOrphan) {
 			return true
 		}
 	}

@@ -1,0 +1,127 @@
+package federate
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/fedplane/fedplane/pkg/cluster"
+)
+
+// memberSource enqueues a federated object when its copy changes in any member, and every
+// federated object of the type when a member connects. It registers a handler on each
+// member's cache as the member connects, so a member that connects late, or connects again
+// with a new cache, is watched too; a member that never connects holds up nothing.
+func memberSource(members *cluster.Cache, t Type, all func(context.Context) []reconcile.Request) source.Source {
+	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		events := members.Subscribe()
+		w := &memberWatch{members: members, t: t, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
+		go func() {
+			defer members.Unsubscribe(events)
+			defer w.stopAll()
+			for _, name := range members.Connected() {
+				w.watch(ctx, name)
+			}
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case ev, ok := <-events:
+					if !ok {
+						return
+					}
+					name := ev.Object.GetName()
+					w.watch(ctx, name)
+					for _, req := range all(ctx) {
+						q.Add(req)
+					}
+				}
+			}
+		}()
+		return nil
+	})
+}
+
+type memberWatch struct {
+	members *cluster.Cache
+	t       Type
+	q       workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+	mu      sync.Mutex
+	watched map[string]cache.Informers
+	regs    map[string]func()
+}
+
+// watch registers the handler on the member's current cache, once per cache.
+func (w *memberWatch) watch(ctx context.Context, name string) {
+	informers, ok := w.members.Informers(name)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !ok {
+		if stop := w.regs[name]; stop != nil {
+			stop()
+		}
+		delete(w.watched, name)
+		delete(w.regs, name)
+		return
+	}
+	if w.watched[name] == informers {
+		return
+	}
+	if stop := w.regs[name]; stop != nil {
+		stop()
+	}
+	w.watched[name] = informers
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(w.t.Target)
+	// The informer starts in the background: a member that does not answer never blocks here.
+	inf, err := informers.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.t.Target.Kind)
+		return
+	}
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.enqueue(o) },
+		UpdateFunc: func(_, o any) { w.enqueue(o) },
+		DeleteFunc: func(o any) { w.enqueue(o) },
+	})
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.t.Target.Kind)
+		return
+	}
+	w.regs[name] = func() { _ = inf.RemoveEventHandler(reg) }
+}
+
+func (w *memberWatch) stopAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, stop := range w.regs {
+		stop()
+	}
+	w.regs = map[string]func(){}
+}
+
+// enqueue maps a member object to its federated object: same name, and same namespace (a
+// FederatedNamespace is in the namespace it federates).
+func (w *memberWatch) enqueue(o any) {
+	if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	obj, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	if w.t.isNamespace() {
+		key.Namespace = obj.GetName()
+	}
+	w.q.Add(reconcile.Request{NamespacedName: key})
+}
