@@ -1,5 +1,6 @@
-// Command fed-controller is fedplane's control plane. It runs in the host cluster, watches the
-// member cluster registrations (KubeFedCluster) and keeps their health status current.
+// Command fed-controller is fedplane's control plane. It runs in the host cluster, keeps the
+// health of the member cluster registrations (KubeFedCluster) current, and propagates the
+// federated objects of every enabled FederatedTypeConfig to the member clusters.
 package main
 
 import (
@@ -11,9 +12,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -30,6 +34,7 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/federate"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
@@ -52,6 +57,8 @@ type options struct {
 	leaderElect            bool
 	hostQPS, memberQPS     float64
 	hostBurst, memberBurst int
+	controlPlaneID         string
+	memberTimeout          time.Duration
 	zap                    zap.Options
 }
 
@@ -68,6 +75,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.IntVar(&o.hostBurst, "kube-api-burst", 100, "burst of queries to the host cluster")
 	fs.Float64Var(&o.memberQPS, "member-kube-api-qps", 50, "queries per second to each member cluster")
 	fs.IntVar(&o.memberBurst, "member-kube-api-burst", 100, "burst of queries to each member cluster")
+	fs.StringVar(&o.controlPlaneID, "control-plane-id", "", "id of this control plane, written on every member object it manages; another control plane never writes those objects. Empty means the UID of the --kubefed-namespace namespace in the host cluster")
+	fs.DurationVar(&o.memberTimeout, "member-timeout", federate.DefaultMemberTimeout, "time limit of each request to a member cluster; a member that exceeds it is skipped for a while, so it holds up nothing")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -80,6 +89,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, errors.New("--kubefed-namespace must not be empty")
 	case o.hostQPS <= 0 || o.memberQPS <= 0 || o.hostBurst <= 0 || o.memberBurst <= 0:
 		return nil, errors.New("QPS and burst flags must be positive")
+	case o.memberTimeout <= 0:
+		return nil, errors.New("--member-timeout must be positive")
 	}
 	return o, nil
 }
@@ -113,6 +124,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
 			"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
 		}},
+		// Federated objects are unstructured: read them from the cache too.
+		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "fed-controller.core.kubefed.io",
@@ -151,14 +164,43 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := health.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the KubeFedCluster health controller: %w", err)
 	}
+	id, err := controlPlaneID(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	types := &federate.TypeConfigReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(),
+		Members: members, Recorder: mgr.GetEventRecorder("fed-controller"), Namespace: o.namespace,
+		ControlPlaneID: id, MemberTimeout: o.memberTimeout,
+	}
+	if err := types.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up the FederatedTypeConfig controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("starting fed-controller", "namespace", o.namespace, "leaderElect", o.leaderElect)
+	log.Info("starting fed-controller", "namespace", o.namespace, "leaderElect", o.leaderElect, "controlPlaneID", id)
 	return mgr.Start(ctx)
+}
+
+// controlPlaneID returns the --control-plane-id flag, or else the UID of the control plane's
+// namespace, which is stable for the life of the installation.
+func controlPlaneID(ctx context.Context, cfg *rest.Config, o *options) (string, error) {
+	if o.controlPlaneID != "" {
+		return o.controlPlaneID, nil
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, o.namespace, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("failed to read namespace %s for the control plane id (or set --control-plane-id): %w", o.namespace, err)
+	}
+	return string(ns.UID), nil
 }
 
 // hostConfig loads the host's client configuration from path, or as controller-runtime finds

@@ -13,22 +13,29 @@ import (
 // the desired value, so that applying the desired object would change nothing that the
 // control plane manages. Fields that only the member object has (set by the member's API
 // server, by its controllers or by other users) do not matter. Lists match element by
-// element, with the same length. Empty and null desired values match a missing field, and
-// quantities match by value ("0.5" and "500m"). A Secret's stringData is compared as the
+// element, with the same length. A null desired value matches anything (applying it sets
+// nothing); empty and zero desired values match a missing field, which is how the API server
+// stores them. Quantities match by value ("0.5" and "500m") under resource lists (requests,
+// limits, hard, capacity, overhead) and sizeLimit, and wherever the template has a number
+// that the server turned into a quantity string. A Secret's stringData is compared as the
 // data it becomes.
 func Matches(desired, actual *unstructured.Unstructured) bool {
 	want := desired.Object
 	if desired.GetKind() == "Secret" && desired.GetAPIVersion() == "v1" {
 		want = secretAsStored(want)
 	}
-	return subset(want, actual.Object)
+	return subset(want, actual.Object, false)
 }
 
-// subset reports whether every field of want is in got with the same value.
-func subset(want, got any) bool {
+// quantityFields are the keys under which values are resource quantities.
+var quantityFields = map[string]bool{"requests": true, "limits": true, "hard": true, "capacity": true, "overhead": true, "sizeLimit": true}
+
+// subset reports whether every field of want is in got with the same value; quantities tells
+// whether the values are resource quantities.
+func subset(want, got any, quantities bool) bool {
 	switch w := want.(type) {
 	case nil:
-		return got == nil
+		return true
 	case map[string]any:
 		g, ok := got.(map[string]any)
 		if !ok {
@@ -42,7 +49,7 @@ func subset(want, got any) bool {
 				}
 				continue
 			}
-			if !subset(wv, gv) {
+			if !subset(wv, gv, quantities || quantityFields[k]) {
 				return false
 			}
 		}
@@ -56,7 +63,7 @@ func subset(want, got any) bool {
 			return false
 		}
 		for i := range w {
-			if !subset(w[i], g[i]) {
+			if !subset(w[i], g[i], quantities) {
 				return false
 			}
 		}
@@ -64,6 +71,9 @@ func subset(want, got any) bool {
 	default:
 		if scalarEqual(want, got) {
 			return true
+		}
+		if _, isNumber := number(want); !quantities && !isNumber {
+			return false
 		}
 		return quantityEqual(want, got)
 	}
@@ -78,13 +88,23 @@ func empty(v any) bool {
 		return len(v) == 0
 	case []any:
 		return len(v) == 0
+	case bool:
+		return !v
+	case string:
+		return v == ""
 	}
-	return false
+	n, ok := number(v)
+	return ok && n == 0
 }
 
 // scalarEqual compares JSON scalars, treating integer and floating-point numbers of the same
 // value as equal.
 func scalarEqual(a, b any) bool {
+	if ia, ok := a.(int64); ok {
+		if ib, ok := b.(int64); ok {
+			return ia == ib
+		}
+	}
 	if fa, ok := number(a); ok {
 		fb, ok := number(b)
 		return ok && fa == fb

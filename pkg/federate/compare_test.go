@@ -355,36 +355,36 @@ func TestMatches(t *testing.T) {
 			actual:  configMap(map[string]any{"mode": "slow"}).build(),
 			want:    false,
 		},
-		// Matches compares every pair of strings as quantities when both parse as one, not only
-		// fields that hold quantities, so a changed ConfigMap value, environment variable or
-		// label such as a version "1.1" -> "1.10" is not seen as drift and never propagated.
-		// Enable this case once quantities are compared only where the field is a quantity.
-		// {
-		// 	name:    `ConfigMap data "1.10" does not match "1.1"`,
-		// 	desired: configMap(map[string]any{"version": "1.10"}).build(),
-		// 	actual:  configMap(map[string]any{"version": "1.1"}).build(),
-		// 	want:    false,
-		// },
-		//
-		// A desired null matches only a missing or null field, so a template carrying the
-		// metadata.creationTimestamp: null that many generated manifests have never matches a
-		// member object, whose creationTimestamp the API server sets, and Decide returns Update
-		// on every reconcile. Enable this case once a desired null matches any member value.
-		// {
-		// 	name:    "a desired null matches a value that the server sets",
-		// 	desired: deployment().set(nil, "metadata", "creationTimestamp").build(),
-		// 	actual:  deployment().serverFields().build(),
-		// 	want:    true,
-		// },
-		//
-		// Integers are compared as float64, so integers above 2^53 that differ can compare
-		// equal. Enable this case once integers are compared as integers.
-		// {
-		// 	name:    "integers above 2^53 that differ do not match",
-		// 	desired: deployment().set(int64(1<<53+1), "spec", "template", "spec", "activeDeadlineSeconds").build(),
-		// 	actual:  deployment().set(int64(1<<53), "spec", "template", "spec", "activeDeadlineSeconds").build(),
-		// 	want:    false,
-		// },
+		{
+			name:    `ConfigMap data "1.10" does not match "1.1": strings outside resource lists are not quantities`,
+			desired: configMap(map[string]any{"version": "1.10"}).build(),
+			actual:  configMap(map[string]any{"version": "1.1"}).build(),
+			want:    false,
+		},
+		{
+			name:    "a desired null matches a value that the server sets",
+			desired: deployment().set(nil, "metadata", "creationTimestamp").build(),
+			actual:  deployment().serverFields().build(),
+			want:    true,
+		},
+		{
+			name:    "integers above 2^53 that differ do not match",
+			desired: deployment().set(int64(1<<53+1), "spec", "template", "spec", "activeDeadlineSeconds").build(),
+			actual:  deployment().set(int64(1<<53), "spec", "template", "spec", "activeDeadlineSeconds").build(),
+			want:    false,
+		},
+		{
+			name:    "a desired false matches a missing field, as the server omits it",
+			desired: deployment().set(false, "spec", "paused").build(),
+			actual:  deployment().build(),
+			want:    true,
+		},
+		{
+			name:    "a desired true does not match a missing field",
+			desired: deployment().set(true, "spec", "paused").build(),
+			actual:  deployment().build(),
+			want:    false,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,7 +34,8 @@ func Default(namespace string) *corev1beta1.KubeFedConfig {
 			ClusterHealthCheck: &corev1beta1.ClusterHealthCheckConfig{
 				Period: d(10 * time.Second), Timeout: d(3 * time.Second), FailureThreshold: ptr.To[int64](3), SuccessThreshold: ptr.To[int64](1),
 			},
-			SyncController:   &corev1beta1.SyncControllerConfig{MaxConcurrentReconciles: ptr.To[int64](1), AdoptResources: &adopt},
+			// The sync workers are left to fed-controller (federate.DefaultSyncWorkers) unless set.
+			SyncController:   &corev1beta1.SyncControllerConfig{AdoptResources: &adopt},
 			StatusController: &corev1beta1.StatusControllerConfig{MaxConcurrentReconciles: ptr.To[int64](1)},
 		},
 	}
