@@ -84,29 +84,48 @@ func (c *contexts) hostClients(namespace string) (kubernetes.Interface, dynamic.
 }
 
 func (f *clusterFlags) load() (*contexts, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if f.kubeconfig != "" {
-		rules.ExplicitPath = f.kubeconfig
-	}
-	raw, err := rules.Load()
+	raw, rules, err := loadKubeconfig(f.kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("failed to load the kubeconfig: %w", err)
+		return nil, err
 	}
 	c := &contexts{raw: *raw}
 	for _, x := range []struct {
 		name string
 		into **rest.Config
 	}{{f.clusterContext, &c.member}, {f.hostContext, &c.host}} {
-		if _, ok := raw.Contexts[x.name]; !ok {
-			return nil, fmt.Errorf("the kubeconfig has no context %q", x.name)
-		}
-		cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, x.name, &clientcmd.ConfigOverrides{}, rules).ClientConfig()
+		cfg, err := contextConfig(raw, rules, x.name)
 		if err != nil {
-			return nil, fmt.Errorf("failed to read context %q: %w", x.name, err)
+			return nil, err
 		}
 		*x.into = cfg
 	}
 	return c, nil
+}
+
+// loadKubeconfig reads the kubeconfig at path, or the default one ($KUBECONFIG or
+// ~/.kube/config) when path is empty.
+func loadKubeconfig(path string) (*clientcmdapi.Config, *clientcmd.ClientConfigLoadingRules, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	}
+	raw, err := rules.Load()
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to load the kubeconfig: %w", err)
+	}
+	return raw, rules, nil
+}
+
+// contextConfig returns the client configuration of the named context of the kubeconfig.
+func contextConfig(raw *clientcmdapi.Config, rules *clientcmd.ClientConfigLoadingRules, name string) (*rest.Config, error) {
+	if _, ok := raw.Contexts[name]; !ok {
+		return nil, fmt.Errorf("the kubeconfig has no context %q", name)
+	}
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, name, &clientcmd.ConfigOverrides{}, rules).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read context %q: %w", name, err)
+	}
+	return cfg, nil
 }
 
 // invalidNameChars are the characters a Kubernetes name cannot hold.

@@ -17,7 +17,8 @@ func newRootCommand(out, errOut io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newJoinCommand(), newUnjoinCommand(), newPlanCommand(), newVersionCommand())
+	root.AddCommand(newJoinCommand(), newUnjoinCommand(), newEnableCommand(), newDisableCommand(),
+		newFederateCommand(), newOrphaningCommand(), newPlanCommand(), newVersionCommand())
 	return root
 }
 

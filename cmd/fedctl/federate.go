@@ -1,0 +1,416 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+)
+
+// managedLabel marks the objects that a control plane propagated to a member cluster.
+const managedLabel = "kubefed.io/managed"
+
+// serverSetMetadata are the metadata fields that the API server or controllers set, or that
+// the federated object decides (name, namespace); they are left out of templates.
+var serverSetMetadata = []string{
+	"name", "namespace", "generateName", "uid", "resourceVersion", "generation", "creationTimestamp",
+	"deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "ownerReferences", "selfLink", "finalizers",
+}
+
+// serverSetAnnotations are annotations that tools and controllers write, left out of templates.
+var serverSetAnnotations = []string{corev1.LastAppliedConfigAnnotation, "deployment.kubernetes.io/revision"}
+
+// controllerCreatedTypes are the types whose objects controllers create and which are never
+// federated with a namespace's contents, even when enabled.
+var controllerCreatedTypes = []string{
+	"endpoints", "endpointslices.discovery.k8s.io", "events", "events.events.k8s.io",
+	"propagatedversions.core.kubefed.io", "clusterpropagatedversions.core.kubefed.io",
+}
+
+// createRetry bounds how long federate retries creating an object of a type it has just
+// enabled, until the host serves the type.
+const createRetry = 10 * time.Second
+
+type federateOptions struct {
+	hostFlags
+	namespace  string
+	contents   bool
+	output     string
+	enableType bool
+	timeout    time.Duration
+}
+
+func newFederateCommand() *cobra.Command {
+	o := &federateOptions{}
+	cmd := &cobra.Command{
+		Use:   "federate TYPE NAME [-n NAMESPACE]",
+		Short: "Create a federated object from an object of the host",
+		Long: `Create the federated object of the object NAME of type TYPE that exists in the host cluster:
+same name and namespace (a FederatedNamespace goes in the namespace it federates), spec.template
+the object, and spec.placement.clusterSelector {matchLabels: {}}, which selects every member
+cluster (KubeFed's federate does the same). Restrict the placement afterwards, or federate with
+-o yaml and edit the manifest.
+
+The template leaves out status, apiVersion and kind, the name and namespace (the federated
+object's are used), and what servers and controllers set: uid, resourceVersion, generation,
+creation and deletion timestamps, managedFields, ownerReferences, finalizers, selfLink, and the
+kubectl last-applied and deployment revision annotations. Labels and other annotations are kept
+(template annotations are not propagated; set them with overrides). Some kinds lose the fields
+that each cluster sets for itself: a Service its cluster IPs (unless headless) and node ports, a
+ServiceAccount its secrets, a Namespace its spec.finalizers, a Job without manualSelector its
+generated selector and controller-uid labels.
+
+TYPE must be enabled (a FederatedTypeConfig exists), unless --enable-type is given, which enables
+it first, as fedctl enable does. The federated object is created with server-side apply; when it
+exists already, federate says so and leaves it unchanged.
+
+--contents, with a Namespace, also federates every object in that namespace whose type is
+enabled (propagation Enabled). It skips objects that are federated already and objects that
+something else manages: those with a controller owner reference (ReplicaSets of a Deployment),
+those propagated by a control plane (label kubefed.io/managed=true), those being deleted, the
+kube-root-ca.crt ConfigMap, the default ServiceAccount, service account token Secrets, and every
+object of types that controllers create (endpoints, endpoint slices, events, propagated versions).
+
+-o yaml prints the federated objects instead of creating them, without checking whether they
+exist; the type need not be enabled then.`,
+		Example: `  # Federate the Deployment web of namespace shop to every member cluster.
+  fedctl federate deployments.apps web -n shop
+
+  # Federate the namespace shop and everything in it.
+  fedctl federate namespaces shop --contents
+
+  # Print the FederatedConfigMap of a ConfigMap, to edit its placement before applying it.
+  fedctl federate configmaps settings -n shop -o yaml`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), args[0], args[1], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	o.hostFlags.bind(cmd)
+	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "", "namespace of the object; empty means the namespace of the kubeconfig context")
+	cmd.Flags().BoolVar(&o.contents, "contents", false, "with a Namespace, also federate the objects of every enabled type in it")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "print the federated objects in this format (yaml) instead of creating them")
+	cmd.Flags().BoolVar(&o.enableType, "enable-type", false, "enable the federation of TYPE first when it is not enabled")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", time.Minute, "how long to wait for the host (and to enable the type)")
+	return cmd
+}
+
+// federation is one object to federate: its type's FederatedTypeConfig, the object, and the
+// federated object built from it.
+type federation struct {
+	ftc       *corev1beta1.FederatedTypeConfig
+	target    *unstructured.Unstructured
+	federated *unstructured.Unstructured
+}
+
+func (o *federateOptions) run(ctx context.Context, typeArg, name string, out, errOut io.Writer) error {
+	switch {
+	case o.output != "" && o.output != "yaml":
+		return fmt.Errorf("invalid --output %q: the only format is yaml", o.output)
+	case o.output != "" && o.enableType:
+		return errors.New("--enable-type writes to the host and cannot go with --output")
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	h, err := o.connect()
+	if err != nil {
+		return err
+	}
+	r, err := h.resolve(typeArg)
+	if err != nil {
+		return err
+	}
+	if o.contents && (r.Group != "" || r.Kind != "Namespace") {
+		return fmt.Errorf("--contents goes with TYPE namespaces only, not %s", groupQualifiedName(r.Name, r.Group))
+	}
+	ftc, enabledNow, err := o.typeConfigFor(ctx, h, r, out, errOut)
+	if err != nil {
+		return err
+	}
+	if ftc.Spec.Propagation == corev1beta1.PropagationDisabled {
+		fmt.Fprintf(errOut, "note: the propagation of %s is Disabled; its federated objects are propagated once it is enabled again\n", ftc.Name)
+	}
+	namespace := ""
+	if r.Namespaced {
+		if namespace = o.namespace; namespace == "" {
+			namespace = h.contextNamespace
+		}
+	}
+	obj, err := h.resource(targetResource(ftc), r.Namespaced, namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s not found in the host (TYPE %s, NAME %s)", objectRef(ftc.Spec.TargetType.Kind, namespace, name), typeArg, name)
+	} else if err != nil {
+		return fmt.Errorf("failed to read %s: %w", objectRef(ftc.Spec.TargetType.Kind, namespace, name), err)
+	}
+	fed, err := federatedObject(ftc, obj)
+	if err != nil {
+		return err
+	}
+	work := []federation{{ftc: ftc, target: obj, federated: fed}}
+	if o.contents {
+		contents, err := h.namespaceContents(ctx, name, o.output == "", errOut)
+		if err != nil {
+			return err
+		}
+		work = append(work, contents...)
+	}
+	if o.output == "yaml" {
+		objs := make([]any, 0, len(work))
+		for _, w := range work {
+			objs = append(objs, w.federated.Object)
+		}
+		return writeManifests(out, objs...)
+	}
+	var errs []error
+	for _, w := range work {
+		noteAnnotations(errOut, w)
+		if err := h.createFederated(ctx, w, enabledNow, out); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// typeConfigFor returns the FederatedTypeConfig of the type: the host's, one that --enable-type
+// has just installed (enabledNow), or, for -o yaml, the one enable would generate.
+func (o *federateOptions) typeConfigFor(ctx context.Context, h *hostClient, r metav1.APIResource, out, errOut io.Writer) (ftc *corev1beta1.FederatedTypeConfig, enabledNow bool, err error) {
+	name := groupQualifiedName(r.Name, r.Group)
+	ftc, found, err := h.typeConfig(ctx, name)
+	if err != nil && o.output == "" {
+		return nil, false, err
+	}
+	if found {
+		return ftc, false, nil
+	}
+	enable := enableFlags{federatedGroup: defaultFederatedGroup, federatedVersion: defaultFederatedVersion}
+	target, err := enable.target(r)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case o.output != "":
+		fmt.Fprintf(errOut, "note: %s is not enabled; the federated objects are printed as fedctl enable %s would define their type\n", name, name)
+		return target.TypeConfig(h.namespace), false, nil
+	case !o.enableType:
+		return nil, false, fmt.Errorf("%s is not enabled: there is no FederatedTypeConfig %s/%s (run fedctl enable %s, or pass --enable-type)", name, h.namespace, name, name)
+	}
+	crd, ftc, err := h.generate(ctx, target)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := h.install(ctx, crd, ftc, false, out); err != nil {
+		return nil, false, err
+	}
+	return ftc, true, nil
+}
+
+// federatedObject builds the federated object of obj: same name, namespace (a
+// FederatedNamespace's is the namespace itself), the template, and a placement that selects
+// every cluster.
+func federatedObject(ftc *corev1beta1.FederatedTypeConfig, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	tmpl, err := templateOf(ftc.Spec.TargetType, obj)
+	if err != nil {
+		return nil, err
+	}
+	ft := ftc.Spec.FederatedType
+	fed := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{
+			"template":  tmpl,
+			"placement": map[string]any{"clusterSelector": map[string]any{"matchLabels": map[string]any{}}},
+		},
+	}}
+	fed.SetAPIVersion(ft.Group + "/" + ft.Version)
+	fed.SetKind(ft.Kind)
+	fed.SetName(obj.GetName())
+	if ft.Scope == corev1beta1.NamespaceScoped {
+		namespace := obj.GetNamespace()
+		if isNamespace(ftc.Spec.TargetType) {
+			namespace = obj.GetName()
+		}
+		fed.SetNamespace(namespace)
+	}
+	return fed, nil
+}
+
+func isNamespace(t corev1beta1.APIResource) bool { return t.Group == "" && t.Kind == "Namespace" }
+
+// templateOf is obj as a federated template: without status, apiVersion, kind, the metadata
+// that servers set or that the federated object decides, and the fields of the kind that each
+// cluster sets for itself.
+func templateOf(target corev1beta1.APIResource, obj *unstructured.Unstructured) (map[string]any, error) {
+	t := obj.DeepCopy().Object
+	for _, f := range []string{"apiVersion", "kind", "status"} {
+		delete(t, f)
+	}
+	for _, f := range serverSetMetadata {
+		unstructured.RemoveNestedField(t, "metadata", f)
+	}
+	// Pod templates (Deployments, Jobs, ...) carry a creationTimestamp: null.
+	unstructured.RemoveNestedField(t, "spec", "template", "metadata", "creationTimestamp")
+	annotations, _, err := unstructured.NestedStringMap(t, "metadata", "annotations")
+	if err != nil {
+		return nil, fmt.Errorf("%s: metadata.annotations: %w", refOf(obj), err)
+	}
+	for _, a := range serverSetAnnotations {
+		delete(annotations, a)
+	}
+	if len(annotations) == 0 {
+		unstructured.RemoveNestedField(t, "metadata", "annotations")
+	} else if err := unstructured.SetNestedStringMap(t, annotations, "metadata", "annotations"); err != nil {
+		return nil, err
+	}
+	switch {
+	case target.Group == "" && target.Kind == "Namespace":
+		unstructured.RemoveNestedField(t, "spec", "finalizers")
+	case target.Group == "" && target.Kind == "ServiceAccount":
+		delete(t, "secrets")
+	case target.Group == "" && target.Kind == "Service":
+		if err := cleanService(t); err != nil {
+			return nil, fmt.Errorf("%s: %w", refOf(obj), err)
+		}
+	case target.Group == "batch" && target.Kind == "Job":
+		if manual, _, _ := unstructured.NestedBool(t, "spec", "manualSelector"); !manual {
+			unstructured.RemoveNestedField(t, "spec", "selector")
+			for _, l := range []string{"controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name"} {
+				unstructured.RemoveNestedField(t, "spec", "template", "metadata", "labels", l)
+			}
+		}
+	}
+	for _, f := range []string{"spec", "metadata"} {
+		if m, ok := t[f].(map[string]any); ok && len(m) == 0 {
+			delete(t, f)
+		}
+	}
+	return t, nil
+}
+
+// cleanService removes what the cluster allocates: cluster IPs (a headless Service keeps its
+// None), node ports and the health check node port.
+func cleanService(t map[string]any) error {
+	if ip, _, _ := unstructured.NestedString(t, "spec", "clusterIP"); ip != corev1.ClusterIPNone {
+		unstructured.RemoveNestedField(t, "spec", "clusterIP")
+		unstructured.RemoveNestedField(t, "spec", "clusterIPs")
+	}
+	unstructured.RemoveNestedField(t, "spec", "healthCheckNodePort")
+	ports, found, err := unstructured.NestedSlice(t, "spec", "ports")
+	if err != nil || !found {
+		return err
+	}
+	for _, p := range ports {
+		if m, ok := p.(map[string]any); ok {
+			delete(m, "nodePort")
+		}
+	}
+	return unstructured.SetNestedSlice(t, ports, "spec", "ports")
+}
+
+// skipReason says why an object of a namespace is not federated with its contents, or "" when
+// it is.
+func skipReason(ftc *corev1beta1.FederatedTypeConfig, obj *unstructured.Unstructured) string {
+	target := ftc.Spec.TargetType
+	for _, o := range obj.GetOwnerReferences() {
+		if o.Controller != nil && *o.Controller {
+			return fmt.Sprintf("managed by its owner %s %s", o.Kind, o.Name)
+		}
+	}
+	switch {
+	case obj.GetDeletionTimestamp() != nil:
+		return "being deleted"
+	case obj.GetLabels()[managedLabel] == "true":
+		return "propagated by a control plane (" + managedLabel + "=true)"
+	case target.Group == "" && target.Kind == "ConfigMap" && obj.GetName() == "kube-root-ca.crt":
+		return "published by Kubernetes in every namespace"
+	case target.Group == "" && target.Kind == "ServiceAccount" && obj.GetName() == "default":
+		return "created by Kubernetes in every namespace"
+	}
+	if target.Group == "" && target.Kind == "Secret" {
+		if typ, _, _ := unstructured.NestedString(obj.Object, "type"); typ == string(corev1.SecretTypeServiceAccountToken) {
+			return "a service account token, filled in by Kubernetes"
+		}
+	}
+	return ""
+}
+
+// namespaceContents lists the objects of every enabled namespaced type in the namespace, and
+// builds their federated objects. Objects that are skipped are reported to errOut; objects
+// federated already are skipped only when checkExisting is set.
+func (h *hostClient) namespaceContents(ctx context.Context, namespace string, checkExisting bool, errOut io.Writer) ([]federation, error) {
+	ftcs, err := h.typeConfigs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var work []federation
+	for _, ftc := range sortedTypeConfigs(ftcs) {
+		if ftc.Spec.Propagation != corev1beta1.PropagationEnabled || ftc.Spec.TargetType.Scope != corev1beta1.NamespaceScoped ||
+			slices.Contains(controllerCreatedTypes, ftc.Name) {
+			continue
+		}
+		list, err := h.resource(targetResource(&ftc), true, namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("failed to list the %s objects of namespace %s (FederatedTypeConfig %s): %w", ftc.Spec.TargetType.Kind, namespace, ftc.Name, err)
+		}
+		sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].GetName() < list.Items[j].GetName() })
+		for i := range list.Items {
+			obj := &list.Items[i]
+			if reason := skipReason(&ftc, obj); reason != "" {
+				fmt.Fprintf(errOut, "skipped %s: %s\n", refOf(obj), reason)
+				continue
+			}
+			fed, err := federatedObject(&ftc, obj)
+			if err != nil {
+				return nil, err
+			}
+			if checkExisting {
+				_, err := h.resource(federatedResource(&ftc), true, fed.GetNamespace()).Get(ctx, fed.GetName(), metav1.GetOptions{})
+				if err == nil {
+					fmt.Fprintf(errOut, "skipped %s: federated already by %s\n", refOf(obj), refOf(fed))
+					continue
+				}
+			}
+			work = append(work, federation{ftc: &ftc, target: obj, federated: fed})
+		}
+	}
+	return work, nil
+}
+
+// createFederated creates the federated object with server-side apply, unless it exists.
+// After the type was just enabled, a type that is not served yet is retried for a while.
+func (h *hostClient) createFederated(ctx context.Context, w federation, retry bool, out io.Writer) error {
+	fed := w.federated
+	rc := h.resource(federatedResource(w.ftc), fed.GetNamespace() != "", fed.GetNamespace())
+	if _, err := rc.Get(ctx, fed.GetName(), metav1.GetOptions{}); err == nil {
+		fmt.Fprintf(out, "%s exists already: left unchanged\n", refOf(fed))
+		return nil
+	}
+	apply := func(ctx context.Context) (bool, error) {
+		_, err := rc.Apply(ctx, fed.GetName(), fed, metav1.ApplyOptions{FieldManager: fieldManager})
+		if retry && apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, createRetry, true, apply); err != nil {
+		return fmt.Errorf("failed to create %s from %s: %w", refOf(fed), refOf(w.target), err)
+	}
+	fmt.Fprintf(out, "%s created from %s\n", refOf(fed), refOf(w.target))
+	return nil
+}
+
+// noteAnnotations tells that the template's annotations are kept but not propagated.
+func noteAnnotations(errOut io.Writer, w federation) {
+	if a, _, _ := unstructured.NestedStringMap(w.federated.Object, "spec", "template", "metadata", "annotations"); len(a) > 0 {
+		fmt.Fprintf(errOut, "note: the template of %s keeps the annotations of %s, which are not propagated; set annotations with overrides\n", refOf(w.federated), refOf(w.target))
+	}
+}
