@@ -168,10 +168,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	syncMetrics, err := federate.NewMetrics(ctrlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("failed to register metrics: %w", err)
+	}
 	types := &federate.TypeConfigReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(),
 		Members: members, Recorder: mgr.GetEventRecorder("fed-controller"), Namespace: o.namespace,
-		ControlPlaneID: id, MemberTimeout: o.memberTimeout,
+		ControlPlaneID: id, MemberTimeout: o.memberTimeout, Metrics: syncMetrics,
 	}
 	if err := types.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the FederatedTypeConfig controller: %w", err)

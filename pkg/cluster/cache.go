@@ -14,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
@@ -55,18 +56,31 @@ type member struct {
 // replacing any previous connection, then tells the subscribers.
 func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) error {
 	cfg = rest.CopyConfig(cfg)
+	// Discovery has no context of its own: bound it, so that a member that stops answering
+	// while a kind is looked up does not hold a worker until it answers again.
+	discovery := rest.CopyConfig(cfg)
+	discovery.Timeout = discoveryTimeout
+	hc, err := rest.HTTPClientFor(discovery)
+	if err != nil {
+		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(discovery, hc)
+	if err != nil {
+		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
+	}
 	mc, err := cache.New(cfg, cache.Options{
 		Scheme:               c.Scheme,
+		Mapper:               mapper,
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{ManagedLabel: "true"}),
 	})
 	if err != nil {
 		return fmt.Errorf("failed to create the cache of member %s: %w", name, err)
 	}
-	cl, err := client.New(cfg, client.Options{Scheme: c.Scheme, Cache: &client.CacheOptions{Reader: mc, Unstructured: true}})
+	cl, err := client.New(cfg, client.Options{Scheme: c.Scheme, Mapper: mapper, Cache: &client.CacheOptions{Reader: mc, Unstructured: true}})
 	if err != nil {
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
-	live, err := client.New(cfg, client.Options{Scheme: c.Scheme})
+	live, err := client.New(cfg, client.Options{Scheme: c.Scheme, Mapper: mapper})
 	if err != nil {
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
@@ -154,14 +168,18 @@ const (
 	maxSuspension = time.Minute
 )
 
+// discoveryTimeout bounds each discovery request to a member.
+const discoveryTimeout = 10 * time.Second
+
 // ReportTimeout tells the cache that a request to the member timed out. The member is then
-// suspended: Suspended reports it for a while (5 s, doubling with each further timeout up to
-// a minute), so that callers skip it instead of waiting on it again.
+// suspended: Suspended reports it for a while (5 s, doubling with each further timeout after
+// a suspension, up to a minute), so that callers skip it instead of waiting on it again.
+// Timeouts during a suspension, of requests sent before it, do not lengthen it.
 func (c *Cache) ReportTimeout(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m, ok := c.members[name]
-	if !ok {
+	if !ok || time.Now().Before(m.suspendedUntil) {
 		return
 	}
 	switch {
@@ -174,7 +192,7 @@ func (c *Cache) ReportTimeout(name string) {
 }
 
 // ReportSuccess tells the cache that the member answered a request, which ends its
-// suspension.
+// suspension; the subscribers are told, as on a connection, so that they come back to it.
 func (c *Cache) ReportSuccess(name string) {
 	c.mu.RLock()
 	m, ok := c.members[name]
@@ -184,10 +202,11 @@ func (c *Cache) ReportSuccess(name string) {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if m, ok := c.members[name]; ok {
 		m.backoff, m.suspendedUntil = 0, time.Time{}
 	}
+	c.mu.Unlock()
+	c.notify(name)
 }
 
 // Suspended tells how long the member stays suspended after a timeout; zero when it is not.
@@ -214,9 +233,9 @@ func (c *Cache) Connected() []string {
 }
 
 // Subscribe returns a channel that gets an event, naming the member's KubeFedCluster, each
-// time a member connects or disconnects; controllers watch it with source.Channel. A
-// subscriber that falls more than 1,024 events behind misses events rather than holding up
-// the members.
+// time a member connects, disconnects, or answers again after a suspension; controllers watch
+// it with source.Channel. A subscriber that falls more than 1,024 events behind misses events
+// rather than holding up the members.
 func (c *Cache) Subscribe() <-chan event.GenericEvent {
 	ch := make(chan event.GenericEvent, 1024)
 	c.mu.Lock()

@@ -233,6 +233,11 @@ func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cf
 			return
 		}
 		streak = streak.Observe(probe.Outcome)
+		if r.Cache != nil && probe.Outcome == Healthy {
+			// A member that answers again is no longer skipped by writers, before its
+			// readiness change brings them back to it.
+			r.Cache.ReportSuccess(key.Name)
+		}
 		next := status
 		conds, changed := NextConditions(status.Conditions, streak, probe, hc, metav1.NewTime(r.Now()))
 		next.Conditions = conds

@@ -105,6 +105,8 @@ type SyncReconciler struct {
 	Type Type
 	// MemberTimeout bounds each request to a member; DefaultMemberTimeout when zero.
 	MemberTimeout time.Duration
+	// Metrics counts the writes to members; nil counts nothing.
+	Metrics *Metrics
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -171,6 +173,10 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	if !s.deleting {
 		if err := r.writeVersion(ctx, s, results); err != nil {
+			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+				// The cache is behind this controller's own write; look again shortly.
+				return reconcile.Result{RequeueAfter: time.Second}, nil
+			}
 			return reconcile.Result{}, fmt.Errorf("failed to write the propagated version: %w", err)
 		}
 	}
@@ -349,6 +355,12 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	cctx, cancel := context.WithTimeout(ctx, r.timeout())
 	defer cancel()
 	obj, err := r.act(cctx, s, name, res.decision.Action, in)
+	r.Metrics.countWrite(name, r.Type.Name, res.decision.Action, err)
+	if apierrors.IsConflict(err) {
+		// The member object changed since it was read: read it again.
+		res.retry = time.Second
+		return res
+	}
 	if err != nil {
 		res.err = err
 		res.status = failureStatus(res.decision.Action, err)
@@ -357,7 +369,6 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		}
 		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, string(res.decision.Action)+"InClusterFailed", string(res.decision.Action),
 			"Failed to %s %s %s in cluster %s: %v", strings.ToLower(string(res.decision.Action)), r.Type.Target.Kind, klog.KObj(s.fed), name, err)
-		log.Error(err, "failed to write the member object", "action", res.decision.Action)
 		return res
 	}
 	r.Members.ReportSuccess(name)

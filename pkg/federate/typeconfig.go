@@ -62,6 +62,8 @@ type TypeConfigReconciler struct {
 	ControlPlaneID string
 	// MemberTimeout bounds each request to a member; DefaultMemberTimeout when zero.
 	MemberTimeout time.Duration
+	// Metrics counts the writes to members; nil counts nothing.
+	Metrics *Metrics
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -196,7 +198,7 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	}
 	sync := &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
-		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout,
+		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
 	}
 	c, err := controller.NewUnmanaged("sync-"+ftc.Name, controller.Options{
 		Reconciler:              sync,
