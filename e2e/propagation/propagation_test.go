@@ -115,6 +115,9 @@ func TestPropagation(t *testing.T) {
 			var rs map[string]any
 			g.Expect(st.Clusters[0].RemoteStatus.Decode(&rs)).To(Succeed())
 			g.Expect(rs).To(HaveKeyWithValue("readyReplicas", BeNumerically("==", 5)))
+			// kubectl get federateddeployments shows these as DESIRED and READY.
+			g.Expect(st.Replicas).To(HaveValue(BeEquivalentTo(8)))
+			g.Expect(st.ReadyReplicas).To(HaveValue(BeEquivalentTo(8)))
 		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
 
 		// The PropagatedVersion keeps KubeFed's name and hashes.

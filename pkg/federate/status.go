@@ -21,12 +21,15 @@ type StatusInput struct {
 	Written bool
 	// Now is the current time in RFC 3339.
 	Now string
+	// Replicas and ReadyReplicas are the summed replicas of a scalable workload whose remote
+	// status is collected; nil otherwise.
+	Replicas, ReadyReplicas *int64
 }
 
 // SetStatus sets a federated object's status as KubeFed does, and tells whether it changed:
 // observedGeneration; status.clusters sorted by name; and the Propagation condition, True
 // with an empty reason when every listed cluster is fine, else False with the whole object's
-// reason or CheckClusters. lastTransitionTime changes when the status or reason does, and
+// reason or CheckClusters; and the summed replicas, when given. lastTransitionTime changes when the status or reason does, and
 // lastUpdateTime also when status.clusters changes or a member object was written. Nothing
 // changes, timestamps included, when the outcome is the same.
 func SetStatus(status *typesv1beta1.FederatedStatus, in StatusInput) bool {
@@ -41,8 +44,10 @@ func SetStatus(status *typesv1beta1.FederatedStatus, in StatusInput) bool {
 			}
 		}
 	}
-	changed := status.ObservedGeneration != in.Generation
+	changed := status.ObservedGeneration != in.Generation ||
+		!reflect.DeepEqual(status.Replicas, in.Replicas) || !reflect.DeepEqual(status.ReadyReplicas, in.ReadyReplicas)
 	status.ObservedGeneration = in.Generation
+	status.Replicas, status.ReadyReplicas = in.Replicas, in.ReadyReplicas
 
 	clustersChanged := !clustersEqual(status.Clusters, clusters)
 	if clustersChanged {

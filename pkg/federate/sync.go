@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -135,6 +136,9 @@ type clusterResult struct {
 	remoteStatus *typesv1beta1.Raw
 	// version is the member object's version, when this control plane manages it there.
 	version string
+	// replicas and ready are a scalable workload's desired and ready replicas in the cluster,
+	// when its remote status is collected.
+	replicas, ready *int64
 	written bool
 	// retry is set when the cluster must be tried again: after this long, or soon when the
 	// error is set.
@@ -345,6 +349,7 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	}
 	res.decision = Decide(in)
 	res.status = res.decision.Status
+	res.replicas, res.ready = r.replicas(in)
 	if in.Existing != nil && res.decision.Status == typesv1beta1.ClusterPropagationOK {
 		res.version = ClusterVersion(in.Existing)
 		res.remoteStatus = r.remoteStatus(in.Existing)
@@ -381,6 +386,30 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		res.remoteStatus = r.remoteStatus(obj)
 	}
 	return res
+}
+
+// replicas returns a scalable workload's desired replicas in a selected cluster, and the
+// ready replicas its member object reports, for types that collect remote status.
+func (r *SyncReconciler) replicas(in ClusterInput) (desired, ready *int64) {
+	if !r.Type.StatusCollection || !in.Selected || in.Deleting {
+		return nil, nil
+	}
+	want := in.Desired
+	if want == nil {
+		want = in.Existing
+	}
+	if want == nil {
+		return nil, nil
+	}
+	d, found, err := unstructured.NestedInt64(want.Object, "spec", "replicas")
+	if !found || err != nil {
+		return nil, nil
+	}
+	var rd int64
+	if in.Existing != nil {
+		rd, _, _ = unstructured.NestedInt64(in.Existing.Object, "status", "readyReplicas")
+	}
+	return &d, &rd
 }
 
 // readCopy reads the member object from the member's cache, which holds managed objects
@@ -551,6 +580,10 @@ func (r *SyncReconciler) writeStatus(ctx context.Context, s *scope, results []cl
 	in := StatusInput{Generation: s.fed.GetGeneration(), Reason: s.reason, Now: r.now().UTC().Format(time.RFC3339)}
 	for _, res := range results {
 		in.Written = in.Written || res.written
+		if res.replicas != nil {
+			in.Replicas = ptr.To(ptr.Deref(in.Replicas, 0) + *res.replicas)
+			in.ReadyReplicas = ptr.To(ptr.Deref(in.ReadyReplicas, 0) + *res.ready)
+		}
 		if !res.decision.Listed {
 			continue
 		}

@@ -103,6 +103,14 @@ type FederatedStatus struct {
 	// from, sorted by name; status is empty where propagation succeeded.
 	// +optional
 	Clusters []ClusterStatus `json:"clusters,omitempty"`
+	// Replicas is, for scalable workloads whose remote status is collected, the replicas that
+	// the selected clusters are asked to run, summed. It is not in KubeFed's status.
+	// +optional
+	Replicas *int64 `json:"replicas,omitempty"`
+	// ReadyReplicas is, for scalable workloads whose remote status is collected, the ready
+	// replicas that the member objects report, summed. It is not in KubeFed's status.
+	// +optional
+	ReadyReplicas *int64 `json:"readyReplicas,omitempty"`
 }
 
 // ConditionType is the type of a federated object's condition.

@@ -63,11 +63,18 @@ func CRD(base *apiextv1.CustomResourceDefinition, t Target, template *apiextv1.J
 		}
 	}
 	root.Properties["spec"] = spec
-	version.AdditionalPrinterColumns = []apiextv1.CustomResourceColumnDefinition{
+	version.AdditionalPrinterColumns = nil
+	if scalable(template) {
+		version.AdditionalPrinterColumns = []apiextv1.CustomResourceColumnDefinition{
+			{Name: "Desired", Type: "integer", JSONPath: ".status.replicas", Description: "Replicas the selected clusters are asked to run, summed."},
+			{Name: "Ready", Type: "integer", JSONPath: ".status.readyReplicas", Description: "Ready replicas that the member clusters report, summed."},
+		}
+	}
+	version.AdditionalPrinterColumns = append(version.AdditionalPrinterColumns, []apiextv1.CustomResourceColumnDefinition{
 		{Name: "Propagated", Type: "string", JSONPath: `.status.conditions[?(@.type=="Propagation")].status`, Description: "Whether the object is propagated to every selected cluster."},
 		{Name: "Reason", Type: "string", JSONPath: `.status.conditions[?(@.type=="Propagation")].reason`, Description: "Why it is not."},
 		{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp"},
-	}
+	}...)
 	return crd
 }
 
