@@ -68,7 +68,7 @@ When fed-controller does not report NotRunning within --timeout, disable says so
 			return o.run(cmd.Context(), args[0], cmd.OutOrStdout())
 		},
 	}
-	o.hostFlags.bind(cmd)
+	o.bind(cmd)
 	cmd.Flags().BoolVar(&o.deleteCRD, "delete-crd", false, "also delete the federated type's CRD and the FederatedTypeConfig (refused while federated objects of the type exist, unless --force)")
 	cmd.Flags().BoolVar(&o.force, "force", false, "with --delete-crd, delete the federated objects of the type too, leaving their copies in the member clusters")
 	cmd.Flags().BoolVar(&o.wait, "wait", true, "wait until fed-controller reports the type's propagation controller NotRunning")

@@ -141,7 +141,7 @@ func (o *enableOptions) run(ctx context.Context, typeArg string, out io.Writer) 
 	if err != nil {
 		return err
 	}
-	target, err := o.enableFlags.target(r)
+	target, err := o.target(r)
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ exist; the type need not be enabled then.`,
 			return o.run(cmd.Context(), args[0], args[1], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	o.hostFlags.bind(cmd)
+	o.bind(cmd)
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "", "namespace of the object; empty means the namespace of the kubeconfig context")
 	cmd.Flags().BoolVar(&o.contents, "contents", false, "with a Namespace, also federate the objects of every enabled type in it")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "print the federated objects in this format (yaml) instead of creating them")

@@ -67,6 +67,11 @@ func (f *hostFlags) connect() (*hostClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Discovery and --contents make many small requests; client-go's default of 5 per second
+	// would make fedctl wait for nothing.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
 	h := &hostClient{config: cfg, contextName: name, namespace: f.namespace, contextNamespace: raw.Contexts[name].Namespace}
 	if h.contextNamespace == "" {
 		h.contextNamespace = metav1.NamespaceDefault
@@ -155,7 +160,7 @@ func kindFor(mapper meta.RESTMapper, groups []*restmapper.APIGroupResources, nam
 	}
 	gvk, err := mapper.KindFor(gr.WithVersion(""))
 	if err == nil {
-		return gvk, nil
+		return gvk, ambiguity(mapper, gr, gvk, name)
 	}
 	var ambiguous *meta.AmbiguousResourceError
 	if errors.As(err, &ambiguous) {
@@ -174,6 +179,36 @@ func kindFor(mapper meta.RESTMapper, groups []*restmapper.APIGroupResources, nam
 		return found[0], nil
 	}
 	return schema.GroupVersionKind{}, fmt.Errorf("the host has no API type named %q (see kubectl api-resources)", name)
+}
+
+// ambiguity refuses a name that several groups serve, unless the group that kubectl would pick
+// is built into Kubernetes (deployments means deployments.apps even when a custom resource is
+// also named deployments): between custom groups, the pick would be arbitrary.
+func ambiguity(mapper meta.RESTMapper, gr schema.GroupResource, picked schema.GroupVersionKind, name string) error {
+	if builtInGroup(picked.Group) {
+		return nil
+	}
+	resources, err := mapper.ResourcesFor(gr.WithVersion(""))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, r := range resources {
+		if n := groupQualifiedName(r.Resource, r.Group); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) < 2 {
+		return nil
+	}
+	sort.Strings(names)
+	return fmt.Errorf("TYPE %q names several types (%s): name one as plural.group", name, strings.Join(names, ", "))
+}
+
+// builtInGroup says whether Kubernetes itself serves the group: the core group, groups without
+// a dot (apps, batch, policy) and *.k8s.io. Custom resources have a dot in their group.
+func builtInGroup(group string) bool {
+	return !strings.Contains(group, ".") || strings.HasSuffix(group, ".k8s.io")
 }
 
 // expandShortName replaces a short name (cm, deploy, deploy.apps) by its resource and group.

@@ -41,6 +41,7 @@ func testGroups() []*restmapper.APIGroupResources {
 		discovered("example.com", "v1alpha1", apiResource("widgets", "widget", "Widget", true)),
 		discovered("example.org", "v1", apiResource("deployments", "deployment", "Deployment", true),
 			apiResource("gizmoes", "gizmo", "GizmoThing", false)),
+		discovered("example.net", "v1", apiResource("widgets", "widget", "Widget", true)),
 	}
 }
 
@@ -62,10 +63,12 @@ func TestResolveType(t *testing.T) {
 		{name: "a plural in two groups is the first group's", arg: "deployments", want: want{"apps", "v1", "Deployment", "deployments"}},
 		{name: "the other group's, by plural and group", arg: "deployments.example.org", want: want{"example.org", "v1", "Deployment", "deployments"}},
 		{name: "a custom resource by plural and group", arg: "widgets.example.com", want: want{"example.com", "v1alpha1", "Widget", "widgets"}},
-		{name: "a custom resource by kind, in any case", arg: "WIDGET", want: want{"example.com", "v1alpha1", "Widget", "widgets"}},
+		{name: "a custom resource by kind and group, in any case", arg: "WIDGET.example.net", want: want{"example.net", "v1", "Widget", "widgets"}},
+		{name: "a plural that two custom groups serve is ambiguous", arg: "widgets",
+			wantErr: `TYPE "widgets" names several types (widgets.example.com, widgets.example.net): name one as plural.group`},
 		{name: "a kind that is not the singular", arg: "GizmoThing", want: want{"example.org", "v1", "GizmoThing", "gizmoes"}},
 		{name: "an unknown type is named", arg: "sprockets", wantErr: `the host has no API type named "sprockets"`},
-		{name: "an unknown group is named", arg: "widgets.example.net", wantErr: `the host has no API type named "widgets.example.net"`},
+		{name: "an unknown group is named", arg: "widgets.example.io", wantErr: `the host has no API type named "widgets.example.io"`},
 		{name: "a subresource is refused", arg: "pods/status", wantErr: `invalid TYPE "pods/status"`},
 		{name: "an empty TYPE is refused", arg: " ", wantErr: `invalid TYPE " "`},
 	}

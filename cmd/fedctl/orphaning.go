@@ -116,7 +116,7 @@ func newOrphaningSubcommand(use, short, long, example string, action orphaningAc
 			return action(ctx, t, cmd.OutOrStdout())
 		},
 	}
-	o.hostFlags.bind(cmd)
+	o.bind(cmd)
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "", "namespace of the federated object; empty means the context's (NAME for a FederatedNamespace)")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for the host")
 	return cmd
