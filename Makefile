@@ -111,8 +111,11 @@ install: ## Install the CRDs and the default FederatedTypeConfigs into the host 
 	$(GO) run ./hack/lab install --kubeconfig $(INSTALL_KUBECONFIG) --context $(INSTALL_CONTEXT)
 
 .PHONY: demo
-demo: lab install ## Start the lab, install fedplane's API and apply the seed manifests.
-	$(GO) run ./hack/lab demo --kubeconfig $(KUBECONFIG_LAB) --fixtures ../shared/fixtures
+demo: build lab install ## Build fedplane, start the lab, run fed-controller, join local and cce, apply the walkthrough and show each member.
+	$(GO) run ./hack/lab demo --dir $(LAB_DIR) --bin $(BIN) --kubeconfig $(KUBECONFIG_LAB) --clusters "$(CLUSTERS)" --fixtures ../shared/fixtures
+
+.PHONY: demo-down
+demo-down: lab-down ## Stop fed-controller and the lab started by make demo.
 
 ##@ Tools
 

@@ -579,7 +579,7 @@ func addContext(cfg *clientcmdapi.Config, name, server string, ca []byte, token 
 // Down stops the lab whose state is in dir, from its pid files, and removes dir. It is how
 // `make lab-down` stops a lab that `make lab` detached.
 func Down(dir string) error {
-	order := []string{"kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
+	order := []string{"fed-controller", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
 	var errs []error
 	for _, component := range order {
 		files, _ := filepath.Glob(filepath.Join(dir, "*", component+".pid"))
