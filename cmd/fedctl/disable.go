@@ -54,7 +54,8 @@ and changes nothing: delete them first (their copies leave the members while fed
 propagates the type), or pass --force. With --force, the federated objects are deleted with the
 CRD; since propagation is already stopped, their copies stay in the member clusters, unmanaged,
 as if orphaned (fedctl removes the sync controller's finalizer from them so that the deletion
-does not hang). A CRD that another FederatedTypeConfig also uses is kept.
+does not hang; with --wait=false, a fed-controller that has not stopped yet may still remove the
+copies). A CRD that another FederatedTypeConfig also uses is kept.
 
 When fed-controller does not report NotRunning within --timeout, disable says so and fails
 (before deleting anything); --wait=false does not wait.`,
