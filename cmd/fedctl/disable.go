@@ -18,11 +18,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // syncFinalizer is the finalizer that the sync controller puts on federated objects, so that
 // it removes their copies from member clusters before they go. The name is KubeFed's.
-const syncFinalizer = "kubefed.io/sync-controller"
+const syncFinalizer = federate.Finalizer
 
 // listedObjects bounds how many federated objects an error names.
 const listedObjects = 5

@@ -14,12 +14,13 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // The orphaning annotation of federated objects: with "true", deleting the object leaves its
 // copies in the member clusters instead of removing them.
 const (
-	orphanAnnotation = "kubefed.io/orphan"
+	orphanAnnotation = federate.OrphanAnnotation
 	orphanEnabled    = "true"
 )
 

@@ -139,7 +139,7 @@ type clusterResult struct {
 	// replicas and ready are a scalable workload's desired and ready replicas in the cluster,
 	// when its remote status is collected.
 	replicas, ready *int64
-	written bool
+	written         bool
 	// retry is set when the cluster must be tried again: after this long, or soon when the
 	// error is set.
 	retry time.Duration
