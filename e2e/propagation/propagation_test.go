@@ -3,13 +3,11 @@ package propagation_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -369,9 +367,3 @@ func defaultTypeObjects() []typeObject {
 			"    spec: {selector: {app: d}, ports: [{port: 80}]}\n")},
 	}
 }
-
-// Silence unused-import checks for helpers used by other files of the package.
-var (
-	_ = filepath.Join
-	_ = apierrors.IsNotFound
-)

@@ -18,11 +18,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/overrides"
 )
 
 // ManagedLabel marks the member objects that the control plane manages; member caches hold
 // only those.
-const ManagedLabel = "kubefed.io/managed"
+const ManagedLabel = overrides.ManagedLabel
 
 // Cache holds a client and a cache for each connected member. A member's cache watches only
 // objects labelled kubefed.io/managed=true, and only the kinds that are read through it

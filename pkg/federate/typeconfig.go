@@ -196,12 +196,12 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if err != nil {
 		return err
 	}
-	sync := &SyncReconciler{
+	reconciler := &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
 		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
 	}
 	c, err := controller.NewUnmanaged("sync-"+ftc.Name, controller.Options{
-		Reconciler:              sync,
+		Reconciler:              reconciler,
 		MaxConcurrentReconciles: workers,
 		SkipNameValidation:      ptr.To(true),
 		LogConstructor: func(req *reconcile.Request) logr.Logger {
