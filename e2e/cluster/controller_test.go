@@ -24,24 +24,10 @@ import (
 
 const ns = corev1beta1.DefaultNamespace
 
-// register creates the Secret and KubeFedCluster of member under name.
+// register registers member under name, trusting ca and with the given TLS checks disabled.
 func register(t *testing.T, c client.Client, name string, member *framework.Cluster, ca []byte, disabled ...corev1beta1.TLSValidation) {
 	t.Helper()
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "-token", Namespace: ns},
-		Data:       map[string][]byte{cluster.TokenKey: []byte(member.Token())},
-	}
-	if err := c.Create(t.Context(), secret); err != nil {
-		t.Fatal(err)
-	}
-	kfc := &corev1beta1.KubeFedCluster{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: corev1beta1.KubeFedClusterSpec{
-			APIEndpoint: member.Server(), CABundle: ca,
-			SecretRef: corev1beta1.LocalSecretReference{Name: secret.Name}, DisabledTLSValidations: disabled,
-		},
-	}
-	if err := c.Create(t.Context(), kfc); err != nil {
+	if err := member.Register(t.Context(), c, framework.Registration{Name: name, CABundle: ca, DisabledTLSValidations: disabled}); err != nil {
 		t.Fatal(err)
 	}
 }

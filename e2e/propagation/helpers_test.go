@@ -27,7 +27,6 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
-	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
@@ -172,24 +171,10 @@ func installHost(t *testing.T, host *framework.Cluster) client.Client {
 	return c
 }
 
-// register creates the Secret and KubeFedCluster of member in the host, with labels.
+// register registers member in the host under its own name, with labels.
 func register(t *testing.T, host client.Client, member *framework.Cluster, labels map[string]string) {
 	t.Helper()
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: member.Name + "-token", Namespace: ns},
-		Data:       map[string][]byte{cluster.TokenKey: []byte(member.Token())},
-	}
-	if err := host.Create(t.Context(), secret); err != nil {
-		t.Fatal(err)
-	}
-	kfc := &corev1beta1.KubeFedCluster{
-		ObjectMeta: metav1.ObjectMeta{Name: member.Name, Namespace: ns, Labels: labels},
-		Spec: corev1beta1.KubeFedClusterSpec{
-			APIEndpoint: member.Server(), CABundle: member.CACert(),
-			SecretRef: corev1beta1.LocalSecretReference{Name: secret.Name},
-		},
-	}
-	if err := host.Create(t.Context(), kfc); err != nil {
+	if err := member.Register(t.Context(), host, framework.Registration{CABundle: member.CACert(), Labels: labels}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -114,8 +114,10 @@ type SyncReconciler struct {
 
 // scope is what one reconcile of one federated object reads and decides.
 type scope struct {
-	fed      *unstructured.Unstructured
-	spec     typesv1beta1.FederatedSpec
+	fed  *unstructured.Unstructured
+	spec typesv1beta1.FederatedSpec
+	// template is spec.template, shared with fed: it is read, never modified.
+	template map[string]any
 	status   typesv1beta1.FederatedStatus
 	deleting bool
 	orphan   bool
@@ -218,6 +220,13 @@ func (r *SyncReconciler) removeFinalizer(ctx context.Context, fed *unstructured.
 func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 	if err := fromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
 		return reconcile.TerminalError(fmt.Errorf("spec: %w", err))
+	}
+	if t, found, _ := unstructured.NestedFieldNoCopy(s.fed.Object, "spec", "template"); found {
+		template, ok := t.(map[string]any)
+		if !ok && t != nil {
+			return reconcile.TerminalError(errors.New("spec.template must be an object"))
+		}
+		s.template = template
 	}
 	if err := fromUnstructured(s.fed.Object["status"], &s.status); err != nil {
 		// A status this controller cannot read is simply rewritten.
@@ -455,18 +464,12 @@ func (r *SyncReconciler) targetKey(fed *unstructured.Unstructured) client.Object
 
 // render builds the object one cluster should have.
 func (r *SyncReconciler) render(s *scope, name string) (*unstructured.Unstructured, error) {
-	var template map[string]any
-	if len(s.spec.Template.JSON) > 0 {
-		if err := s.spec.Template.Decode(&template); err != nil {
-			return nil, fmt.Errorf("spec.template: %w", err)
-		}
-	}
 	ops, err := overrides.ForCluster(s.spec.Overrides, name)
 	if err != nil {
 		return nil, err
 	}
 	out, err := overrides.Render(overrides.Input{
-		Template: template, APIVersion: r.Type.Target.GroupVersion().String(), Kind: r.Type.Target.Kind,
+		Template: s.template, APIVersion: r.Type.Target.GroupVersion().String(), Kind: r.Type.Target.Kind,
 		Name: s.fed.GetName(), Namespace: s.fed.GetNamespace(), Namespaced: r.Type.Namespaced, Overrides: ops,
 	})
 	if err != nil {
