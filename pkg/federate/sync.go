@@ -79,6 +79,15 @@ func TypeFromConfig(ftc *corev1beta1.FederatedTypeConfig) Type {
 	return t
 }
 
+// federatedKey maps a member object to its federated object: same name, and same namespace (a
+// FederatedNamespace is in the namespace it federates).
+func (t Type) federatedKey(obj *unstructured.Unstructured) types.NamespacedName {
+	if t.isNamespace() {
+		return types.NamespacedName{Namespace: obj.GetName(), Name: obj.GetName()}
+	}
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
 // isNamespace tells whether the type federates namespaces.
 func (t Type) isNamespace() bool {
 	return t.Target.Group == "" && t.Target.Kind == "Namespace"

@@ -261,9 +261,9 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type) error {
 	allOf := func(ctx context.Context, _ client.Object) []reconcile.Request { return all(ctx) }
 	sources := []source.Source{
 		source.Kind[client.Object](r.Cache, fed, &handler.EnqueueRequestForObject{}, metadataOrSpecChanged()),
-		source.Kind[client.Object](r.Cache, &corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(allOf), clusterChanged()),
+		source.Kind[client.Object](r.Cache, &corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(allOf), cluster.PlacementChanged()),
 		source.Kind[client.Object](r.Cache, &corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(allOf), predicate.GenerationChangedPredicate{}),
-		memberSource(r.Members, t, all),
+		cluster.Source(r.Members, t.Target, t.federatedKey, all),
 	}
 	if t.Namespaced && !t.isNamespace() {
 		fns := &unstructured.Unstructured{}
@@ -309,15 +309,3 @@ func metadataOrSpecChanged() predicate.Predicate {
 	}}
 }
 
-// clusterChanged lets through cluster registrations, removals, and changes of labels or
-// readiness, which can change any object's placement.
-func clusterChanged() predicate.Predicate {
-	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		o, ok1 := e.ObjectOld.(*corev1beta1.KubeFedCluster)
-		n, ok2 := e.ObjectNew.(*corev1beta1.KubeFedCluster)
-		if !ok1 || !ok2 {
-			return true
-		}
-		return !reflect.DeepEqual(o.Labels, n.Labels) || cluster.IsReady(o.Status) != cluster.IsReady(n.Status)
-	}}
-}

@@ -1,29 +1,34 @@
-package federate
+package cluster
 
 import (
 	"context"
+	"reflect"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
-	"github.com/fedplane/fedplane/pkg/cluster"
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 )
 
-// memberSource enqueues a federated object when its copy changes in any member, and every
-// federated object of the type when a member connects. It registers a handler on each
-// member's cache as the member connects, so a member that connects late, or connects again
-// with a new cache, is watched too; a member that never connects holds up nothing.
-func memberSource(members *cluster.Cache, t Type, all func(context.Context) []reconcile.Request) source.Source {
+// Source watches the managed objects of one kind in every member. It enqueues key(object)
+// when an object changes in any member, and every request of all when a member connects or
+// disconnects. It registers a handler on each member's cache as the member connects, so a
+// member that connects late, or connects again with a new cache, is watched too; a member
+// that never connects holds up nothing.
+func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.Unstructured) types.NamespacedName, all func(context.Context) []reconcile.Request) source.Source {
 	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		events := members.Subscribe()
-		w := &memberWatch{members: members, t: t, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
+		w := &memberWatch{members: members, gvk: gvk, key: key, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
 		go func() {
 			defer members.Unsubscribe(events)
 			defer w.stopAll()
@@ -51,8 +56,9 @@ func memberSource(members *cluster.Cache, t Type, all func(context.Context) []re
 }
 
 type memberWatch struct {
-	members *cluster.Cache
-	t       Type
+	members *Cache
+	gvk     schema.GroupVersionKind
+	key     func(*unstructured.Unstructured) types.NamespacedName
 	q       workqueue.TypedRateLimitingInterface[reconcile.Request]
 
 	mu      sync.Mutex
@@ -81,11 +87,11 @@ func (w *memberWatch) watch(ctx context.Context, name string) {
 	}
 	w.watched[name] = informers
 	obj := &unstructured.Unstructured{}
-	obj.SetGroupVersionKind(w.t.Target)
+	obj.SetGroupVersionKind(w.gvk)
 	// The informer starts in the background: a member that does not answer never blocks here.
 	inf, err := informers.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.t.Target.Kind)
+		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
 		return
 	}
 	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
@@ -94,7 +100,7 @@ func (w *memberWatch) watch(ctx context.Context, name string) {
 		DeleteFunc: func(o any) { w.enqueue(o) },
 	})
 	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.t.Target.Kind)
+		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
 		return
 	}
 	w.regs[name] = func() { _ = inf.RemoveEventHandler(reg) }
@@ -109,8 +115,7 @@ func (w *memberWatch) stopAll() {
 	w.regs = map[string]func(){}
 }
 
-// enqueue maps a member object to its federated object: same name, and same namespace (a
-// FederatedNamespace is in the namespace it federates).
+// enqueue maps a member object to a request with key.
 func (w *memberWatch) enqueue(o any) {
 	if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
 		o = d.Obj
@@ -119,9 +124,18 @@ func (w *memberWatch) enqueue(o any) {
 	if !ok {
 		return
 	}
-	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
-	if w.t.isNamespace() {
-		key.Namespace = obj.GetName()
-	}
-	w.q.Add(reconcile.Request{NamespacedName: key})
+	w.q.Add(reconcile.Request{NamespacedName: w.key(obj)})
+}
+
+// PlacementChanged lets through KubeFedCluster registrations, removals, and changes of labels or
+// readiness, which can change any object's placement.
+func PlacementChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*corev1beta1.KubeFedCluster)
+		n, ok2 := e.ObjectNew.(*corev1beta1.KubeFedCluster)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return !reflect.DeepEqual(o.Labels, n.Labels) || IsReady(o.Status) != IsReady(n.Status)
+	}}
 }
