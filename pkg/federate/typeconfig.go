@@ -308,4 +308,3 @@ func metadataOrSpecChanged() predicate.Predicate {
 			(o.GetDeletionTimestamp() == nil) != (n.GetDeletionTimestamp() == nil)
 	}}
 }
-
