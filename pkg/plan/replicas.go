@@ -4,13 +4,10 @@ import (
 	"slices"
 	"sort"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/overrides"
 	"github.com/fedplane/fedplane/pkg/placement"
-	"github.com/fedplane/fedplane/pkg/rsp/planner"
 )
 
 // ReplicasPath is the field that a ReplicaSchedulingPreference sets per cluster.
@@ -66,38 +63,14 @@ func setReplicas(ops []typesv1beta1.Override, n int64) []typesv1beta1.Override {
 }
 
 // schedule plans the replicas of an object that a ReplicaSchedulingPreference governs, as the
-// RSP controller does: the candidates are the Ready clusters (limited to the object's
-// clusterSelector with intersectWithClusterSelector, and always to its namespace's placement),
-// the planner splits the total, and the object's placement becomes the planned clusters with a
-// /spec/replicas override each. It returns the replicas per planned cluster and the rewritten
-// placement input and overrides.
+// RSP controller does, without member state: it returns the replicas per planned cluster and
+// the rewritten placement input and overrides.
 func schedule(pref *schedulingv1alpha1.ReplicaSchedulingPreference, fed *typesv1beta1.FederatedObject, in placement.Input) (map[string]int64, placement.Input, []typesv1beta1.ClusterOverrides, error) {
-	candidatesIn := in
-	candidatesIn.Placement = typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}
-	if pref.Spec.IntersectWithClusterSelector && fed.Spec.Placement.ClusterSelector != nil {
-		candidatesIn.Placement.ClusterSelector = fed.Spec.Placement.ClusterSelector
-	}
-	candidates, err := placement.Resolve(candidatesIn)
+	s, err := Schedule(ScheduleInput{Preference: pref, Target: fed.Spec, Clusters: in})
 	if err != nil {
 		return nil, in, nil, err
 	}
-	res, err := planner.Plan(planner.Input{
-		Spec:     pref.Spec,
-		Clusters: candidates.Writable,
-		Key:      pref.Namespace + "/" + pref.Name,
-	})
-	if err != nil {
-		return nil, in, nil, err
-	}
-	names := make([]string, 0, len(res.Replicas))
-	for name := range res.Replicas {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	scheduled := in
-	scheduled.Placement = typesv1beta1.Placement{Clusters: make([]typesv1beta1.ClusterReference, 0, len(names))}
-	for _, name := range names {
-		scheduled.Placement.Clusters = append(scheduled.Placement.Clusters, typesv1beta1.ClusterReference{Name: name})
-	}
-	return res.Replicas, scheduled, WithReplicas(fed.Spec.Overrides, res.Replicas), nil
+	scheduled.Placement = s.Placement
+	return s.Result.Replicas, scheduled, s.Overrides, nil
 }

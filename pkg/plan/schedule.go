@@ -1,0 +1,148 @@
+package plan
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/placement"
+	"github.com/fedplane/fedplane/pkg/rsp/planner"
+)
+
+// ScheduleInput is what Schedule needs to place the replicas of one federated workload.
+type ScheduleInput struct {
+	// Preference is the ReplicaSchedulingPreference; its namespace and name break ties.
+	Preference *schedulingv1alpha1.ReplicaSchedulingPreference
+	// Target is the spec of the federated workload: its placement and overrides as they are.
+	Target typesv1beta1.FederatedSpec
+	// Clusters holds the registered clusters and the workload's namespace placement; its
+	// Placement field is ignored (Target's is used).
+	Clusters placement.Input
+	// CurrentReplicas are the ready replicas running now per candidate cluster; they matter
+	// only when the preference does not rebalance.
+	CurrentReplicas map[string]int64
+	// EstimatedCapacity is, per candidate cluster with pods unschedulable for too long, how
+	// many replicas it can run.
+	EstimatedCapacity map[string]int64
+}
+
+// Scheduled is the outcome of Schedule.
+type Scheduled struct {
+	// Candidates are the clusters the replicas are spread over, sorted.
+	Candidates []string
+	// Result is the planner's result over the candidates.
+	Result planner.Result
+	// Kept are the clusters that the target's placement lists and that are registered but not
+	// Ready, sorted. They stay in the placement with their overrides untouched, so that their
+	// copy is neither deleted nor changed while they are away, and nothing is deleted and
+	// created again when they return. Their replicas are not counted in the plan.
+	Kept []string
+	// Placement is the target's new placement: the candidates and the kept clusters, sorted,
+	// with the target's clusterSelector left as it was.
+	Placement typesv1beta1.Placement
+	// Overrides are the target's new overrides: every override the user wrote, with a
+	// /spec/replicas override per candidate (see WithReplicas).
+	Overrides []typesv1beta1.ClusterOverrides
+	// Changed tells whether Placement or Overrides differ from the target's.
+	Changed bool
+}
+
+// Candidates returns the clusters that a preference spreads its target's replicas over, sorted:
+// the Ready registered clusters within the target's namespace placement and, with
+// intersectWithClusterSelector, matching the target's clusterSelector.
+func Candidates(spec schedulingv1alpha1.ReplicaSchedulingPreferenceSpec, target typesv1beta1.Placement, clusters placement.Input) ([]string, error) {
+	in := clusters
+	in.Placement = typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}
+	if spec.IntersectWithClusterSelector && target.ClusterSelector != nil {
+		in.Placement.ClusterSelector = target.ClusterSelector
+	}
+	res, err := placement.Resolve(in)
+	if err != nil {
+		return nil, fmt.Errorf("failed to find the candidate clusters: %w", err)
+	}
+	return res.Writable, nil
+}
+
+// Schedule plans the replicas of a federated workload that a ReplicaSchedulingPreference
+// governs, as the RSP controller writes them: the candidates (see Candidates) share the total
+// by planner.Plan, the placement becomes the candidates plus the kept clusters (see
+// Scheduled.Kept), and every candidate gets a /spec/replicas override of its planned replicas
+// plus its overflow. With no candidate at all nothing changes: the target keeps its placement
+// and overrides, so that no copy is removed because no cluster was Ready.
+func Schedule(in ScheduleInput) (Scheduled, error) {
+	pref := in.Preference
+	candidates, err := Candidates(pref.Spec, in.Target.Placement, in.Clusters)
+	if err != nil {
+		return Scheduled{}, err
+	}
+	res, err := planner.Plan(planner.Input{
+		Spec:              pref.Spec,
+		Clusters:          candidates,
+		CurrentReplicas:   in.CurrentReplicas,
+		EstimatedCapacity: in.EstimatedCapacity,
+		Key:               pref.Namespace + "/" + pref.Name,
+	})
+	if err != nil {
+		return Scheduled{}, err
+	}
+	out := Scheduled{Candidates: candidates, Result: res, Placement: in.Target.Placement, Overrides: in.Target.Overrides}
+	if len(candidates) == 0 {
+		return out, nil
+	}
+	ready := map[string]bool{}
+	for _, c := range in.Clusters.Clusters {
+		ready[c.Name] = c.Ready
+	}
+	names := slices.Clone(candidates)
+	for _, ref := range in.Target.Placement.Clusters {
+		isReady, registered := ready[ref.Name]
+		if registered && !isReady && !slices.Contains(names, ref.Name) {
+			out.Kept = append(out.Kept, ref.Name)
+			names = append(names, ref.Name)
+		}
+	}
+	slices.Sort(out.Kept)
+	slices.Sort(names)
+	out.Placement = typesv1beta1.Placement{ClusterSelector: in.Target.Placement.ClusterSelector, Clusters: make([]typesv1beta1.ClusterReference, 0, len(names))}
+	for _, name := range names {
+		out.Placement.Clusters = append(out.Placement.Clusters, typesv1beta1.ClusterReference{Name: name})
+	}
+	out.Overrides = WithReplicas(in.Target.Overrides, res.Replicas)
+	out.Changed = !slices.Equal(clusterNames(in.Target.Placement.Clusters), names) || !equalOverrides(in.Target.Overrides, out.Overrides)
+	return out, nil
+}
+
+func clusterNames(refs []typesv1beta1.ClusterReference) []string {
+	if refs == nil {
+		return nil
+	}
+	names := make([]string, 0, len(refs))
+	for _, r := range refs {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+// equalOverrides compares overrides as they are written: same clusters in the same order,
+// same operations, and the same JSON values.
+func equalOverrides(a, b []typesv1beta1.ClusterOverrides) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ClusterName != b[i].ClusterName || len(a[i].ClusterOverrides) != len(b[i].ClusterOverrides) {
+			return false
+		}
+		for j, x := range a[i].ClusterOverrides {
+			y := b[i].ClusterOverrides[j]
+			if x.Op != y.Op || x.Path != y.Path || !reflect.DeepEqual(x.Value, y.Value) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,182 @@
+package plan
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/placement"
+)
+
+// target is a fluent builder of a federated workload's spec.
+type target typesv1beta1.FederatedSpec
+
+func newTarget() target {
+	return target{Placement: typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}}
+}
+
+func (t target) placed(names ...string) target {
+	t.Placement.Clusters = []typesv1beta1.ClusterReference{}
+	for _, n := range names {
+		t.Placement.Clusters = append(t.Placement.Clusters, typesv1beta1.ClusterReference{Name: n})
+	}
+	return t
+}
+
+func (t target) selector(labels map[string]string) target {
+	t.Placement.ClusterSelector = &metav1.LabelSelector{MatchLabels: labels}
+	return t
+}
+
+func (t target) override(cluster, path string, value any) target {
+	ops := append([]typesv1beta1.ClusterOverrides(nil), t.Overrides...)
+	for i := range ops {
+		if ops[i].ClusterName == cluster {
+			ops[i].ClusterOverrides = append(append([]typesv1beta1.Override(nil), ops[i].ClusterOverrides...), typesv1beta1.Override{Op: "add", Path: path, Value: raw(value)})
+			t.Overrides = ops
+			return t
+		}
+	}
+	t.Overrides = append(ops, typesv1beta1.ClusterOverrides{ClusterName: cluster, ClusterOverrides: []typesv1beta1.Override{{Op: "add", Path: path, Value: raw(value)}}})
+	return t
+}
+
+func cl(name string, ready bool, labels map[string]string) placement.Cluster {
+	return placement.Cluster{Name: name, Ready: ready, Labels: labels}
+}
+
+func pref(total int32, rebalance, intersect bool, clusters map[string]schedulingv1alpha1.ClusterPreferences) *schedulingv1alpha1.ReplicaSchedulingPreference {
+	return &schedulingv1alpha1.ReplicaSchedulingPreference{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "test-namespace", Name: "web"},
+		Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{
+			TargetKind: "FederatedDeployment", TotalReplicas: total, Rebalance: rebalance,
+			IntersectWithClusterSelector: intersect, Clusters: clusters,
+		},
+	}
+}
+
+func TestSchedule(t *testing.T) {
+	both := []placement.Cluster{cl("cce", true, map[string]string{"region": "eu"}), cl("local", true, map[string]string{"region": "us"})}
+	cceDown := []placement.Cluster{cl("cce", false, nil), cl("local", true, nil)}
+	noneReady := []placement.Cluster{cl("cce", false, nil), cl("local", false, nil)}
+	fedNS := &typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}
+	cases := []struct {
+		name       string
+		clusters   []placement.Cluster
+		in         ScheduleInput
+		wantCands  []string
+		wantKept   []string
+		wantTarget target
+		wantChange bool
+	}{
+		{
+			name:       "both Ready: an even split, placed by name with an override each",
+			clusters:   both,
+			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget())},
+			wantCands:  []string{"cce", "local"},
+			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4),
+			wantChange: true,
+		},
+		{
+			name:       "already applied: nothing changes",
+			clusters:   both,
+			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4))},
+			wantCands:  []string{"cce", "local"},
+			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4),
+		},
+		{
+			name:     "user overrides keep their place and order; replicas are set in place",
+			clusters: both,
+			in: ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").
+				override("local", "/spec/template/spec/containers/0/image", "nginx:1.17").override("local", "/spec/replicas", 1).override("local", "/metadata/labels/x", "y"))},
+			wantCands: []string{"cce", "local"},
+			wantTarget: newTarget().placed("cce", "local").
+				override("local", "/spec/template/spec/containers/0/image", "nginx:1.17").override("local", "/spec/replicas", 4).override("local", "/metadata/labels/x", "y").
+				override("cce", "/spec/replicas", 4),
+			wantChange: true,
+		},
+		{
+			name:       "cce not Ready and placed before: kept with its override untouched, local takes all",
+			clusters:   cceDown,
+			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4))},
+			wantCands:  []string{"local"},
+			wantKept:   []string{"cce"},
+			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 8),
+			wantChange: true,
+		},
+		{
+			name:       "cce not Ready and never placed: left out",
+			clusters:   cceDown,
+			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget())},
+			wantCands:  []string{"local"},
+			wantTarget: newTarget().placed("local").override("local", "/spec/replicas", 8),
+			wantChange: true,
+		},
+		{
+			name:       "no Ready cluster: the target stays as it is",
+			clusters:   noneReady,
+			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce").override("cce", "/spec/replicas", 8))},
+			wantTarget: newTarget().placed("cce").override("cce", "/spec/replicas", 8),
+		},
+		{
+			name:       "a Ready cluster no longer a candidate leaves the placement",
+			clusters:   both,
+			in:         ScheduleInput{Preference: pref(8, true, true, nil), Target: typesv1beta1.FederatedSpec(newTarget().selector(map[string]string{"region": "us"}).placed("cce", "local").override("cce", "/spec/replicas", 4))},
+			wantCands:  []string{"local"},
+			wantTarget: newTarget().selector(map[string]string{"region": "us"}).placed("local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 8),
+			wantChange: true,
+		},
+		{
+			name:       "capacity: the override carries the overflow, the rest goes to local",
+			clusters:   both,
+			in:         ScheduleInput{Preference: pref(12, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget()), EstimatedCapacity: map[string]int64{"cce": 5}},
+			wantCands:  []string{"cce", "local"},
+			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 6).override("local", "/spec/replicas", 7),
+			wantChange: true,
+		},
+		{
+			name:       "no rebalance: running replicas stay where they run",
+			clusters:   both,
+			in:         ScheduleInput{Preference: pref(8, false, false, nil), Target: typesv1beta1.FederatedSpec(newTarget()), CurrentReplicas: map[string]int64{"local": 8}},
+			wantCands:  []string{"cce", "local"},
+			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 0).override("local", "/spec/replicas", 8),
+			wantChange: true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Clusters = placement.Input{Namespaced: true, NamespacePlacement: fedNS, Clusters: tc.clusters}
+			before, err := json.Marshal(tc.in.Target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Schedule(tc.in)
+			if err != nil {
+				t.Fatalf("Schedule() error: %v", err)
+			}
+			if diff := cmp.Diff(tc.wantCands, got.Candidates); diff != "" {
+				t.Errorf("candidates (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantKept, got.Kept); diff != "" {
+				t.Errorf("kept (-want +got):\n%s", diff)
+			}
+			want := typesv1beta1.FederatedSpec(tc.wantTarget)
+			if diff := cmp.Diff(want.Placement, got.Placement); diff != "" {
+				t.Errorf("placement (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(want.Overrides, got.Overrides); diff != "" {
+				t.Errorf("overrides (-want +got):\n%s", diff)
+			}
+			if got.Changed != tc.wantChange {
+				t.Errorf("Changed = %v, want %v", got.Changed, tc.wantChange)
+			}
+			if after, _ := json.Marshal(tc.in.Target); string(after) != string(before) {
+				t.Errorf("Schedule modified its input:\n%s\n%s", before, after)
+			}
+		})
+	}
+}
