@@ -14,6 +14,7 @@ import (
 // +kubebuilder:printcolumn:name="Total",type=integer,JSONPath=`.spec.totalReplicas`
 // +kubebuilder:printcolumn:name="Scheduled",type=integer,JSONPath=`.status.scheduledReplicas`
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Clusters",type=string,JSONPath=`.status.summary`
 // +kubebuilder:printcolumn:name="Planned",type=string,JSONPath=`.status.conditions[?(@.type=="Planned")].status`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ReplicaSchedulingPreference struct {
@@ -86,6 +87,10 @@ type ReplicaSchedulingPreferenceStatus struct {
 	// ReadyReplicas is the sum of the ready replicas observed in the clusters.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// Summary is, per cluster sorted by name, the ready and the planned replicas, as in
+	// "cce:5/5 local:7/7".
+	// +optional
+	Summary string `json:"summary,omitempty"`
 	// Clusters lists, per cluster and sorted by name, the planned and the ready replicas.
 	// +optional
 	// +listType=map
