@@ -1,6 +1,7 @@
 // Command fed-controller is fedplane's control plane. It runs in the host cluster, keeps the
 // health of the member cluster registrations (KubeFedCluster) current, and propagates the
-// federated objects of every enabled FederatedTypeConfig to the member clusters.
+// federated objects of every enabled FederatedTypeConfig to the member clusters, spreading
+// the replicas of workloads that a ReplicaSchedulingPreference governs.
 package main
 
 import (
@@ -36,6 +37,7 @@ import (
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/federate"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
+	"github.com/fedplane/fedplane/pkg/rsp"
 )
 
 func main() {
@@ -59,6 +61,7 @@ type options struct {
 	hostBurst, memberBurst int
 	controlPlaneID         string
 	memberTimeout          time.Duration
+	unschedulableAfter     time.Duration
 	zap                    zap.Options
 }
 
@@ -77,6 +80,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.IntVar(&o.memberBurst, "member-kube-api-burst", 100, "burst of queries to each member cluster")
 	fs.StringVar(&o.controlPlaneID, "control-plane-id", "", "id of this control plane, written on every member object it manages; another control plane never writes those objects. Empty means the UID of the --kubefed-namespace namespace in the host cluster")
 	fs.DurationVar(&o.memberTimeout, "member-timeout", federate.DefaultMemberTimeout, "time limit of each request to a member cluster; a member that exceeds it is skipped for a while, so it holds up nothing")
+	fs.DurationVar(&o.unschedulableAfter, "unschedulable-threshold", rsp.DefaultUnschedulableThreshold, "how long a member's pods must be unschedulable before ReplicaSchedulingPreferences count its cluster as out of room and move replicas elsewhere")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -179,6 +183,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if err := types.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the FederatedTypeConfig controller: %w", err)
+	}
+	rspMetrics, err := rsp.NewMetrics(ctrlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("failed to register metrics: %w", err)
+	}
+	scheduler := &rsp.Reconciler{
+		Client: mgr.GetClient(), Members: members, Recorder: mgr.GetEventRecorder("fed-controller"), Namespace: o.namespace,
+		MemberTimeout: o.memberTimeout, UnschedulableThreshold: o.unschedulableAfter, Metrics: rspMetrics,
+	}
+	if err := scheduler.SetupWithManager(mgr); err != nil {
+		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
