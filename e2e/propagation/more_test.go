@@ -108,7 +108,7 @@ func testCustomResourceType(t *testing.T, host client.Client, members map[string
 		err := host.Get(t.Context(), client.ObjectKeyFromObject(ftc), ftc)
 		return ftc.Status.PropagationController, err
 	}).WithTimeout(wait).WithPolling(poll).Should(Equal(corev1beta1.ControllerStatusRunning))
-	apply(t, host, fedObject(t, `
+	framework.ApplyObject(t, host, fedObject(t, `
 apiVersion: types.kubefed.io/v1beta1
 kind: FederatedWidget
 metadata: {name: gear, namespace: e2e-types}
@@ -121,7 +121,7 @@ spec:
 `))
 	for name, want := range map[string]int64{"local": 3, "cce": 7} {
 		g.Eventually(func() (int64, error) {
-			w, err := getObject(t.Context(), members[name], widgetGVK, "e2e-types", "gear")
+			w, err := framework.GetObject(t.Context(), members[name], widgetGVK, "e2e-types", "gear")
 			if err != nil || w == nil {
 				return 0, err
 			}
@@ -136,11 +136,11 @@ spec:
 // Deployment test-deployment.
 func testFencing(t *testing.T, hostA client.Client, local client.Client) {
 	g := NewWithT(t)
-	host2 := installHost(t, lab.Cluster("host2"))
-	register(t, host2, lab.Cluster("local"), nil)
-	ctrlB := startController(t, lab.Cluster("host2"), "fedplane-b")
+	host2 := framework.InstallHost(t, lab.Cluster("host2"))
+	framework.RegisterMember(t, host2, lab.Cluster("local"), nil)
+	ctrlB := framework.StartController(t, controllerBinary, lab.Cluster("host2"), "fedplane-b")
 	federateNamespace(t, host2, "test-namespace", "local")
-	apply(t, host2, fedObject(t, `
+	framework.ApplyObject(t, host2, fedObject(t, `
 apiVersion: types.kubefed.io/v1beta1
 kind: FederatedDeployment
 metadata: {name: test-deployment, namespace: test-namespace}
@@ -163,11 +163,11 @@ spec:
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(clusterStatuses(st)).To(Equal([]string{"local=" + string(typesv1beta1.ManagedByAnotherControlPlane)}))
 	}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
-	d, err := getObject(t.Context(), local, deploymentGVK, "test-namespace", "test-deployment")
+	d, err := framework.GetObject(t.Context(), local, deploymentGVK, "test-namespace", "test-deployment")
 	g.Expect(err).NotTo(HaveOccurred())
 	rv := d.GetResourceVersion()
 	g.Consistently(func() (string, error) {
-		d, err := getObject(t.Context(), local, deploymentGVK, "test-namespace", "test-deployment")
+		d, err := framework.GetObject(t.Context(), local, deploymentGVK, "test-namespace", "test-deployment")
 		if err != nil || d == nil {
 			return "", err
 		}
@@ -176,7 +176,7 @@ spec:
 	replicas, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
 	g.Expect(replicas).To(BeEquivalentTo(3))
 	g.Expect(d.GetAnnotations()).To(HaveKeyWithValue("fedplane.io/control-plane-id", "fedplane-a"))
-	_, writes := ctrlB.memberWrites(t)
+	_, writes := ctrlB.MemberWrites(t)
 	g.Expect(writes).To(BeZero(), "the second control plane wrote nothing to the member")
 	// The first control plane still reports success.
 	st, err := fedStatus(t.Context(), hostA, federatedDeployGVK, "test-namespace", "test-deployment")
@@ -201,7 +201,7 @@ func testStoppedMember(t *testing.T, host client.Client, members map[string]clie
 	const n = 50
 	start := time.Now()
 	for i := range n {
-		apply(t, host, configMap("e2e-stop", fmt.Sprintf("cm-%02d", i), map[string]any{"i": fmt.Sprint(i)}, "local", "cce"))
+		framework.ApplyObject(t, host, configMap("e2e-stop", fmt.Sprintf("cm-%02d", i), map[string]any{"i": fmt.Sprint(i)}, "local", "cce"))
 	}
 	count := func(c client.Client) func() (int, error) {
 		return func() (int, error) {

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
 		if os.Getenv(framework.EnvBinDir) != "" {
-			if controllerBinary, err = buildController(dir); err != nil {
+			if controllerBinary, err = framework.BuildController(dir); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
@@ -52,12 +52,12 @@ const (
 // and follows a user through the KubeFed walkthrough and beyond.
 func TestPropagation(t *testing.T) {
 	framework.Require(t, lab)
-	host := installHost(t, lab.Host())
+	host := framework.InstallHost(t, lab.Host())
 	local, cce := lab.Cluster("local"), lab.Cluster("cce")
-	register(t, host, local, map[string]string{"region": "lab-local"})
-	register(t, host, cce, map[string]string{"region": "lab-cce"})
-	members := map[string]client.Client{"local": memberClient(t, local), "cce": memberClient(t, cce)}
-	ctrlA := startController(t, lab.Host(), "fedplane-a")
+	framework.RegisterMember(t, host, local, map[string]string{"region": "lab-local"})
+	framework.RegisterMember(t, host, cce, map[string]string{"region": "lab-cce"})
+	members := map[string]client.Client{"local": framework.MemberClient(t, local), "cce": framework.MemberClient(t, cce)}
+	ctrlA := framework.StartController(t, controllerBinary, lab.Host(), "fedplane-a")
 	NewWithT(t).Eventually(func() bool {
 		for _, n := range []string{"local", "cce"} {
 			kfc := &corev1beta1.KubeFedCluster{}
@@ -73,7 +73,7 @@ func TestPropagation(t *testing.T) {
 		docs, err := manifests.Load(testfixtures.Path(t, "seed", "manifests"))
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, d := range docs {
-			apply(t, host, d.Object)
+			framework.ApplyObject(t, host, d.Object)
 		}
 		var expected map[string]map[string]any
 		raw, err := os.ReadFile(testfixtures.Path(t, "seed", "expected", "02-overrides.yaml"))
@@ -85,7 +85,7 @@ func TestPropagation(t *testing.T) {
 			mc := members[name]
 			g.Expect(mc).NotTo(BeNil(), "expected names cluster %s", name)
 			g.Eventually(func(g Gomega) {
-				d, err := getObject(t.Context(), mc, deploymentGVK, "test-namespace", "test-deployment")
+				d, err := framework.GetObject(t.Context(), mc, deploymentGVK, "test-namespace", "test-deployment")
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(d).NotTo(BeNil())
 				replicas, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
@@ -119,7 +119,7 @@ func TestPropagation(t *testing.T) {
 		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
 
 		// The PropagatedVersion keeps KubeFed's name and hashes.
-		fed, err := getObject(t.Context(), host, federatedDeployGVK, "test-namespace", "test-deployment")
+		fed, err := framework.GetObject(t.Context(), host, federatedDeployGVK, "test-namespace", "test-deployment")
 		g.Expect(err).NotTo(HaveOccurred())
 		tv, _ := federate.TemplateVersion(fed)
 		ov, _ := federate.OverridesVersion(fed)
@@ -139,13 +139,13 @@ func TestPropagation(t *testing.T) {
 		federateNamespace(t, host, "e2e-types", "local", "cce")
 		for _, tc := range defaultTypeObjects() {
 			if tc.manifest != "" {
-				apply(t, host, fedObject(t, tc.manifest))
+				framework.ApplyObject(t, host, fedObject(t, tc.manifest))
 			}
 		}
 		for _, tc := range defaultTypeObjects() {
 			for name, mc := range members {
 				NewWithT(t).Eventually(func(g Gomega) {
-					got, err := getObject(t.Context(), mc, tc.target, tc.namespace, tc.name)
+					got, err := framework.GetObject(t.Context(), mc, tc.target, tc.namespace, tc.name)
 					g.Expect(err).NotTo(HaveOccurred())
 					g.Expect(got).NotTo(BeNil())
 					g.Expect(got.GetLabels()).To(HaveKeyWithValue("kubefed.io/managed", "true"))
@@ -157,9 +157,9 @@ func TestPropagation(t *testing.T) {
 	t.Run("changing the placement moves the object; a selector picks clusters by label", func(t *testing.T) {
 		g := NewWithT(t)
 		federateNamespace(t, host, "e2e-move", "local", "cce")
-		apply(t, host, configMap("e2e-move", "moving", map[string]any{"k": "v"}, "local"))
+		framework.ApplyObject(t, host, configMap("e2e-move", "moving", map[string]any{"k": "v"}, "local"))
 		g.Eventually(presence(t, members, configMapGVK, "e2e-move", "moving")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]bool{"local": true, "cce": false}))
-		apply(t, host, configMap("e2e-move", "moving", map[string]any{"k": "v"}, "cce"))
+		framework.ApplyObject(t, host, configMap("e2e-move", "moving", map[string]any{"k": "v"}, "cce"))
 		g.Eventually(presence(t, members, configMapGVK, "e2e-move", "moving")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]bool{"local": false, "cce": true}))
 		sel := configMap("e2e-move", "moving", map[string]any{"k": "v"})
 		unstructured.RemoveNestedField(sel.Object, "spec", "placement", "clusters")
@@ -172,7 +172,7 @@ func TestPropagation(t *testing.T) {
 	t.Run("a namespaced object whose namespace is not federated reports NamespaceNotFederated", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(host.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-plain"}})).To(Succeed())
-		apply(t, host, configMap("e2e-plain", "lonely", map[string]any{"k": "v"}, "local", "cce"))
+		framework.ApplyObject(t, host, configMap("e2e-plain", "lonely", map[string]any{"k": "v"}, "local", "cce"))
 		g.Eventually(func() (string, error) {
 			st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, "e2e-plain", "lonely")
 			return propagation(st), err
@@ -183,13 +183,13 @@ func TestPropagation(t *testing.T) {
 	t.Run("drift: an edited replica count is reverted, a label added by someone else survives", func(t *testing.T) {
 		g := NewWithT(t)
 		mc := members["cce"]
-		d, err := getObject(t.Context(), mc, deploymentGVK, "test-namespace", "test-deployment")
+		d, err := framework.GetObject(t.Context(), mc, deploymentGVK, "test-namespace", "test-deployment")
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(mc.Patch(t.Context(), d, client.RawPatch("application/merge-patch+json",
 			[]byte(`{"metadata":{"labels":{"team":"payments"}},"spec":{"replicas":9}}`)), client.FieldOwner("someone-else"))).To(Succeed())
 		edited := time.Now()
 		g.Eventually(func() (int64, error) {
-			d, err := getObject(t.Context(), mc, deploymentGVK, "test-namespace", "test-deployment")
+			d, err := framework.GetObject(t.Context(), mc, deploymentGVK, "test-namespace", "test-deployment")
 			if err != nil {
 				return 0, err
 			}
@@ -197,7 +197,7 @@ func TestPropagation(t *testing.T) {
 			return r, nil
 		}).WithTimeout(10 * time.Second).WithPolling(50 * time.Millisecond).Should(BeEquivalentTo(5))
 		t.Logf("replicas reverted to 5 in %v", time.Since(edited).Round(time.Millisecond))
-		d, err = getObject(t.Context(), mc, deploymentGVK, "test-namespace", "test-deployment")
+		d, err = framework.GetObject(t.Context(), mc, deploymentGVK, "test-namespace", "test-deployment")
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(d.GetLabels()).To(HaveKeyWithValue("team", "payments"))
 	})
@@ -210,7 +210,7 @@ func TestPropagation(t *testing.T) {
 		g.Expect(members["local"].Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "existing", Namespace: "e2e-adopt"}, Data: map[string]string{"k": "old"}})).To(Succeed())
 		// An object labelled managed=false is left alone.
 		g.Expect(members["cce"].Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "existing", Namespace: "e2e-adopt", Labels: map[string]string{"kubefed.io/managed": "false"}}, Data: map[string]string{"k": "mine"}})).To(Succeed())
-		apply(t, host, configMap("e2e-adopt", "existing", map[string]any{"k": "new"}, "local", "cce"))
+		framework.ApplyObject(t, host, configMap("e2e-adopt", "existing", map[string]any{"k": "new"}, "local", "cce"))
 		g.Eventually(func(g Gomega) {
 			cm := &corev1.ConfigMap{}
 			g.Expect(members["local"].Get(t.Context(), client.ObjectKey{Namespace: "e2e-adopt", Name: "existing"}, cm)).To(Succeed())
@@ -231,14 +231,14 @@ func TestPropagation(t *testing.T) {
 		// Let everything settle: no member write for 5 s.
 		var last float64
 		g.Eventually(func() bool {
-			_, w := ctrlA.memberWrites(t, local, cce)
+			_, w := ctrlA.MemberWrites(t, local, cce)
 			same := w == last
 			last = w
 			return same
 		}).WithTimeout(wait).WithPolling(5 * time.Second).Should(BeTrue())
-		reqBefore, writesBefore := ctrlA.memberWrites(t, local, cce)
+		reqBefore, writesBefore := ctrlA.MemberWrites(t, local, cce)
 		time.Sleep(60 * time.Second)
-		reqAfter, writesAfter := ctrlA.memberWrites(t, local, cce)
+		reqAfter, writesAfter := ctrlA.MemberWrites(t, local, cce)
 		t.Logf("member write requests over 60 s: %v (fedplane_member_writes_total: %v); before: %v requests in total", reqAfter-reqBefore, writesAfter-writesBefore, reqBefore)
 		g.Expect(reqAfter - reqBefore).To(BeZero())
 		g.Expect(writesAfter - writesBefore).To(BeZero())
@@ -248,10 +248,10 @@ func TestPropagation(t *testing.T) {
 	t.Run("deleting removes every copy; orphaning keeps them without the managed label", func(t *testing.T) {
 		g := NewWithT(t)
 		federateNamespace(t, host, "e2e-delete", "local", "cce")
-		apply(t, host, configMap("e2e-delete", "gone", map[string]any{"k": "v"}, "local", "cce"))
+		framework.ApplyObject(t, host, configMap("e2e-delete", "gone", map[string]any{"k": "v"}, "local", "cce"))
 		kept := configMap("e2e-delete", "kept", map[string]any{"k": "v"}, "local", "cce")
 		kept.SetAnnotations(map[string]string{federate.OrphanAnnotation: "true"})
-		apply(t, host, kept)
+		framework.ApplyObject(t, host, kept)
 		both := map[string]bool{"local": true, "cce": true}
 		g.Eventually(presence(t, members, configMapGVK, "e2e-delete", "gone")).WithTimeout(wait).WithPolling(poll).Should(Equal(both))
 		g.Eventually(presence(t, members, configMapGVK, "e2e-delete", "kept")).WithTimeout(wait).WithPolling(poll).Should(Equal(both))
@@ -260,7 +260,7 @@ func TestPropagation(t *testing.T) {
 		g.Expect(host.Delete(t.Context(), configMap("e2e-delete", "kept", nil))).To(Succeed())
 		g.Eventually(presence(t, members, configMapGVK, "e2e-delete", "gone")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]bool{"local": false, "cce": false}))
 		g.Eventually(func() (bool, error) {
-			o, err := getObject(t.Context(), host, federatedConfigMapGVK, "e2e-delete", "kept")
+			o, err := framework.GetObject(t.Context(), host, federatedConfigMapGVK, "e2e-delete", "kept")
 			return o == nil, err
 		}).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "the orphaned federated object goes")
 		for name, mc := range members {
@@ -287,7 +287,7 @@ func TestPropagation(t *testing.T) {
 		}
 		setPropagation(corev1beta1.PropagationDisabled)
 		g.Eventually(controllerStatus).WithTimeout(wait).WithPolling(poll).Should(Equal(corev1beta1.ControllerStatusNotRunning))
-		apply(t, host, configMap("e2e-move", "while-disabled", map[string]any{"k": "v"}, "local"))
+		framework.ApplyObject(t, host, configMap("e2e-move", "while-disabled", map[string]any{"k": "v"}, "local"))
 		g.Consistently(presence(t, members, configMapGVK, "e2e-move", "while-disabled")).WithTimeout(3 * time.Second).Should(Equal(map[string]bool{"local": false, "cce": false}))
 		setPropagation(corev1beta1.PropagationEnabled)
 		g.Eventually(controllerStatus).WithTimeout(wait).WithPolling(poll).Should(Equal(corev1beta1.ControllerStatusRunning))
@@ -321,7 +321,7 @@ func presence(t *testing.T, members map[string]client.Client, gvk schema.GroupVe
 	return func() (map[string]bool, error) {
 		out := map[string]bool{}
 		for n, mc := range members {
-			o, err := getObject(t.Context(), mc, gvk, namespace, name)
+			o, err := framework.GetObject(t.Context(), mc, gvk, namespace, name)
 			if err != nil {
 				return nil, err
 			}

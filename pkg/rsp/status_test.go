@@ -19,7 +19,7 @@ func TestSetStatus(t *testing.T) {
 	}
 	planned := schedulingv1alpha1.ReplicaSchedulingPreferenceStatus{
 		ObservedGeneration: 2, ScheduledReplicas: 12, ReadyReplicas: 10, Summary: "cce:5/5 local:5/7",
-		Clusters: []schedulingv1alpha1.ClusterReplicas{{Name: "cce", Replicas: 5, ReadyReplicas: 5}, {Name: "local", Replicas: 7, ReadyReplicas: 5}},
+		Clusters:   []schedulingv1alpha1.ClusterReplicas{{Name: "cce", Replicas: 5, ReadyReplicas: 5}, {Name: "local", Replicas: 7, ReadyReplicas: 5}},
 		Conditions: []metav1.Condition{applied(t0, "applied")},
 	}
 	cases := []struct {

@@ -1,0 +1,203 @@
+package framework
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
+)
+
+// BuildController builds fed-controller into dir.
+func BuildController(dir string) (string, error) {
+	out := filepath.Join(dir, "fed-controller")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/fedplane/fedplane/cmd/fed-controller")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("failed to build fed-controller: %w", err)
+	}
+	return out, nil
+}
+
+// Controller is a fed-controller process run by a test.
+type Controller struct {
+	cmd     *exec.Cmd
+	metrics string
+	log     string
+}
+
+// StartController runs the fed-controller binary against host with the given control-plane id, and stops
+// it when the test ends.
+func StartController(t testing.TB, binary string, host *Cluster, id string, extra ...string) *Controller {
+	t.Helper()
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[host.Name] = &clientcmdapi.Cluster{Server: host.Server(), CertificateAuthorityData: host.CACert()}
+	cfg.AuthInfos[host.Name] = &clientcmdapi.AuthInfo{Token: host.Token()}
+	cfg.Contexts[host.Name] = &clientcmdapi.Context{Cluster: host.Name, AuthInfo: host.Name}
+	cfg.CurrentContext = host.Name
+	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	metricsPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	probePort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Controller{metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort), log: filepath.Join(dir, "fed-controller.log")}
+	logFile, err := os.Create(c.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{
+		"--kubeconfig", kubeconfig,
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
+		"--control-plane-id", id, "--member-timeout", "2s",
+	}, extra...)
+	c.cmd = exec.Command(binary, args...)
+	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+		_ = logFile.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(c.log); err == nil {
+				lines := strings.Split(string(b), "\n")
+				t.Logf("fed-controller %s log (last 40 lines):\n%s", id, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+			}
+		}
+	})
+	return c
+}
+
+// Metric sums the samples of a metric family whose labels contain all of match.
+func (c *Controller) Metric(t testing.TB, name string, match map[string]string) float64 {
+	t.Helper()
+	resp, err := http.Get(c.metrics) //nolint:noctx // A local test endpoint.
+	if err != nil {
+		t.Fatalf("failed to read the metrics: %v", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for k, v := range match {
+			if !strings.Contains(line, fmt.Sprintf("%s=%q", k, v)) {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		if err == nil {
+			sum += f
+		}
+	}
+	return sum
+}
+
+// MemberWrites counts every request other than GET that the controller sent to the members'
+// API servers (client-go's own count), and the writes it counted itself.
+func (c *Controller) MemberWrites(t testing.TB, members ...*Cluster) (requests, writes float64) {
+	t.Helper()
+	for _, m := range members {
+		host := strings.TrimPrefix(m.Server(), "https://")
+		for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+			requests += c.Metric(t, "rest_client_requests_total", map[string]string{"host": host, "method": method})
+		}
+	}
+	return requests, c.Metric(t, "fedplane_member_writes_total", nil)
+}
+
+// InstallHost installs the API into host with a fast health check (period 1 s, timeout 1 s,
+// failure threshold 3), and returns a client.
+func InstallHost(t testing.TB, host *Cluster) client.Client {
+	t.Helper()
+	c, err := host.InstallAPI(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := kubefedconfig.Default(corev1beta1.DefaultNamespace)
+	cfg.Spec.ClusterHealthCheck.Period = &metav1.Duration{Duration: time.Second}
+	cfg.Spec.ClusterHealthCheck.Timeout = &metav1.Duration{Duration: time.Second}
+	if err := c.Create(t.Context(), cfg); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// RegisterMember registers member in the host under its own name, with labels.
+func RegisterMember(t testing.TB, host client.Client, member *Cluster, labels map[string]string) {
+	t.Helper()
+	if err := member.Register(t.Context(), host, Registration{CABundle: member.CACert(), Labels: labels}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// MemberClient returns a client of a member cluster.
+func MemberClient(t testing.TB, m *Cluster) client.Client {
+	t.Helper()
+	scheme, err := Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(m.RESTConfig(), client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// ApplyObject applies an object to a cluster with server-side apply, as kubectl apply
+// --server-side does.
+func ApplyObject(t testing.TB, c client.Client, obj *unstructured.Unstructured) {
+	t.Helper()
+	if err := c.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(obj.DeepCopy()), client.FieldOwner("e2e"), client.ForceOwnership); err != nil {
+		t.Fatalf("failed to apply %s %s: %v", obj.GetKind(), obj.GetName(), err)
+	}
+}
+
+// GetObject reads an object of kind gvk; it returns nil when there is none.
+func GetObject(ctx context.Context, c client.Client, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(gvk)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return obj, nil
+}
