@@ -111,7 +111,7 @@ type memberState struct {
 }
 
 // Reconcile plans the replicas of one preference's target and writes the plan.
-func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (_ reconcile.Result, err error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	rsp := &schedulingv1alpha1.ReplicaSchedulingPreference{}
 	if err := r.Client.Get(ctx, req.NamespacedName, rsp); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -122,18 +122,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (_ re
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("replicaschedulingpreference", klog.KObj(rsp)))
 	s := &scope{rsp: rsp}
 	before := rsp.DeepCopy()
-	defer func() {
-		if werr := r.writeStatus(ctx, s, before); werr != nil {
-			err = errors.Join(err, fmt.Errorf("failed to write the status: %w", werr))
-		}
-	}()
+	result, err := r.run(ctx, s)
+	switch werr := r.writeStatus(ctx, s, before); {
+	case apierrors.IsConflict(werr):
+		// The cache was behind: plan again from the current preference.
+		return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, err
+	case werr != nil:
+		return reconcile.Result{}, errors.Join(err, fmt.Errorf("failed to write the status: %w", werr))
+	}
+	if s.plan != nil {
+		// The status records the plan that the target now has: what moved is told once.
+		r.record(ctx, s, before.Status)
+	}
+	return result, err
+}
+
+// run reads, plans and writes the target; the status is left to the caller.
+func (r *Reconciler) run(ctx context.Context, s *scope) (reconcile.Result, error) {
 	if done, err := r.readTarget(ctx, s); done || err != nil {
 		return reconcile.Result{}, err
 	}
 	if err := r.readClusters(ctx, s); err != nil {
 		return reconcile.Result{}, fmt.Errorf("failed to read the clusters: %w", err)
 	}
-	candidates, err := plan.Candidates(rsp.Spec, s.spec.Placement, s.clusters)
+	candidates, err := plan.Candidates(s.rsp.Spec, s.spec.Placement, s.clusters)
 	if err != nil {
 		s.status, s.reason, s.message = metav1.ConditionFalse, ReasonInvalidPreference, err.Error()
 		return reconcile.Result{}, reconcile.TerminalError(err)
@@ -156,7 +168,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (_ re
 		}
 		return reconcile.Result{}, fmt.Errorf("failed to write the target: %w", err)
 	}
-	r.record(ctx, s)
 	return reconcile.Result{RequeueAfter: s.recheck}, nil
 }
 
@@ -318,9 +329,8 @@ func (r *Reconciler) schedule(s *scope) error {
 // target's resourceVersion, so that a change made meanwhile is never overwritten.
 func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	p := s.planned
-	s.plan = p.Result.Plan
-	s.status, s.reason, s.message = metav1.ConditionTrue, ReasonApplied, r.appliedMessage(s)
 	if !p.Changed {
+		s.applied()
 		return nil
 	}
 	clusters := make([]any, 0, len(p.Placement.Clusters))
@@ -347,11 +357,18 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 		return err
 	}
 	ctrl.LoggerFrom(ctx).Info("target updated", "placement", clusterNames(p.Placement.Clusters), "replicas", p.Result.Replicas)
+	s.applied()
 	return nil
 }
 
+// applied records that the target has the plan.
+func (s *scope) applied() {
+	s.plan = s.planned.Result.Plan
+	s.status, s.reason, s.message = metav1.ConditionTrue, ReasonApplied, appliedMessage(s)
+}
+
 // appliedMessage says where the replicas are planned, and which clusters are kept aside.
-func (r *Reconciler) appliedMessage(s *scope) string {
+func appliedMessage(s *scope) string {
 	p := s.planned
 	var parts []string
 	for _, name := range p.Candidates {
@@ -377,9 +394,10 @@ func (r *Reconciler) appliedMessage(s *scope) string {
 	return msg
 }
 
-// record emits an event and updates the metrics when the plan changed.
-func (r *Reconciler) record(ctx context.Context, s *scope) {
-	prev := previousPlan(s.rsp.Status)
+// record emits an event and updates the metrics when the plan changed from the one that the
+// status recorded before.
+func (r *Reconciler) record(ctx context.Context, s *scope, before schedulingv1alpha1.ReplicaSchedulingPreferenceStatus) {
+	prev := previousPlan(before)
 	var notReady, returned []string
 	for _, c := range s.clusters.Clusters {
 		if !c.Ready {
@@ -424,7 +442,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope, before *scheduli
 	if equality.Semantic.DeepEqual(before.Status, s.rsp.Status) {
 		return nil
 	}
-	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, s.rsp, client.MergeFrom(before)))
+	// The resourceVersion makes a write from a stale read fail, so that a move is never told
+	// twice or lost.
+	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, s.rsp, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))
 }
 
 func (r *Reconciler) now() time.Time {

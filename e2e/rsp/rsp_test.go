@@ -1,0 +1,507 @@
+package rsp_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	"github.com/fedplane/fedplane/e2e/framework"
+	"github.com/fedplane/fedplane/internal/testfixtures"
+	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/manifests"
+	"github.com/fedplane/fedplane/pkg/rsp"
+)
+
+var (
+	lab              *framework.Lab
+	controllerBinary string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "fedplane-e2e-rsp-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		if os.Getenv(framework.EnvBinDir) != "" {
+			if controllerBinary, err = framework.BuildController(dir); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		return framework.RunWithLab(m, framework.Options{Members: []string{"local", "cce"}}, &lab)
+	}())
+}
+
+const (
+	wait     = 30 * time.Second
+	poll     = 100 * time.Millisecond
+	testNS   = "test-namespace"
+	kfcNS    = corev1beta1.DefaultNamespace
+	seedRSPs = "rsp-capped rsp-even rsp-minmax rsp-star"
+)
+
+var (
+	deploymentGVK   = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+	fedDeploymetGVK = schema.GroupVersionKind{Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedDeployment"}
+)
+
+// split is replicas per cluster.
+type split map[string]int64
+
+// TestReplicaScheduling runs fed-controller with members local and cce and follows the seed's
+// ReplicaSchedulingPreferences through a cluster failure and its recovery, then a cluster
+// out of room, then a change of the total.
+func TestReplicaScheduling(t *testing.T) {
+	framework.Require(t, lab)
+	host := framework.InstallHost(t, lab.Host())
+	local, cce := lab.Cluster("local"), lab.Cluster("cce")
+	framework.RegisterMember(t, host, local, map[string]string{"region": "lab-local"})
+	framework.RegisterMember(t, host, cce, map[string]string{"region": "lab-cce"})
+	members := map[string]client.Client{"local": framework.MemberClient(t, local), "cce": framework.MemberClient(t, cce)}
+	ctrl := framework.StartController(t, controllerBinary, lab.Host(), "fedplane-rsp")
+	NewWithT(t).Eventually(func() bool { return ready(t, host, "local") && ready(t, host, "cce") }).
+		WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "members Ready")
+
+	expectedReady, expectedCCEDown := readExpected(t)
+	uids := map[string]types.UID{}
+
+	t.Run("the seed preferences give exactly expected/03-rsp.yaml", func(t *testing.T) {
+		g := NewWithT(t)
+		started := time.Now()
+		for _, file := range []string{"01-federatednamespace.yaml", "03-replicaschedulingpreferences.yaml"} {
+			docs, err := manifests.Load(testfixtures.Path(t, "seed", "manifests", file))
+			g.Expect(err).NotTo(HaveOccurred())
+			for _, d := range docs {
+				framework.ApplyObject(t, host, d.Object)
+			}
+		}
+		for name, want := range expectedReady {
+			g.Eventually(func() (split, error) { return memberReplicas(t.Context(), members, name) }).
+				WithTimeout(wait).WithPolling(poll).Should(Equal(want), "%s", name)
+		}
+		t.Logf("member Deployments match expected/03-rsp.yaml %v after applying", time.Since(started).Round(time.Millisecond))
+		for name, want := range expectedReady {
+			g.Eventually(func(g Gomega) {
+				p := getRSP(t, host, name)
+				g.Expect(plannedCondition(p)).To(Equal("True/" + rsp.ReasonApplied))
+				g.Expect(statusSplit(p)).To(Equal(want))
+				g.Expect(p.Status.ScheduledReplicas).To(Equal(p.Spec.TotalReplicas))
+				g.Expect(p.Status.ReadyReplicas).To(Equal(p.Spec.TotalReplicas), "every pod runs on the kwok nodes")
+			}).WithTimeout(wait).WithPolling(poll).Should(Succeed(), "%s status", name)
+		}
+		for _, name := range strings.Fields(seedRSPs) {
+			d, err := framework.GetObject(t.Context(), members["cce"], deploymentGVK, testNS, name)
+			g.Expect(err).NotTo(HaveOccurred())
+			uids[name] = d.GetUID()
+		}
+	})
+
+	// A user's own override on a target, which every RSP write must keep.
+	userOverride := map[string]any{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "nginx:1.26"}
+	t.Run("a user override on the target is applied alongside the replicas", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Eventually(func() error {
+			fd, err := framework.GetObject(t.Context(), host, fedDeploymetGVK, testNS, "rsp-even")
+			if err != nil {
+				return err
+			}
+			overrides, _, _ := unstructured.NestedSlice(fd.Object, "spec", "overrides")
+			for i, o := range overrides {
+				if o.(map[string]any)["clusterName"] == "cce" {
+					co := o.(map[string]any)
+					ops, _ := co["clusterOverrides"].([]any)
+					co["clusterOverrides"] = append(ops, userOverride)
+					overrides[i] = co
+				}
+			}
+			if err := unstructured.SetNestedSlice(fd.Object, overrides, "spec", "overrides"); err != nil {
+				return err
+			}
+			return host.Update(t.Context(), fd)
+		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+		g.Eventually(func() (string, error) { return image(t.Context(), members["cce"], "rsp-even") }).
+			WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.26"))
+		expectUserOverride(t, host)
+	})
+
+	// The seed's preferences leave rebalance unset (false); failback needs it on.
+	for _, name := range strings.Fields(seedRSPs) {
+		patchRSP(t, host, name, map[string]any{"rebalance": true})
+	}
+
+	t.Run("SIGSTOP cce: replicas move to local as expected/03-rsp.yaml says, and nothing in cce is deleted", func(t *testing.T) {
+		g := NewWithT(t)
+		failoverBefore := ctrl.Metric(t, "fedplane_rsp_failover_replicas_total", map[string]string{"cluster": "cce"})
+		stopped := time.Now()
+		g.Expect(cce.StopAPIServer()).To(Succeed())
+		resumed := false
+		t.Cleanup(func() {
+			if !resumed {
+				_ = cce.ContinueAPIServer()
+			}
+		})
+		var detected time.Duration
+		g.Eventually(func() bool {
+			if !ready(t, host, "cce") {
+				detected = time.Since(stopped)
+				return true
+			}
+			return false
+		}).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "cce not Ready")
+		for name, want := range expectedCCEDown {
+			g.Eventually(func() (int64, error) { return replicas(t.Context(), members["local"], name) }).
+				WithTimeout(wait).WithPolling(poll).Should(Equal(want), "%s on local", name)
+		}
+		moved := time.Since(stopped)
+		t.Logf("cce not Ready %v after SIGSTOP (health detection); replicas on local %v after SIGSTOP (bound %v)",
+			detected.Round(time.Millisecond), moved.Round(time.Millisecond), (detected + 15*time.Second).Round(time.Millisecond))
+		g.Expect(moved).To(BeNumerically("<=", detected+15*time.Second))
+
+		for name := range expectedCCEDown {
+			p := getRSP(t, host, name)
+			g.Expect(statusSplit(p)).To(Equal(split{"local": expectedCCEDown[name]}), name)
+			g.Expect(plannedCondition(p)).To(Equal("True/" + rsp.ReasonApplied))
+			g.Expect(meta(p).Message).To(ContainSubstring("not Ready, kept as they are: cce"))
+			fd, err := framework.GetObject(t.Context(), host, fedDeploymetGVK, testNS, name)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(placed(fd)).To(Equal([]string{"cce", "local"}), "cce keeps its place while away: %s", name)
+		}
+		g.Expect(ctrl.Metric(t, "fedplane_rsp_failover_replicas_total", map[string]string{"cluster": "cce"})-failoverBefore).
+			To(BeNumerically(">=", 4+4+5+30), "replicas moved by failover")
+		g.Expect(hasEvent(t, host, "rsp-even", rsp.EventFailover)).To(BeTrue(), "a Failover event on rsp-even")
+		expectUserOverride(t, host)
+
+		resumed = true
+		continued := time.Now()
+		g.Expect(cce.ContinueAPIServer()).To(Succeed())
+		for name, want := range expectedReady {
+			g.Eventually(func() (split, error) { return memberReplicas(t.Context(), members, name) }).
+				WithTimeout(wait).WithPolling(poll).Should(Equal(want), "%s back to the Ready split", name)
+		}
+		t.Logf("the Ready split is back %v after SIGCONT", time.Since(continued).Round(time.Millisecond))
+		for _, name := range strings.Fields(seedRSPs) {
+			d, err := framework.GetObject(t.Context(), members["cce"], deploymentGVK, testNS, name)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(d).NotTo(BeNil())
+			g.Expect(d.GetUID()).To(Equal(uids[name]), "cce's %s was never deleted", name)
+		}
+		g.Expect(hasEvent(t, host, "rsp-even", rsp.EventFailback)).To(BeTrue(), "a Failback event on rsp-even")
+		g.Eventually(func() (string, error) { return image(t.Context(), members["cce"], "rsp-even") }).
+			WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.26"))
+		expectUserOverride(t, host)
+	})
+
+	t.Run("changing totalReplicas rescales with one write of the target", func(t *testing.T) {
+		g := NewWithT(t)
+		fd, err := framework.GetObject(t.Context(), host, fedDeploymetGVK, testNS, "rsp-even")
+		g.Expect(err).NotTo(HaveOccurred())
+		generation := fd.GetGeneration()
+		started := time.Now()
+		patchRSP(t, host, "rsp-even", map[string]any{"totalReplicas": 12})
+		g.Eventually(func() (split, error) { return memberReplicas(t.Context(), members, "rsp-even") }).
+			WithTimeout(wait).WithPolling(poll).Should(Equal(split{"local": 6, "cce": 6}))
+		t.Logf("rescaled 8 → 12 in the members %v after the change", time.Since(started).Round(time.Millisecond))
+		g.Consistently(func() (int64, error) {
+			fd, err := framework.GetObject(t.Context(), host, fedDeploymetGVK, testNS, "rsp-even")
+			if err != nil {
+				return 0, err
+			}
+			return fd.GetGeneration(), nil
+		}).WithTimeout(2*time.Second).WithPolling(poll).Should(Equal(generation+1), "one write of the target")
+		g.Expect(hasEvent(t, host, "rsp-even", rsp.EventRescaled)).To(BeTrue(), "a Rescaled event on rsp-even")
+		expectUserOverride(t, host)
+		g.Expect(image(t.Context(), members["cce"], "rsp-even")).To(Equal("nginx:1.26"))
+	})
+
+	t.Run("capacity: what cce cannot schedule runs on local, and kubectl get rsp shows where", func(t *testing.T) {
+		g := NewWithT(t)
+		pool := map[string]string{"lab.fedplane.io/pool": "rsp"}
+		g.Expect(cce.AddFakeNode(t.Context(), "cce-rsp", 5, pool)).To(Succeed())
+		g.Expect(local.AddFakeNode(t.Context(), "local-rsp", 50, pool)).To(Succeed())
+		// Pods that the preference's selector must not count: same app label, another tier,
+		// and never schedulable. A selector that ignored matchExpressions would count them.
+		decoy := deployment("rsp-capacity-decoy", 3, "db", map[string]string{"lab.fedplane.io/pool": "none"})
+		g.Expect(members["cce"].Create(t.Context(), decoy)).To(Succeed())
+		started := time.Now()
+		framework.ApplyObject(t, host, federatedDeployment("rsp-capacity", pool))
+		framework.ApplyObject(t, host, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "scheduling.kubefed.io/v1alpha1", "kind": "ReplicaSchedulingPreference",
+			"metadata": map[string]any{"name": "rsp-capacity", "namespace": testNS},
+			"spec": map[string]any{"targetKind": "FederatedDeployment", "totalReplicas": int64(12), "rebalance": true,
+				"clusters": map[string]any{"*": map[string]any{"weight": int64(1)}}},
+		}})
+		g.Eventually(func() (split, error) { return memberReplicas(t.Context(), members, "rsp-capacity") }).
+			WithTimeout(wait).WithPolling(poll).Should(Equal(split{"local": 6, "cce": 6}), "the even split first")
+		g.Eventually(func(g Gomega) {
+			p := getRSP(t, host, "rsp-capacity")
+			g.Expect(statusSplit(p)).To(Equal(split{"local": 7, "cce": 5}))
+			g.Expect(p.Status.Summary).To(Equal("cce:5/5 local:7/7"))
+		}).WithTimeout(rsp.DefaultUnschedulableThreshold + wait).WithPolling(time.Second).Should(Succeed())
+		t.Logf("the excess runs on local %v after applying (threshold %v)", time.Since(started).Round(time.Second), rsp.DefaultUnschedulableThreshold)
+		// KubeFed's planner keeps the replicas that do not fit in cce's override, so that
+		// cce takes them back when it has room again.
+		g.Expect(memberReplicas(t.Context(), members, "rsp-capacity")).To(Equal(split{"local": 7, "cce": 6}))
+		g.Expect(hasEvent(t, host, "rsp-capacity", rsp.EventCapacityExceeded)).To(BeTrue(), "a CapacityExceeded event")
+
+		table := kubectlGetRSP(t, lab.Host(), "rsp-capacity")
+		t.Logf("kubectl get rsp rsp-capacity:\n%s", table)
+		g.Expect(table).To(MatchRegexp(`(?m)^NAME +TARGET +TOTAL +SCHEDULED +READY +CLUSTERS\b`))
+		g.Expect(table).To(ContainSubstring("cce:5/5 local:7/7"))
+	})
+}
+
+// readExpected reads seed/expected/03-rsp.yaml: the Ready split of each preference, and, from
+// its comment, the replicas on local with cce down.
+func readExpected(t *testing.T) (map[string]split, map[string]int64) {
+	t.Helper()
+	raw, err := os.ReadFile(testfixtures.Path(t, "seed", "expected", "03-rsp.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := map[string]split{}
+	if err := yaml.Unmarshal(raw, &ready); err != nil {
+		t.Fatal(err)
+	}
+	down := map[string]int64{}
+	for _, m := range regexp.MustCompile(`(rsp-[a-z]+): \{local: (\d+)\}`).FindAllStringSubmatch(string(raw), -1) {
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		down[m[1]] = n
+	}
+	if len(ready) != 4 || len(down) != 3 {
+		t.Fatalf("expected/03-rsp.yaml: read %d Ready splits and %d cce-down figures, want 4 and 3", len(ready), len(down))
+	}
+	return ready, down
+}
+
+func ready(t *testing.T, host client.Client, name string) bool {
+	kfc := &corev1beta1.KubeFedCluster{}
+	if err := host.Get(t.Context(), client.ObjectKey{Namespace: kfcNS, Name: name}, kfc); err != nil {
+		return false
+	}
+	return cluster.IsReady(kfc.Status)
+}
+
+// replicas returns spec.replicas of a member's Deployment, or -1 when there is none.
+func replicas(ctx context.Context, c client.Client, name string) (int64, error) {
+	d, err := framework.GetObject(ctx, c, deploymentGVK, testNS, name)
+	if err != nil || d == nil {
+		return -1, err
+	}
+	n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+	return n, nil
+}
+
+// memberReplicas returns spec.replicas of the Deployment in every member that has it.
+func memberReplicas(ctx context.Context, members map[string]client.Client, name string) (split, error) {
+	out := split{}
+	for cluster, c := range members {
+		n, err := replicas(ctx, c, name)
+		if err != nil {
+			return nil, err
+		}
+		if n >= 0 {
+			out[cluster] = n
+		}
+	}
+	return out, nil
+}
+
+func image(ctx context.Context, c client.Client, name string) (string, error) {
+	d, err := framework.GetObject(ctx, c, deploymentGVK, testNS, name)
+	if err != nil || d == nil {
+		return "", err
+	}
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	if len(containers) == 0 {
+		return "", nil
+	}
+	img, _ := containers[0].(map[string]any)["image"].(string)
+	return img, nil
+}
+
+func getRSP(t *testing.T, host client.Client, name string) *schedulingv1alpha1.ReplicaSchedulingPreference {
+	p := &schedulingv1alpha1.ReplicaSchedulingPreference{}
+	if err := host.Get(t.Context(), client.ObjectKey{Namespace: testNS, Name: name}, p); err != nil {
+		t.Fatalf("failed to read RSP %s: %v", name, err)
+	}
+	return p
+}
+
+func patchRSP(t *testing.T, host client.Client, name string, spec map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"spec": spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &schedulingv1alpha1.ReplicaSchedulingPreference{ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: name}}
+	if err := host.Patch(t.Context(), p, client.RawPatch(types.MergePatchType, b)); err != nil {
+		t.Fatalf("failed to patch RSP %s: %v", name, err)
+	}
+}
+
+func meta(p *schedulingv1alpha1.ReplicaSchedulingPreference) metav1.Condition {
+	for _, c := range p.Status.Conditions {
+		if c.Type == rsp.ConditionPlanned {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+func plannedCondition(p *schedulingv1alpha1.ReplicaSchedulingPreference) string {
+	c := meta(p)
+	return string(c.Status) + "/" + c.Reason
+}
+
+func statusSplit(p *schedulingv1alpha1.ReplicaSchedulingPreference) split {
+	out := split{}
+	for _, c := range p.Status.Clusters {
+		out[c.Name] = int64(c.Replicas)
+	}
+	return out
+}
+
+func placed(fd *unstructured.Unstructured) []string {
+	clusters, _, _ := unstructured.NestedSlice(fd.Object, "spec", "placement", "clusters")
+	var names []string
+	for _, c := range clusters {
+		names = append(names, c.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+// expectUserOverride checks that rsp-even's target still has the user's image override for cce.
+func expectUserOverride(t *testing.T, host client.Client) {
+	t.Helper()
+	fd, err := framework.GetObject(t.Context(), host, fedDeploymetGVK, testNS, "rsp-even")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(fd.Object["spec"].(map[string]any)["overrides"])
+	if !strings.Contains(string(b), `"path":"/spec/template/spec/containers/0/image","value":"nginx:1.26"`) {
+		t.Errorf("the user's override is gone from rsp-even's overrides: %s", b)
+	}
+}
+
+// hasEvent tells whether an event with reason is recorded on the preference name.
+func hasEvent(t *testing.T, host client.Client, name, reason string) bool {
+	list := &eventsv1.EventList{}
+	if err := host.List(t.Context(), list, client.InNamespace(testNS)); err != nil {
+		t.Fatalf("failed to list events: %v", err)
+	}
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "ReplicaSchedulingPreference" && e.Regarding.Name == name && e.Reason == reason {
+			t.Logf("event %s on %s: %s", reason, name, e.Note)
+			return true
+		}
+	}
+	return false
+}
+
+// deployment builds a member Deployment whose selector has an app label and a tier expression.
+func deployment(name string, n int64, tier string, nodeSelector map[string]string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": name, "namespace": testNS},
+		"spec":     workloadSpec(n, tier, nodeSelector),
+	}}
+}
+
+func workloadSpec(n int64, tier string, nodeSelector map[string]string) map[string]any {
+	sel := map[string]any{}
+	for k, v := range nodeSelector {
+		sel[k] = v
+	}
+	return map[string]any{
+		"replicas": n,
+		"selector": map[string]any{
+			"matchLabels":      map[string]any{"app": "rsp-capacity"},
+			"matchExpressions": []any{map[string]any{"key": "tier", "operator": "In", "values": []any{tier}}},
+		},
+		"template": map[string]any{
+			"metadata": map[string]any{"labels": map[string]any{"app": "rsp-capacity", "tier": tier}},
+			"spec": map[string]any{
+				"nodeSelector": sel,
+				"containers":   []any{map[string]any{"name": "app", "image": "nginx:1.25"}},
+			},
+		},
+	}
+}
+
+func federatedDeployment(name string, nodeSelector map[string]string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedDeployment",
+		"metadata": map[string]any{"name": name, "namespace": testNS},
+		"spec": map[string]any{
+			"template":  map[string]any{"spec": workloadSpec(1, "web", nodeSelector)},
+			"placement": map[string]any{"clusterSelector": map[string]any{}},
+		},
+	}}
+}
+
+// kubectlGetRSP reads a preference as a table, as `kubectl get rsp` does, and prints it.
+func kubectlGetRSP(t *testing.T, host *framework.Cluster, name string) string {
+	t.Helper()
+	cfg := rest.CopyConfig(host.RESTConfig())
+	cfg.GroupVersion = &schedulingv1alpha1.GroupVersion
+	cfg.APIPath = "/apis"
+	cfg.NegotiatedSerializer = nil
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("%s/apis/scheduling.kubefed.io/v1alpha1/namespaces/%s/replicaschedulingpreferences/%s", host.Server(), testNS, name)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var table metav1.Table
+	if err := json.NewDecoder(resp.Body).Decode(&table); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	var header []string
+	for _, c := range table.ColumnDefinitions {
+		header = append(header, strings.ToUpper(c.Name))
+	}
+	fmt.Fprintln(w, strings.Join(header, "\t"))
+	for _, row := range table.Rows {
+		var cells []string
+		for _, c := range row.Cells {
+			cells = append(cells, fmt.Sprint(c))
+		}
+		fmt.Fprintln(w, strings.Join(cells, "\t"))
+	}
+	_ = w.Flush()
+	return b.String()
+}
