@@ -112,6 +112,11 @@ func TestReplicaScheduling(t *testing.T) {
 				g.Expect(p.Status.ReadyReplicas).To(Equal(p.Spec.TotalReplicas), "every pod runs on the kwok nodes")
 			}).WithTimeout(wait).WithPolling(poll).Should(Succeed(), "%s status", name)
 		}
+		// Once every pod is ready, the split is still the expected one: replanning while the
+		// replicas roll out does not drift.
+		for name, want := range expectedReady {
+			g.Expect(memberReplicas(t.Context(), members, name)).To(Equal(want), "%s after the rollout", name)
+		}
 		for _, name := range strings.Fields(seedRSPs) {
 			d, err := framework.GetObject(t.Context(), members["cce"], deploymentGVK, testNS, name)
 			g.Expect(err).NotTo(HaveOccurred())

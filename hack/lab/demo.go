@@ -63,14 +63,17 @@ func demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var deployments []*unstructured.Unstructured
+	var deployments, preferences []*unstructured.Unstructured
 	for _, o := range objs {
 		if _, err := applier.Apply(ctx, o.Object, "fedplane-demo"); err != nil {
 			return fmt.Errorf("%s: %s %s: %w", o.File, o.Object.GetKind(), o.Object.GetName(), err)
 		}
 		fmt.Printf("applied %s %s/%s\n", strings.ToLower(o.Object.GetKind()), o.Object.GetNamespace(), o.Object.GetName())
-		if o.Object.GetKind() == "FederatedDeployment" {
+		switch o.Object.GetKind() {
+		case "FederatedDeployment":
 			deployments = append(deployments, o.Object)
+		case "ReplicaSchedulingPreference":
+			preferences = append(preferences, o.Object)
 		}
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -81,13 +84,21 @@ func demo(ctx context.Context, args []string) error {
 	if err := waitPropagated(ctx, dyn, deployments, *timeout); err != nil {
 		return fmt.Errorf("%w; see %s", err, filepath.Join(*dir, "fedplane", "fed-controller.log"))
 	}
+	fmt.Println("Waiting for every ReplicaSchedulingPreference to have all its replicas ready...")
+	if err := waitScheduled(ctx, dyn, preferences, *timeout); err != nil {
+		return fmt.Errorf("%w; see %s", err, filepath.Join(*dir, "fedplane", "fed-controller.log"))
+	}
 	if err := printTable(ctx, *kubeconfig, strings.Fields(*members), deployments); err != nil {
+		return err
+	}
+	if err := printPreferences(ctx, dyn, preferences); err != nil {
 		return err
 	}
 	fmt.Printf(`
 The lab keeps running. Explore it with:
   kubectl --kubeconfig %[1]s --context %[2]s get kubefedclusters -n kube-federation-system
   kubectl --kubeconfig %[1]s --context %[2]s get federateddeployments -A
+  kubectl --kubeconfig %[1]s --context %[2]s get rsp -n test-namespace
   kubectl --kubeconfig %[1]s --context cce -n test-namespace get deployments
   bin/fedctl plan -f %[3]s/seed/manifests -f %[3]s/seed/clusters/ready.yaml
 fed-controller's log: %[4]s
@@ -167,11 +178,70 @@ func waitPropagated(ctx context.Context, dyn dynamic.Interface, objs []*unstruct
 	}
 }
 
+// waitScheduled waits until every preference has planned the current spec with all its
+// replicas ready.
+func waitScheduled(ctx context.Context, dyn dynamic.Interface, objs []*unstructured.Unstructured, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		pending := []string{}
+		for _, o := range objs {
+			got, err := dyn.Resource(rspResource).Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
+			if err != nil || !scheduled(got) {
+				pending = append(pending, o.GetNamespace()+"/"+o.GetName())
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replicas not all ready after %s: %s", timeout, strings.Join(pending, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+var rspResource = schema.GroupVersionResource{Group: "scheduling.kubefed.io", Version: "v1alpha1", Resource: "replicaschedulingpreferences"}
+
+func scheduled(obj *unstructured.Unstructured) bool {
+	total, _, _ := unstructured.NestedInt64(obj.Object, "spec", "totalReplicas")
+	ready, _, _ := unstructured.NestedInt64(obj.Object, "status", "readyReplicas")
+	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	return observed == obj.GetGeneration() && ready == total && condition(obj, "Planned")
+}
+
+// printPreferences prints the preferences as `kubectl get rsp` does.
+func printPreferences(ctx context.Context, dyn dynamic.Interface, objs []*unstructured.Unstructured) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Println()
+	fmt.Fprintln(w, "RSP\tTOTAL\tSCHEDULED\tREADY\tCLUSTERS (ready/planned)")
+	for _, o := range objs {
+		got, err := dyn.Resource(rspResource).Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		total, _, _ := unstructured.NestedInt64(got.Object, "spec", "totalReplicas")
+		sched, _, _ := unstructured.NestedInt64(got.Object, "status", "scheduledReplicas")
+		ready, _, _ := unstructured.NestedInt64(got.Object, "status", "readyReplicas")
+		summary, _, _ := unstructured.NestedString(got.Object, "status", "summary")
+		fmt.Fprintf(w, "%s/%s\t%d\t%d\t%d\t%s\n", got.GetNamespace(), got.GetName(), total, sched, ready, summary)
+	}
+	return w.Flush()
+}
+
 func propagated(obj *unstructured.Unstructured) bool {
+	return condition(obj, "Propagation")
+}
+
+// condition tells whether the object's condition of type t is True.
+func condition(obj *unstructured.Unstructured, t string) bool {
 	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
 	for _, c := range conds {
 		m, _ := c.(map[string]any)
-		if m["type"] == "Propagation" {
+		if m["type"] == t {
 			return m["status"] == "True"
 		}
 	}

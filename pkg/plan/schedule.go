@@ -22,8 +22,8 @@ type ScheduleInput struct {
 	// Clusters holds the registered clusters and the workload's namespace placement; its
 	// Placement field is ignored (Target's is used).
 	Clusters placement.Input
-	// CurrentReplicas are the ready replicas running now per candidate cluster; they matter
-	// only when the preference does not rebalance.
+	// CurrentReplicas are the replicas each candidate cluster runs now (its workload's
+	// spec.replicas); they matter only when the preference does not rebalance.
 	CurrentReplicas map[string]int64
 	// EstimatedCapacity is, per candidate cluster with pods unschedulable for too long, how
 	// many replicas it can run.

@@ -295,8 +295,9 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	return st
 }
 
-// schedule decides with plan.Schedule. A member whose state is unknown keeps the replicas
-// the target gives it now, as if they ran, and has no capacity estimate.
+// schedule decides with plan.Schedule. A cluster's current replicas, which matter only without
+// rebalance, are its workload's spec.replicas; a member whose state is unknown keeps the
+// replicas the target gives it now and has no capacity estimate.
 func (r *Reconciler) schedule(s *scope) error {
 	current := map[string]int64{}
 	capacity := map[string]int64{}
@@ -307,7 +308,9 @@ func (r *Reconciler) schedule(s *scope) error {
 			current[name] = given[name]
 			s.recheck = minPositive(s.recheck, unknownRecheck)
 		case st.exists:
-			current[name] = st.pods.RunningAndReady
+			// What the cluster is asked to run, not what already runs: a plan that is
+			// still rolling out is not mistaken for running replicas that must stay.
+			current[name] = st.replicas
 			if st.pods.Unschedulable > 0 {
 				capacity[name] = max(st.replicas-st.pods.Unschedulable, 0)
 			}
