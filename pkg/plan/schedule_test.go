@@ -33,15 +33,20 @@ func (t target) selector(labels map[string]string) target {
 }
 
 func (t target) override(cluster, path string, value any) target {
-	ops := append([]typesv1beta1.ClusterOverrides(nil), t.Overrides...)
-	for i := range ops {
-		if ops[i].ClusterName == cluster {
-			ops[i].ClusterOverrides = append(append([]typesv1beta1.Override(nil), ops[i].ClusterOverrides...), typesv1beta1.Override{Op: "add", Path: path, Value: raw(value)})
-			t.Overrides = ops
-			return t
+	op := typesv1beta1.Override{Op: "add", Path: path, Value: raw(value)}
+	ops := make([]typesv1beta1.ClusterOverrides, 0, len(t.Overrides)+1)
+	found := false
+	for _, co := range t.Overrides {
+		if co.ClusterName == cluster {
+			co.ClusterOverrides = append(append([]typesv1beta1.Override(nil), co.ClusterOverrides...), op)
+			found = true
 		}
+		ops = append(ops, co)
 	}
-	t.Overrides = append(ops, typesv1beta1.ClusterOverrides{ClusterName: cluster, ClusterOverrides: []typesv1beta1.Override{{Op: "add", Path: path, Value: raw(value)}}})
+	if !found {
+		ops = append(ops, typesv1beta1.ClusterOverrides{ClusterName: cluster, ClusterOverrides: []typesv1beta1.Override{op}})
+	}
+	t.Overrides = ops
 	return t
 }
 
@@ -79,6 +84,16 @@ func TestSchedule(t *testing.T) {
 			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget())},
 			wantCands:  []string{"cce", "local"},
 			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4),
+			wantChange: true,
+		},
+		{
+			name:     "seed rsp-minmax: minimums, maximums and weights",
+			clusters: both,
+			in: ScheduleInput{Preference: pref(9, false, false, map[string]schedulingv1alpha1.ClusterPreferences{
+				"local": {MinReplicas: 4, MaxReplicas: n(6), Weight: 1}, "cce": {MinReplicas: 4, MaxReplicas: n(8), Weight: 2},
+			}), Target: typesv1beta1.FederatedSpec(newTarget())},
+			wantCands:  []string{"cce", "local"},
+			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 5).override("local", "/spec/replicas", 4),
 			wantChange: true,
 		},
 		{

@@ -3,6 +3,7 @@ package rsp
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -72,7 +73,7 @@ func setStatus(st *schedulingv1alpha1.ReplicaSchedulingPreferenceStatus, in stat
 		st.ScheduledReplicas, st.ReadyReplicas = 0, 0
 		var summary []string
 		for _, name := range slices.Sorted(maps.Keys(in.Plan)) {
-			c := schedulingv1alpha1.ClusterReplicas{Name: name, Replicas: int32(in.Plan[name]), ReadyReplicas: int32(in.Ready[name])}
+			c := schedulingv1alpha1.ClusterReplicas{Name: name, Replicas: clampInt32(in.Plan[name]), ReadyReplicas: clampInt32(in.Ready[name])}
 			st.Clusters = append(st.Clusters, c)
 			st.ScheduledReplicas += c.Replicas
 			st.ReadyReplicas += c.ReadyReplicas
@@ -84,6 +85,11 @@ func setStatus(st *schedulingv1alpha1.ReplicaSchedulingPreferenceStatus, in stat
 		Type: ConditionPlanned, Status: in.Status, Reason: in.Reason, Message: in.Message,
 		ObservedGeneration: in.Generation, LastTransitionTime: metav1.NewTime(in.Now),
 	})
+}
+
+// clampInt32 converts a count for the status, whose fields are int32.
+func clampInt32(n int64) int32 {
+	return int32(max(min(n, math.MaxInt32), math.MinInt32))
 }
 
 // previousPlan returns the plan that the status records.
