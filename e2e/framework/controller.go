@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
@@ -200,4 +201,44 @@ func GetObject(ctx context.Context, c client.Client, gvk schema.GroupVersionKind
 		return nil, err
 	}
 	return obj, nil
+}
+
+// Federation is a lab host with the API installed, members registered and Ready, and
+// fed-controller running.
+type Federation struct {
+	// Host is a client of the host.
+	Host client.Client
+	// Members are clients of the members, by name.
+	Members map[string]client.Client
+	// Controller is the fed-controller process.
+	Controller *Controller
+}
+
+// StartFederation installs the API in the lab's host, registers members (labelled
+// region=lab-<name>), starts the fed-controller binary with the control-plane id, and waits
+// until every member is Ready.
+func StartFederation(t testing.TB, lab *Lab, binary, id string, members ...string) Federation {
+	t.Helper()
+	f := Federation{Host: InstallHost(t, lab.Host()), Members: map[string]client.Client{}}
+	for _, name := range members {
+		m := lab.Cluster(name)
+		RegisterMember(t, f.Host, m, map[string]string{"region": "lab-" + name})
+		f.Members[name] = MemberClient(t, m)
+	}
+	f.Controller = StartController(t, binary, lab.Host(), id)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, name := range members {
+		for {
+			kfc := &corev1beta1.KubeFedCluster{}
+			err := f.Host.Get(t.Context(), client.ObjectKey{Namespace: corev1beta1.DefaultNamespace, Name: name}, kfc)
+			if err == nil && cluster.IsReady(kfc.Status) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("member %s is not Ready after 30s", name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return f
 }

@@ -64,6 +64,25 @@ func RunWithLab(m *testing.M, opts Options, lab **Lab) int {
 	return code
 }
 
+// RunWithLabAndController is RunWithLab for suites that also run fed-controller: with lab
+// binaries, it first builds fed-controller from this module and sets *binary to its path.
+func RunWithLabAndController(m *testing.M, opts Options, lab **Lab, binary *string) int {
+	if os.Getenv(EnvBinDir) == "" {
+		return RunWithLab(m, opts, lab)
+	}
+	dir, err := os.MkdirTemp("", "fedplane-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if *binary, err = BuildController(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return RunWithLab(m, opts, lab)
+}
+
 // Require skips the test when no lab runs (or fails it when FEDPLANE_LAB_REQUIRED is set).
 func Require(tb testing.TB, lab *Lab) {
 	tb.Helper()

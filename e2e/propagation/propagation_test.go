@@ -1,7 +1,6 @@
 package propagation_test
 
 import (
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -25,22 +24,8 @@ import (
 var lab *framework.Lab
 
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "fedplane-e2e-bin-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer func() { _ = os.RemoveAll(dir) }()
-		if os.Getenv(framework.EnvBinDir) != "" {
-			if controllerBinary, err = framework.BuildController(dir); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-		}
-		// host2 is a second control plane's host, for the fencing test.
-		return framework.RunWithLab(m, framework.Options{Members: []string{"local", "cce", "host2"}}, &lab)
-	}())
+	// host2 is a second control plane's host, for the fencing test.
+	os.Exit(framework.RunWithLabAndController(m, framework.Options{Members: []string{"local", "cce", "host2"}}, &lab, &controllerBinary))
 }
 
 const (
@@ -52,21 +37,9 @@ const (
 // and follows a user through the KubeFed walkthrough and beyond.
 func TestPropagation(t *testing.T) {
 	framework.Require(t, lab)
-	host := framework.InstallHost(t, lab.Host())
+	fed := framework.StartFederation(t, lab, controllerBinary, "fedplane-a", "local", "cce")
+	host, members, ctrlA := fed.Host, fed.Members, fed.Controller
 	local, cce := lab.Cluster("local"), lab.Cluster("cce")
-	framework.RegisterMember(t, host, local, map[string]string{"region": "lab-local"})
-	framework.RegisterMember(t, host, cce, map[string]string{"region": "lab-cce"})
-	members := map[string]client.Client{"local": framework.MemberClient(t, local), "cce": framework.MemberClient(t, cce)}
-	ctrlA := framework.StartController(t, controllerBinary, lab.Host(), "fedplane-a")
-	NewWithT(t).Eventually(func() bool {
-		for _, n := range []string{"local", "cce"} {
-			kfc := &corev1beta1.KubeFedCluster{}
-			if host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: n}, kfc) != nil || !clusterReady(kfc) {
-				return false
-			}
-		}
-		return true
-	}).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "members Ready")
 
 	t.Run("the seed walkthrough gives each member what expected/02-overrides.yaml says", func(t *testing.T) {
 		g := NewWithT(t)
@@ -305,15 +278,6 @@ func TestPropagation(t *testing.T) {
 	t.Run("with cce stopped, 50 new objects reach local without waiting, and cce catches up", func(t *testing.T) {
 		testStoppedMember(t, host, members, cce)
 	})
-}
-
-func clusterReady(kfc *corev1beta1.KubeFedCluster) bool {
-	for _, c := range kfc.Status.Conditions {
-		if c.Type == corev1beta1.ClusterReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // presence tells, per member, whether the object exists there.

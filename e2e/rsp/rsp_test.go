@@ -38,21 +38,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "fedplane-e2e-rsp-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer func() { _ = os.RemoveAll(dir) }()
-		if os.Getenv(framework.EnvBinDir) != "" {
-			if controllerBinary, err = framework.BuildController(dir); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-		}
-		return framework.RunWithLab(m, framework.Options{Members: []string{"local", "cce"}}, &lab)
-	}())
+	os.Exit(framework.RunWithLabAndController(m, framework.Options{Members: []string{"local", "cce"}}, &lab, &controllerBinary))
 }
 
 const (
@@ -76,14 +62,9 @@ type split map[string]int64
 // out of room, then a change of the total.
 func TestReplicaScheduling(t *testing.T) {
 	framework.Require(t, lab)
-	host := framework.InstallHost(t, lab.Host())
+	fed := framework.StartFederation(t, lab, controllerBinary, "fedplane-rsp", "local", "cce")
+	host, members, ctrl := fed.Host, fed.Members, fed.Controller
 	local, cce := lab.Cluster("local"), lab.Cluster("cce")
-	framework.RegisterMember(t, host, local, map[string]string{"region": "lab-local"})
-	framework.RegisterMember(t, host, cce, map[string]string{"region": "lab-cce"})
-	members := map[string]client.Client{"local": framework.MemberClient(t, local), "cce": framework.MemberClient(t, cce)}
-	ctrl := framework.StartController(t, controllerBinary, lab.Host(), "fedplane-rsp")
-	NewWithT(t).Eventually(func() bool { return ready(t, host, "local") && ready(t, host, "cce") }).
-		WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "members Ready")
 
 	expectedReady, expectedCCEDown := readExpected(t)
 	uids := map[string]types.UID{}

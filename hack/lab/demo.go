@@ -81,11 +81,11 @@ func demo(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Println("\nWaiting for every FederatedDeployment to report Propagation True...")
-	if err := waitPropagated(ctx, dyn, deployments, *timeout); err != nil {
+	if err := waitAll(ctx, dyn, fedDeploymentResource, deployments, *timeout, propagated, "not propagated"); err != nil {
 		return fmt.Errorf("%w; see %s", err, filepath.Join(*dir, "fedplane", "fed-controller.log"))
 	}
 	fmt.Println("Waiting for every ReplicaSchedulingPreference to have all its replicas ready...")
-	if err := waitScheduled(ctx, dyn, preferences, *timeout); err != nil {
+	if err := waitAll(ctx, dyn, rspResource, preferences, *timeout, scheduled, "replicas not all ready"); err != nil {
 		return fmt.Errorf("%w; see %s", err, filepath.Join(*dir, "fedplane", "fed-controller.log"))
 	}
 	if err := printTable(ctx, *kubeconfig, strings.Fields(*members), deployments); err != nil {
@@ -152,15 +152,15 @@ func startController(dir, bin, kubeconfig, hostContext string) error {
 	return nil
 }
 
-// waitPropagated waits until every federated deployment's Propagation condition is True.
-func waitPropagated(ctx context.Context, dyn dynamic.Interface, objs []*unstructured.Unstructured, timeout time.Duration) error {
-	gvr := schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federateddeployments"}
+// waitAll waits until ok holds for every one of objs, read from gvr; what says, in an error,
+// what did not happen.
+func waitAll(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, objs []*unstructured.Unstructured, timeout time.Duration, ok func(*unstructured.Unstructured) bool, what string) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		pending := []string{}
 		for _, o := range objs {
 			got, err := dyn.Resource(gvr).Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
-			if err != nil || !propagated(got) {
+			if err != nil || !ok(got) {
 				pending = append(pending, o.GetNamespace()+"/"+o.GetName())
 			}
 		}
@@ -168,7 +168,7 @@ func waitPropagated(ctx context.Context, dyn dynamic.Interface, objs []*unstruct
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not propagated after %s: %s", timeout, strings.Join(pending, ", "))
+			return fmt.Errorf("%s after %s: %s", what, timeout, strings.Join(pending, ", "))
 		}
 		select {
 		case <-ctx.Done():
@@ -178,34 +178,12 @@ func waitPropagated(ctx context.Context, dyn dynamic.Interface, objs []*unstruct
 	}
 }
 
-// waitScheduled waits until every preference has planned the current spec with all its
-// replicas ready.
-func waitScheduled(ctx context.Context, dyn dynamic.Interface, objs []*unstructured.Unstructured, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		pending := []string{}
-		for _, o := range objs {
-			got, err := dyn.Resource(rspResource).Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
-			if err != nil || !scheduled(got) {
-				pending = append(pending, o.GetNamespace()+"/"+o.GetName())
-			}
-		}
-		if len(pending) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("replicas not all ready after %s: %s", timeout, strings.Join(pending, ", "))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
+var fedDeploymentResource = schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federateddeployments"}
 
 var rspResource = schema.GroupVersionResource{Group: "scheduling.kubefed.io", Version: "v1alpha1", Resource: "replicaschedulingpreferences"}
 
+// scheduled tells whether a preference has planned its current spec with all its replicas
+// ready.
 func scheduled(obj *unstructured.Unstructured) bool {
 	total, _, _ := unstructured.NestedInt64(obj.Object, "spec", "totalReplicas")
 	ready, _, _ := unstructured.NestedInt64(obj.Object, "status", "readyReplicas")
@@ -232,6 +210,7 @@ func printPreferences(ctx context.Context, dyn dynamic.Interface, objs []*unstru
 	return w.Flush()
 }
 
+// propagated tells whether a federated object's Propagation condition is True.
 func propagated(obj *unstructured.Unstructured) bool {
 	return condition(obj, "Propagation")
 }

@@ -227,7 +227,7 @@ func (r *SyncReconciler) removeFinalizer(ctx context.Context, fed *unstructured.
 // read reads the object's spec and status, the clusters, the KubeFedConfig and the
 // PropagatedVersion.
 func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
-	if err := fromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
+	if err := FromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
 		return reconcile.TerminalError(fmt.Errorf("spec: %w", err))
 	}
 	if t, found, _ := unstructured.NestedFieldNoCopy(s.fed.Object, "spec", "template"); found {
@@ -237,7 +237,7 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 		}
 		s.template = template
 	}
-	if err := fromUnstructured(s.fed.Object["status"], &s.status); err != nil {
+	if err := FromUnstructured(s.fed.Object["status"], &s.status); err != nil {
 		// A status this controller cannot read is simply rewritten.
 		s.status = typesv1beta1.FederatedStatus{}
 	}
@@ -288,7 +288,7 @@ func (r *SyncReconciler) place(ctx context.Context, s *scope) error {
 			return fmt.Errorf("failed to read the FederatedNamespace %s: %w", s.fed.GetNamespace(), err)
 		default:
 			var spec typesv1beta1.FederatedSpec
-			if err := fromUnstructured(fns.Object["spec"], &spec); err == nil && fns.GetDeletionTimestamp() == nil {
+			if err := FromUnstructured(fns.Object["spec"], &spec); err == nil && fns.GetDeletionTimestamp() == nil {
 				in.NamespacePlacement = &spec.Placement
 			}
 		}
@@ -774,9 +774,10 @@ func pastTense(a Action) string {
 	}
 }
 
-// fromUnstructured decodes an unstructured value into a typed one through JSON, keeping the
-// difference between a missing and an empty list.
-func fromUnstructured(v any, into any) error {
+// FromUnstructured decodes an unstructured value into a typed one through JSON, keeping the
+// difference between a missing and an empty list, and decoding types with their own JSON
+// encoding (such as Raw) as they decode from the API.
+func FromUnstructured(v any, into any) error {
 	if v == nil {
 		return nil
 	}

@@ -28,6 +28,7 @@ import (
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/federate"
 	"github.com/fedplane/fedplane/pkg/placement"
 	"github.com/fedplane/fedplane/pkg/plan"
 )
@@ -59,7 +60,7 @@ var Targets = map[string]Target{
 }
 
 // federatedNamespaceGVK is the kind whose placement limits a namespaced target.
-var federatedNamespaceGVK = typesv1beta1.GroupVersion.WithKind("FederatedNamespace")
+var federatedNamespaceGVK = federate.FederatedNamespaceGVK
 
 // Reconciler spreads the replicas of the target of each ReplicaSchedulingPreference.
 type Reconciler struct {
@@ -194,7 +195,7 @@ func (r *Reconciler) readTarget(ctx context.Context, s *scope) (done bool, err e
 		s.status, s.reason, s.message = metav1.ConditionFalse, ReasonTargetDeleting, "The target is being deleted"
 		return true, nil
 	}
-	if err := fromUnstructured(s.target.Object["spec"], &s.spec); err != nil {
+	if err := federate.FromUnstructured(s.target.Object["spec"], &s.spec); err != nil {
 		s.status, s.reason = metav1.ConditionFalse, ReasonInvalidPreference
 		s.message = fmt.Sprintf("the target's spec cannot be read: %v", err)
 		return true, nil
@@ -220,7 +221,7 @@ func (r *Reconciler) readClusters(ctx context.Context, s *scope) error {
 		return fmt.Errorf("failed to read the FederatedNamespace %s: %w", s.rsp.Namespace, err)
 	default:
 		var spec typesv1beta1.FederatedSpec
-		if err := fromUnstructured(fns.Object["spec"], &spec); err == nil && fns.GetDeletionTimestamp() == nil {
+		if err := federate.FromUnstructured(fns.Object["spec"], &spec); err == nil && fns.GetDeletionTimestamp() == nil {
 			s.clusters.NamespacePlacement = &spec.Placement
 		}
 	}
@@ -280,7 +281,7 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	}
 	var sel metav1.LabelSelector
 	raw, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "selector")
-	if err := fromUnstructured(raw, &sel); err != nil {
+	if err := federate.FromUnstructured(raw, &sel); err != nil {
 		return memberState{err: fmt.Errorf("spec.selector: %w", err)}
 	}
 	selector, err := metav1.LabelSelectorAsSelector(&sel)
@@ -495,17 +496,4 @@ func minPositive(a, b time.Duration) time.Duration {
 	default:
 		return min(a, b)
 	}
-}
-
-// fromUnstructured decodes a part of an unstructured object through JSON, so that types
-// with their own JSON encoding decode as they do from the API.
-func fromUnstructured(v any, into any) error {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, into)
 }
