@@ -251,6 +251,10 @@ func TestReplicaScheduling(t *testing.T) {
 		// cce takes them back when it has room again.
 		g.Expect(memberReplicas(t.Context(), members, "rsp-capacity")).To(Equal(split{"local": 7, "cce": 6}))
 		g.Expect(hasEvent(t, host, "rsp-capacity", rsp.EventCapacityExceeded)).To(BeTrue(), "a CapacityExceeded event")
+		for cluster, want := range map[string]int64{"local": 7, "cce": 5} {
+			g.Expect(ctrl.Metric(t, "fedplane_rsp_planned_replicas", map[string]string{"name": "rsp-capacity", "cluster": cluster})).
+				To(BeEquivalentTo(want), "planned replicas metric of %s", cluster)
+		}
 
 		table := kubectlGetRSP(t, lab.Host(), "rsp-capacity")
 		t.Logf("kubectl get rsp rsp-capacity:\n%s", table)
