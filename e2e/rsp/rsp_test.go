@@ -167,17 +167,21 @@ func TestReplicaScheduling(t *testing.T) {
 		g.Expect(moved).To(BeNumerically("<=", detected+15*time.Second))
 
 		for name := range expectedCCEDown {
-			p := getRSP(t, host, name)
-			g.Expect(statusSplit(p)).To(Equal(split{"local": expectedCCEDown[name]}), name)
-			g.Expect(plannedCondition(p)).To(Equal("True/" + rsp.ReasonApplied))
-			g.Expect(meta(p).Message).To(ContainSubstring("not Ready, kept as they are: cce"))
+			g.Eventually(func(g Gomega) {
+				p := getRSP(t, host, name)
+				g.Expect(statusSplit(p)).To(Equal(split{"local": expectedCCEDown[name]}), name)
+				g.Expect(plannedCondition(p)).To(Equal("True/" + rsp.ReasonApplied))
+				g.Expect(meta(p).Message).To(ContainSubstring("not Ready, kept as they are: cce"))
+			}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
 			fd, err := framework.GetObject(t.Context(), host, fedDeploymetGVK, testNS, name)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(placed(fd)).To(Equal([]string{"cce", "local"}), "cce keeps its place while away: %s", name)
 		}
-		g.Expect(ctrl.Metric(t, "fedplane_rsp_failover_replicas_total", map[string]string{"cluster": "cce"})-failoverBefore).
-			To(BeNumerically(">=", 4+4+5+30), "replicas moved by failover")
-		g.Expect(hasEvent(t, host, "rsp-even", rsp.EventFailover)).To(BeTrue(), "a Failover event on rsp-even")
+		// The status and the metric follow the target's write, which the members may see first.
+		g.Eventually(func() float64 {
+			return ctrl.Metric(t, "fedplane_rsp_failover_replicas_total", map[string]string{"cluster": "cce"}) - failoverBefore
+		}).WithTimeout(wait).WithPolling(poll).Should(BeNumerically("==", 4+4+5+30), "replicas moved by failover")
+		g.Eventually(func() bool { return hasEvent(t, host, "rsp-even", rsp.EventFailover) }).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "a Failover event on rsp-even")
 		expectUserOverride(t, host)
 
 		resumed = true
@@ -194,7 +198,7 @@ func TestReplicaScheduling(t *testing.T) {
 			g.Expect(d).NotTo(BeNil())
 			g.Expect(d.GetUID()).To(Equal(uids[name]), "cce's %s was never deleted", name)
 		}
-		g.Expect(hasEvent(t, host, "rsp-even", rsp.EventFailback)).To(BeTrue(), "a Failback event on rsp-even")
+		g.Eventually(func() bool { return hasEvent(t, host, "rsp-even", rsp.EventFailback) }).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "a Failback event on rsp-even")
 		g.Eventually(func() (string, error) { return image(t.Context(), members["cce"], "rsp-even") }).
 			WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.26"))
 		expectUserOverride(t, host)
@@ -217,7 +221,7 @@ func TestReplicaScheduling(t *testing.T) {
 			}
 			return fd.GetGeneration(), nil
 		}).WithTimeout(2*time.Second).WithPolling(poll).Should(Equal(generation+1), "one write of the target")
-		g.Expect(hasEvent(t, host, "rsp-even", rsp.EventRescaled)).To(BeTrue(), "a Rescaled event on rsp-even")
+		g.Eventually(func() bool { return hasEvent(t, host, "rsp-even", rsp.EventRescaled) }).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "a Rescaled event on rsp-even")
 		expectUserOverride(t, host)
 		g.Expect(image(t.Context(), members["cce"], "rsp-even")).To(Equal("nginx:1.26"))
 	})
@@ -250,10 +254,11 @@ func TestReplicaScheduling(t *testing.T) {
 		// KubeFed's planner keeps the replicas that do not fit in cce's override, so that
 		// cce takes them back when it has room again.
 		g.Expect(memberReplicas(t.Context(), members, "rsp-capacity")).To(Equal(split{"local": 7, "cce": 6}))
-		g.Expect(hasEvent(t, host, "rsp-capacity", rsp.EventCapacityExceeded)).To(BeTrue(), "a CapacityExceeded event")
+		g.Eventually(func() bool { return hasEvent(t, host, "rsp-capacity", rsp.EventCapacityExceeded) }).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "a CapacityExceeded event")
 		for cluster, want := range map[string]int64{"local": 7, "cce": 5} {
-			g.Expect(ctrl.Metric(t, "fedplane_rsp_planned_replicas", map[string]string{"name": "rsp-capacity", "cluster": cluster})).
-				To(BeEquivalentTo(want), "planned replicas metric of %s", cluster)
+			g.Eventually(func() float64 {
+				return ctrl.Metric(t, "fedplane_rsp_planned_replicas", map[string]string{"name": "rsp-capacity", "cluster": cluster})
+			}).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(want), "planned replicas metric of %s", cluster)
 		}
 
 		table := kubectlGetRSP(t, lab.Host(), "rsp-capacity")
