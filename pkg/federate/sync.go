@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -273,25 +274,15 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 
 // place resolves the placement; a deleted object is placed nowhere.
 func (r *SyncReconciler) place(ctx context.Context, s *scope) error {
-	in := placement.Input{Placement: s.spec.Placement, Namespaced: r.Type.Namespaced, IsFederatedNamespace: r.Type.isNamespace()}
-	for _, c := range s.clusters {
-		in.Clusters = append(in.Clusters, placement.Cluster{Name: c.Name, Labels: c.Labels, Ready: cluster.IsReady(c.Status)})
-	}
+	in := placement.Input{Placement: s.spec.Placement, Namespaced: r.Type.Namespaced, IsFederatedNamespace: r.Type.isNamespace(), Clusters: PlacementClusters(s.clusters)}
 	if s.deleting {
 		in.Placement = typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{}}
 	} else if r.Type.Namespaced && !r.Type.isNamespace() {
-		fns := &unstructured.Unstructured{}
-		fns.SetGroupVersionKind(FederatedNamespaceGVK)
-		switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.fed.GetNamespace(), Name: s.fed.GetNamespace()}, fns); {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return fmt.Errorf("failed to read the FederatedNamespace %s: %w", s.fed.GetNamespace(), err)
-		default:
-			var spec typesv1beta1.FederatedSpec
-			if err := FromUnstructured(fns.Object["spec"], &spec); err == nil && fns.GetDeletionTimestamp() == nil {
-				in.NamespacePlacement = &spec.Placement
-			}
+		nsPlacement, err := NamespacePlacement(ctx, r.Client, s.fed.GetNamespace())
+		if err != nil {
+			return err
 		}
+		in.NamespacePlacement = nsPlacement
 	}
 	res, err := placement.Resolve(in)
 	if err != nil {
@@ -772,6 +763,34 @@ func pastTense(a Action) string {
 	default:
 		return "Orphaned"
 	}
+}
+
+// PlacementClusters is the clusters as placement sees them: name, labels and readiness.
+func PlacementClusters(registered []corev1beta1.KubeFedCluster) []placement.Cluster {
+	out := make([]placement.Cluster, 0, len(registered))
+	for _, c := range registered {
+		out = append(out, placement.Cluster{Name: c.Name, Labels: c.Labels, Ready: cluster.IsReady(c.Status)})
+	}
+	return out
+}
+
+// NamespacePlacement reads the placement of the FederatedNamespace of namespace. It is nil
+// when the namespace is not federated, when its FederatedNamespace is being deleted, and when
+// its spec cannot be read.
+func NamespacePlacement(ctx context.Context, c client.Reader, namespace string) (*typesv1beta1.Placement, error) {
+	fns := &unstructured.Unstructured{}
+	fns.SetGroupVersionKind(FederatedNamespaceGVK)
+	switch err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: namespace}, fns); {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("failed to read the FederatedNamespace %s: %w", namespace, err)
+	}
+	var spec typesv1beta1.FederatedSpec
+	if err := FromUnstructured(fns.Object["spec"], &spec); err != nil || fns.GetDeletionTimestamp() != nil {
+		return nil, nil //nolint:nilerr // An unreadable spec places nothing, as no FederatedNamespace does.
+	}
+	return &spec.Placement, nil
 }
 
 // FromUnstructured decodes an unstructured value into a typed one through JSON, keeping the

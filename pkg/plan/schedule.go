@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -145,4 +146,56 @@ func equalOverrides(a, b []typesv1beta1.ClusterOverrides) bool {
 		}
 	}
 	return true
+}
+
+// MemberState is the state of a governed workload in one candidate cluster, as read from it.
+type MemberState struct {
+	// Known is false when the cluster could not be read.
+	Known bool
+	// Exists tells whether the cluster has the workload.
+	Exists bool
+	// Replicas is the workload's spec.replicas in the cluster.
+	Replicas int64
+	// Unschedulable counts its pods that have been unschedulable for too long.
+	Unschedulable int64
+}
+
+// MemberReplicas derives the planner's inputs from the member states. A cluster's current
+// replicas are what it is asked to run (its spec.replicas), not what already runs, so that a
+// plan still rolling out is not mistaken for running replicas that must stay. A cluster with
+// unschedulable pods can run its replicas less those pods. A cluster whose state is unknown
+// keeps the replicas that the target's /spec/replicas override gives it, with no capacity
+// estimate; a cluster without the workload runs nothing.
+func MemberReplicas(states map[string]MemberState, overrides []typesv1beta1.ClusterOverrides) (current, capacity map[string]int64) {
+	current, capacity = map[string]int64{}, map[string]int64{}
+	var given map[string]int64
+	for name, st := range states {
+		switch {
+		case !st.Known:
+			if given == nil {
+				given = replicasOverrides(overrides)
+			}
+			current[name] = given[name]
+		case st.Exists:
+			current[name] = st.Replicas
+			if st.Unschedulable > 0 {
+				capacity[name] = max(st.Replicas-st.Unschedulable, 0)
+			}
+		}
+	}
+	return current, capacity
+}
+
+// replicasOverrides returns the replicas that the /spec/replicas overrides give each cluster.
+func replicasOverrides(all []typesv1beta1.ClusterOverrides) map[string]int64 {
+	out := map[string]int64{}
+	for _, co := range all {
+		for _, o := range co.ClusterOverrides {
+			var n int64
+			if o.Path == ReplicasPath && o.Value != nil && json.Unmarshal(o.Value.JSON, &n) == nil {
+				out[co.ClusterName] = n
+			}
+		}
+	}
+	return out
 }

@@ -195,3 +195,56 @@ func TestSchedule(t *testing.T) {
 		})
 	}
 }
+
+func TestMemberReplicas(t *testing.T) {
+	given := newTarget().override("cce", "/spec/template/spec/containers/0/image", "nginx:1.26").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 3).Overrides
+	cases := []struct {
+		name         string
+		states       map[string]MemberState
+		wantCurrent  map[string]int64
+		wantCapacity map[string]int64
+	}{
+		{name: "no candidates", wantCurrent: map[string]int64{}, wantCapacity: map[string]int64{}},
+		{
+			name:         "what a cluster is asked to run counts, not what runs",
+			states:       map[string]MemberState{"cce": {Known: true, Exists: true, Replicas: 6}, "local": {Known: true, Exists: true, Replicas: 2}},
+			wantCurrent:  map[string]int64{"cce": 6, "local": 2},
+			wantCapacity: map[string]int64{},
+		},
+		{
+			name:         "unschedulable pods cap the cluster at what fits",
+			states:       map[string]MemberState{"cce": {Known: true, Exists: true, Replicas: 6, Unschedulable: 1}},
+			wantCurrent:  map[string]int64{"cce": 6},
+			wantCapacity: map[string]int64{"cce": 5},
+		},
+		{
+			name:         "more unschedulable pods than replicas (an old rollout) is no room at all",
+			states:       map[string]MemberState{"cce": {Known: true, Exists: true, Replicas: 2, Unschedulable: 3}},
+			wantCurrent:  map[string]int64{"cce": 2},
+			wantCapacity: map[string]int64{"cce": 0},
+		},
+		{
+			name:         "a cluster without the workload runs nothing",
+			states:       map[string]MemberState{"cce": {Known: true}},
+			wantCurrent:  map[string]int64{},
+			wantCapacity: map[string]int64{},
+		},
+		{
+			name:         "an unknown cluster keeps what its override gives it, with no estimate",
+			states:       map[string]MemberState{"cce": {Unschedulable: 9}, "local": {Known: true, Exists: true, Replicas: 5}, "new": {}},
+			wantCurrent:  map[string]int64{"cce": 4, "local": 5, "new": 0},
+			wantCapacity: map[string]int64{},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			current, capacity := MemberReplicas(tc.states, given)
+			if diff := cmp.Diff(tc.wantCurrent, current); diff != "" {
+				t.Errorf("current (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantCapacity, capacity); diff != "" {
+				t.Errorf("capacity (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

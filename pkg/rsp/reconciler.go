@@ -59,9 +59,6 @@ var Targets = map[string]Target{
 	},
 }
 
-// federatedNamespaceGVK is the kind whose placement limits a namespaced target.
-var federatedNamespaceGVK = federate.FederatedNamespaceGVK
-
 // Reconciler spreads the replicas of the target of each ReplicaSchedulingPreference.
 type Reconciler struct {
 	// Client reads the host from the manager's cache and writes it.
@@ -92,6 +89,8 @@ type scope struct {
 	clusters placement.Input
 	states   map[string]memberState
 	planned  plan.Scheduled
+	// capacity is the estimated capacity of the candidates that are out of room.
+	capacity map[string]int64
 	// status, reason and message make the Planned condition; plan is set once planned.
 	status          metav1.ConditionStatus
 	reason, message string
@@ -101,14 +100,13 @@ type scope struct {
 
 // memberState is the workload's state in one member.
 type memberState struct {
-	// known is false when the member could not be read.
-	known bool
-	// exists tells whether the member has the workload.
-	exists bool
-	pods   PodCounts
-	// replicas is the workload's spec.replicas in the member.
-	replicas int64
-	err      error
+	plan.MemberState
+	// ready counts the pods that run and are ready.
+	ready int64
+	// recheck, when not zero, is when to look again at pods not yet unschedulable for long.
+	recheck time.Duration
+	// err says why the member could not be read.
+	err error
 }
 
 // Reconcile plans the replicas of one preference's target and writes the plan.
@@ -152,7 +150,7 @@ func (r *Reconciler) run(ctx context.Context, s *scope) (reconcile.Result, error
 		return reconcile.Result{}, reconcile.TerminalError(err)
 	}
 	s.states = r.readMembers(ctx, s, candidates)
-	if err := r.schedule(s); err != nil {
+	if err := r.schedule(ctx, s); err != nil {
 		s.status, s.reason, s.message = metav1.ConditionFalse, ReasonInvalidPreference, err.Error()
 		return reconcile.Result{}, reconcile.TerminalError(err)
 	}
@@ -209,22 +207,11 @@ func (r *Reconciler) readClusters(ctx context.Context, s *scope) error {
 	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
 		return fmt.Errorf("failed to list the KubeFedClusters: %w", err)
 	}
-	s.clusters = placement.Input{Namespaced: true}
-	for _, c := range list.Items {
-		s.clusters.Clusters = append(s.clusters.Clusters, placement.Cluster{Name: c.Name, Labels: c.Labels, Ready: cluster.IsReady(c.Status)})
+	nsPlacement, err := federate.NamespacePlacement(ctx, r.Client, s.rsp.Namespace)
+	if err != nil {
+		return err
 	}
-	fns := &unstructured.Unstructured{}
-	fns.SetGroupVersionKind(federatedNamespaceGVK)
-	switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.rsp.Namespace, Name: s.rsp.Namespace}, fns); {
-	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-	case err != nil:
-		return fmt.Errorf("failed to read the FederatedNamespace %s: %w", s.rsp.Namespace, err)
-	default:
-		var spec typesv1beta1.FederatedSpec
-		if err := federate.FromUnstructured(fns.Object["spec"], &spec); err == nil && fns.GetDeletionTimestamp() == nil {
-			s.clusters.NamespacePlacement = &spec.Placement
-		}
-	}
+	s.clusters = placement.Input{Namespaced: true, NamespacePlacement: nsPlacement, Clusters: federate.PlacementClusters(list.Items)}
 	return nil
 }
 
@@ -265,18 +252,18 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	obj.SetGroupVersionKind(s.kind.Member)
 	switch err := cached.Get(ctx, client.ObjectKeyFromObject(s.rsp), obj); {
 	case apierrors.IsNotFound(err):
-		return memberState{known: true}
+		return memberState{MemberState: plan.MemberState{Known: true}}
 	case err != nil:
 		return memberState{err: err}
 	}
-	st := memberState{known: true, exists: true}
-	st.replicas, _, _ = unstructured.NestedInt64(obj.Object, "spec", "replicas")
+	st := memberState{MemberState: plan.MemberState{Known: true, Exists: true}}
+	st.Replicas, _, _ = unstructured.NestedInt64(obj.Object, "spec", "replicas")
 	ready, _, _ := unstructured.NestedInt64(obj.Object, "status", "readyReplicas")
 	total, _, _ := unstructured.NestedInt64(obj.Object, "status", "replicas")
 	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-	if observed >= obj.GetGeneration() && st.replicas == ready && total == ready {
+	if observed >= obj.GetGeneration() && st.Replicas == ready && total == ready {
 		// Every pod is ready and none is pending: no need to look at the pods.
-		st.pods.RunningAndReady = ready
+		st.ready = ready
 		return st
 	}
 	var sel metav1.LabelSelector
@@ -292,32 +279,26 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	if err := live.List(ctx, pods, client.InNamespace(s.rsp.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
 		return memberState{err: fmt.Errorf("failed to list pods: %w", err)}
 	}
-	st.pods = AnalyzePods(pods.Items, r.now(), r.threshold())
+	counts := AnalyzePods(pods.Items, r.now(), r.threshold())
+	st.ready, st.Unschedulable, st.recheck = counts.RunningAndReady, counts.Unschedulable, counts.Recheck
 	return st
 }
 
-// schedule decides with plan.Schedule. A cluster's current replicas, which matter only without
-// rebalance, are its workload's spec.replicas; a member whose state is unknown keeps the
-// replicas the target gives it now and has no capacity estimate.
-func (r *Reconciler) schedule(s *scope) error {
-	current := map[string]int64{}
-	capacity := map[string]int64{}
-	given := replicasOverrides(s.spec.Overrides)
-	for name, st := range s.states {
-		switch {
-		case !st.known:
-			current[name] = given[name]
+// schedule decides with plan.MemberReplicas and plan.Schedule. A member that could not be
+// read is looked at again soon.
+func (r *Reconciler) schedule(ctx context.Context, s *scope) error {
+	states := make(map[string]plan.MemberState, len(s.states))
+	for _, name := range slices.Sorted(maps.Keys(s.states)) {
+		st := s.states[name]
+		states[name] = st.MemberState
+		s.recheck = minPositive(s.recheck, st.recheck)
+		if !st.Known {
 			s.recheck = minPositive(s.recheck, unknownRecheck)
-		case st.exists:
-			// What the cluster is asked to run, not what already runs: a plan that is
-			// still rolling out is not mistaken for running replicas that must stay.
-			current[name] = st.replicas
-			if st.pods.Unschedulable > 0 {
-				capacity[name] = max(st.replicas-st.pods.Unschedulable, 0)
-			}
-			s.recheck = minPositive(s.recheck, st.pods.Recheck)
+			ctrl.LoggerFrom(ctx).Info("the workload's state in the member is unknown; its replicas stay as they are", "cluster", name, "reason", st.err)
 		}
 	}
+	current, capacity := plan.MemberReplicas(states, s.spec.Overrides)
+	s.capacity = capacity
 	planned, err := plan.Schedule(plan.ScheduleInput{
 		Preference: s.rsp, Target: s.spec, Clusters: s.clusters,
 		CurrentReplicas: current, EstimatedCapacity: capacity,
@@ -360,7 +341,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	if err := r.Client.Patch(ctx, target, patch); err != nil {
 		return err
 	}
-	ctrl.LoggerFrom(ctx).Info("target updated", "placement", clusterNames(p.Placement.Clusters), "replicas", p.Result.Replicas)
+	ctrl.LoggerFrom(ctx).Info("target updated", "candidates", p.Candidates, "kept", p.Kept, "replicas", p.Result.Replicas)
 	s.applied()
 	return nil
 }
@@ -388,7 +369,7 @@ func appliedMessage(s *scope) string {
 	}
 	var unknown []string
 	for _, name := range slices.Sorted(maps.Keys(s.states)) {
-		if !s.states[name].known {
+		if !s.states[name].Known {
 			unknown = append(unknown, name)
 		}
 	}
@@ -414,13 +395,7 @@ func (r *Reconciler) record(ctx context.Context, s *scope, before schedulingv1al
 		}
 	}
 	slices.Sort(returned)
-	capacity := map[string]int64{}
-	for name, st := range s.states {
-		if st.known && st.exists && st.pods.Unschedulable > 0 {
-			capacity[name] = max(st.replicas-st.pods.Unschedulable, 0)
-		}
-	}
-	m, ok := describeMove(moveInput{Prev: prev, Next: s.plan, NotReady: notReady, Returned: returned, Capacity: capacity})
+	m, ok := describeMove(moveInput{Prev: prev, Next: s.plan, NotReady: notReady, Returned: returned, Capacity: s.capacity})
 	r.Metrics.setPlan(s.rsp.Namespace, s.rsp.Name, s.plan)
 	if !ok {
 		return
@@ -439,7 +414,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope, before *scheduli
 	if s.plan != nil {
 		in.Ready = map[string]int64{}
 		for name, st := range s.states {
-			in.Ready[name] = st.pods.RunningAndReady
+			in.Ready[name] = st.ready
 		}
 	}
 	setStatus(&s.rsp.Status, in)
@@ -463,28 +438,6 @@ func (r *Reconciler) threshold() time.Duration {
 		return r.UnschedulableThreshold
 	}
 	return DefaultUnschedulableThreshold
-}
-
-// replicasOverrides returns the replicas that the /spec/replicas overrides give each cluster.
-func replicasOverrides(all []typesv1beta1.ClusterOverrides) map[string]int64 {
-	out := map[string]int64{}
-	for _, co := range all {
-		for _, o := range co.ClusterOverrides {
-			var n int64
-			if o.Path == plan.ReplicasPath && o.Value != nil && json.Unmarshal(o.Value.JSON, &n) == nil {
-				out[co.ClusterName] = n
-			}
-		}
-	}
-	return out
-}
-
-func clusterNames(refs []typesv1beta1.ClusterReference) []string {
-	names := make([]string, 0, len(refs))
-	for _, r := range refs {
-		names = append(names, r.Name)
-	}
-	return names
 }
 
 func minPositive(a, b time.Duration) time.Duration {

@@ -18,6 +18,7 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // SetupWithManager runs the controller in mgr. It plans a preference again when the
@@ -40,7 +41,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return true
 	}
 	fns := &unstructured.Unstructured{}
-	fns.SetGroupVersionKind(federatedNamespaceGVK)
+	fns.SetGroupVersionKind(federate.FederatedNamespaceGVK)
 	if served(fns) {
 		b = b.Watches(fns, handler.EnqueueRequestsFromMapFunc(inNamespace), builder.WithPredicates(specChanged()))
 	}
