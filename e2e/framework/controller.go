@@ -37,18 +37,18 @@ func BuildController(dir string) (string, error) {
 	return out, nil
 }
 
-// Controller is a fed-controller process run by a test.
+// Controller is a fed-controller process.
 type Controller struct {
 	cmd     *exec.Cmd
 	metrics string
 	log     string
+	logFile *os.File
 }
 
-// StartController runs the fed-controller binary against host with the given control-plane id, and stops
-// it when the test ends.
-func StartController(t testing.TB, binary string, host *Cluster, id string, extra ...string) *Controller {
-	t.Helper()
-	dir := t.TempDir()
+// LaunchController runs the fed-controller binary against host with the given control-plane
+// id, its kubeconfig and log in dir, and the flags extra after those it sets itself (the
+// kubeconfig, free metrics and probe ports, and the id). Stop ends it.
+func LaunchController(binary string, host *Cluster, dir, id string, extra ...string) (*Controller, error) {
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters[host.Name] = &clientcmdapi.Cluster{Server: host.Server(), CertificateAuthorityData: host.CACert()}
@@ -56,36 +56,61 @@ func StartController(t testing.TB, binary string, host *Cluster, id string, extr
 	cfg.Contexts[host.Name] = &clientcmdapi.Context{Cluster: host.Name, AuthInfo: host.Name}
 	cfg.CurrentContext = host.Name
 	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	metricsPort, err := freePort()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	probePort, err := freePort()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	c := &Controller{metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort), log: filepath.Join(dir, "fed-controller.log")}
-	logFile, err := os.Create(c.log)
-	if err != nil {
-		t.Fatal(err)
+	if c.logFile, err = os.Create(c.log); err != nil {
+		return nil, err
 	}
 	args := append([]string{
 		"--kubeconfig", kubeconfig,
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
-		"--control-plane-id", id, "--member-timeout", "2s",
+		"--control-plane-id", id,
 	}, extra...)
 	c.cmd = exec.Command(binary, args...)
-	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
+	c.cmd.Stdout, c.cmd.Stderr = c.logFile, c.logFile
 	if err := c.cmd.Start(); err != nil {
+		_ = c.logFile.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Stop kills the process and waits for it.
+func (c *Controller) Stop() {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+	_ = c.logFile.Close()
+}
+
+// Pid is the process id.
+func (c *Controller) Pid() int { return c.cmd.Process.Pid }
+
+// LogPath is the path of the process's log.
+func (c *Controller) LogPath() string { return c.log }
+
+// MetricsURL is the address of the process's /metrics endpoint; /debug/pprof is beside it.
+func (c *Controller) MetricsURL() string { return c.metrics }
+
+// StartController runs the fed-controller binary against host with the given control-plane
+// id and a member timeout of 2 s, and stops it when the test ends.
+func StartController(t testing.TB, binary string, host *Cluster, id string, extra ...string) *Controller {
+	t.Helper()
+	c, err := LaunchController(binary, host, t.TempDir(), id, append([]string{"--member-timeout", "2s"}, extra...)...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = c.cmd.Process.Kill()
-		_ = c.cmd.Wait()
-		_ = logFile.Close()
+		c.Stop()
 		if t.Failed() {
 			if b, err := os.ReadFile(c.log); err == nil {
 				lines := strings.Split(string(b), "\n")
@@ -99,9 +124,18 @@ func StartController(t testing.TB, binary string, host *Cluster, id string, extr
 // Metric sums the samples of a metric family whose labels contain all of match.
 func (c *Controller) Metric(t testing.TB, name string, match map[string]string) float64 {
 	t.Helper()
+	v, err := c.ReadMetric(name, match)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// ReadMetric sums the samples of a metric family whose labels contain all of match.
+func (c *Controller) ReadMetric(name string, match map[string]string) (float64, error) {
 	resp, err := http.Get(c.metrics) //nolint:noctx // A local test endpoint.
 	if err != nil {
-		t.Fatalf("failed to read the metrics: %v", err)
+		return 0, fmt.Errorf("failed to read the metrics: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	var sum float64
@@ -126,37 +160,60 @@ func (c *Controller) Metric(t testing.TB, name string, match map[string]string) 
 			sum += f
 		}
 	}
-	return sum
+	return sum, sc.Err()
 }
 
 // MemberWrites counts every request other than GET that the controller sent to the members'
 // API servers (client-go's own count), and the writes it counted itself.
 func (c *Controller) MemberWrites(t testing.TB, members ...*Cluster) (requests, writes float64) {
 	t.Helper()
+	requests, writes, err := c.ReadMemberWrites(members...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return requests, writes
+}
+
+// ReadMemberWrites is MemberWrites with an error instead of a test failure.
+func (c *Controller) ReadMemberWrites(members ...*Cluster) (requests, writes float64, err error) {
 	for _, m := range members {
 		host := strings.TrimPrefix(m.Server(), "https://")
 		for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-			requests += c.Metric(t, "rest_client_requests_total", map[string]string{"host": host, "method": method})
+			v, err := c.ReadMetric("rest_client_requests_total", map[string]string{"host": host, "method": method})
+			if err != nil {
+				return 0, 0, err
+			}
+			requests += v
 		}
 	}
-	return requests, c.Metric(t, "fedplane_member_writes_total", nil)
+	writes, err = c.ReadMetric("fedplane_member_writes_total", nil)
+	return requests, writes, err
 }
 
 // InstallHost installs the API into host with a fast health check (period 1 s, timeout 1 s,
 // failure threshold 3), and returns a client.
 func InstallHost(t testing.TB, host *Cluster) client.Client {
 	t.Helper()
-	c, err := host.InstallAPI(t.Context())
+	c, err := InstallHostAPI(t.Context(), host)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return c
+}
+
+// InstallHostAPI is InstallHost with an error instead of a test failure.
+func InstallHostAPI(ctx context.Context, host *Cluster) (client.Client, error) {
+	c, err := host.InstallAPI(ctx)
+	if err != nil {
+		return nil, err
 	}
 	cfg := kubefedconfig.Default(corev1beta1.DefaultNamespace)
 	cfg.Spec.ClusterHealthCheck.Period = &metav1.Duration{Duration: time.Second}
 	cfg.Spec.ClusterHealthCheck.Timeout = &metav1.Duration{Duration: time.Second}
-	if err := c.Create(t.Context(), cfg); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
+	if err := c.Create(ctx, cfg); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, err
 	}
-	return c
+	return c, nil
 }
 
 // RegisterMember registers member in the host under its own name, with labels.

@@ -1,10 +1,13 @@
 package federate
 
 import (
+	"encoding/json"
 	"testing"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
@@ -252,6 +255,49 @@ func TestSetStatusSettles(t *testing.T) {
 			}
 			if diff := cmp.Diff(order, tc.in.Clusters); diff != "" {
 				t.Errorf("SetStatus() reordered the input clusters (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestStatusPatchReplacesTheWholeStatus applies the status patch as the API server does (a
+// JSON merge patch) to an object whose status has more than the new one, and checks that the
+// result is exactly the new status: a merge patch only drops fields it names as null.
+func TestStatusPatchReplacesTheWholeStatus(t *testing.T) {
+	waitA, waitB := clusterStatus("a", typesv1beta1.WaitingForRemoval), clusterStatus("b", typesv1beta1.WaitingForRemoval)
+	old := newStatus(1).propagation(corev1.ConditionFalse, typesv1beta1.CheckClusters, t0, t0).clusters(waitA, waitB).build()
+	old.Replicas, old.ReadyReplicas = ptr.To[int64](3), ptr.To[int64](2)
+	tests := []struct {
+		name string
+		want typesv1beta1.FederatedStatus
+	}{
+		{name: "no cluster listed and no replicas any more", want: newStatus(2).propagation(corev1.ConditionTrue, "", t1, t1).build()},
+		{name: "one cluster fewer", want: newStatus(2).propagation(corev1.ConditionFalse, typesv1beta1.CheckClusters, t1, t0).clusters(waitB).build()},
+		{name: "empty status", want: typesv1beta1.FederatedStatus{}},
+		{name: "same status", want: old},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := json.Marshal(map[string]any{"metadata": map[string]any{"name": "x"}, "status": old})
+			if err != nil {
+				t.Fatal(err)
+			}
+			patch, err := statusPatch(tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			merged, err := jsonpatch.MergePatch(doc, patch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Status typesv1beta1.FederatedStatus `json:"status"`
+			}
+			if err := json.Unmarshal(merged, &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got.Status); diff != "" {
+				t.Errorf("status after the patch (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -596,7 +596,7 @@ func (r *SyncReconciler) writeStatus(ctx context.Context, s *scope, results []cl
 	if !SetStatus(&status, in) {
 		return nil
 	}
-	body, err := json.Marshal(map[string]any{"status": status})
+	body, err := statusPatch(status)
 	if err != nil {
 		return err
 	}
@@ -605,7 +605,29 @@ func (r *SyncReconciler) writeStatus(ctx context.Context, s *scope, results []cl
 		return client.IgnoreNotFound(err)
 	}
 	s.status = status
+	// Later writes in this reconcile (the finalizer's removal) lock on the new version.
+	s.fed.SetResourceVersion(obj.GetResourceVersion())
 	return nil
+}
+
+// statusPatch is the merge patch that sets the whole status: a field the status leaves out
+// (no clusters listed, no replicas) is removed with an explicit null, which a merge patch
+// needs to drop what the object had.
+func statusPatch(status typesv1beta1.FederatedStatus) ([]byte, error) {
+	b, err := json.Marshal(status)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"observedGeneration", "conditions", "clusters", "replicas", "readyReplicas"} {
+		if _, ok := fields[f]; !ok {
+			fields[f] = nil
+		}
+	}
+	return json.Marshal(map[string]any{"status": fields})
 }
 
 func (r *SyncReconciler) now() time.Time {
