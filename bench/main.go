@@ -1,0 +1,117 @@
+// Command bench measures fed-controller's propagation on a lab (a host and M member API
+// servers on this machine) against the limit of those API servers for the same writes, and
+// prints the figures as a table, a JSON file under bench/results/ and a last summary line.
+// `make bench` runs it; docs/performance.md explains the figures.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// config is the bench's flags.
+type config struct {
+	kind       string
+	n, m       int
+	inflight   int
+	updates    int
+	idle       time.Duration
+	bin        string
+	results    string
+	profile    bool
+	keepLab    bool
+	timeout    time.Duration
+	controller stringList
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, " ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func parseFlags(args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&c.kind, "kind", "ConfigMap", "kind of the member objects: ConfigMap or Deployment")
+	fs.IntVar(&c.n, "n", 1000, "number of federated objects")
+	fs.IntVar(&c.m, "m", 2, "number of member clusters")
+	fs.IntVar(&c.inflight, "inflight", 16, "requests the plain writer (and the bench's own applies) keep in flight")
+	fs.IntVar(&c.updates, "updates", 100, "number of single-object template changes whose latency is measured")
+	fs.DurationVar(&c.idle, "idle", time.Minute, "how long to count writes while nothing changes")
+	fs.StringVar(&c.bin, "bin", "bin", "directory with the lab binaries and fed-controller (make lab-tools build)")
+	fs.StringVar(&c.results, "results", "bench/results", "directory for the JSON result (and the profiles)")
+	fs.BoolVar(&c.profile, "profile", false, "take fed-controller's CPU profile over converge and its heap profile at its end, into the results directory")
+	fs.BoolVar(&c.keepLab, "keep-lab", false, "leave the lab and fed-controller running at the end, for a look with kubectl")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "time limit of each phase")
+	fs.Var(&c.controller, "controller-arg", "extra fed-controller flag, such as --member-kube-api-qps=100 (repeatable); the bench measures the defaults without it")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if _, ok := kinds[c.kind]; !ok {
+		return nil, fmt.Errorf("-kind must be ConfigMap or Deployment, not %q", c.kind)
+	}
+	switch {
+	case c.n < 1:
+		return nil, errors.New("-n must be at least 1")
+	case c.m < 1 || c.m > 20:
+		return nil, errors.New("-m must be between 1 and 20")
+	case c.inflight < 1:
+		return nil, errors.New("-inflight must be at least 1")
+	case c.updates < 0 || c.updates > c.n:
+		return nil, errors.New("-updates must be between 0 and -n")
+	case c.idle < 0:
+		return nil, errors.New("-idle must not be negative")
+	}
+	abs, err := filepath.Abs(c.bin)
+	if err != nil {
+		return nil, err
+	}
+	c.bin = abs
+	return c, nil
+}
+
+func run(ctx context.Context, args []string) error {
+	c, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	b, err := newBench(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	res, err := b.run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := res.WriteTable(os.Stdout); err != nil {
+		return err
+	}
+	path, err := res.Save(c.results)
+	if err != nil {
+		return err
+	}
+	fmt.Println("result:", path)
+	fmt.Println(res.Summary())
+	return nil
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/json"
+)
+
+// converge applies the N federated objects and waits until every member holds every copy,
+// then checks each copy's content.
+func (b *bench) converge(ctx context.Context) error {
+	n := b.cfg.n
+	pid := b.controller.Pid()
+	// Let the controller settle after start, then take its baseline.
+	time.Sleep(2 * time.Second)
+	rss, _, err := memoryMB(pid)
+	if err != nil {
+		return err
+	}
+	b.result.BaselineRSSMB = round(rss, 1)
+	cpuBefore, err := cpuSeconds(pid)
+	if err != nil {
+		return err
+	}
+	var profiles sync.WaitGroup
+	if b.cfg.profile {
+		// A CPU profile as long as converge is expected to take, from the limit.
+		seconds := max(5, int(b.result.LimitSeconds*1.2)+1)
+		path := b.profilePath("converge-cpu")
+		profiles.Go(func() {
+			url := strings.TrimSuffix(b.controller.MetricsURL(), "/metrics") + fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds)
+			if err := fetch(context.WithoutCancel(ctx), url, path); err != nil {
+				b.logf("converge: no CPU profile: %v", err)
+				return
+			}
+			b.result.Profiles = append(b.result.Profiles, path)
+		})
+	}
+	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(benchNamespace)
+	b.logf("converge: applying %d federated objects", n)
+	started := time.Now()
+	deadline, _ := ctx.Deadline()
+	err = inParallel(ctx, b.cfg.inflight, n, func(ctx context.Context, i int) error {
+		_, err := fedRes.Create(ctx, b.kind.federated(benchNamespace, i, 1, b.members), metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("failed to apply the federated objects: %w", err)
+	}
+	b.logf("converge: applied in %s; waiting for %d member objects", time.Since(started).Round(time.Millisecond), n*len(b.members))
+	done, err := b.tracker.waitAll(deadline, n, 1)
+	if err != nil {
+		held, right := b.tracker.counts(1)
+		return fmt.Errorf("members hold %d of %d objects, %d of them right: %w", held, n*len(b.members), right, err)
+	}
+	b.result.ConvergeSeconds = round(done.Sub(started).Seconds(), 2)
+	b.result.Ratio = round(b.result.LimitSeconds/b.result.ConvergeSeconds, 2)
+	cpuAfter, err := cpuSeconds(pid)
+	if err != nil {
+		return err
+	}
+	b.result.ConvergeCPUSeconds = round(cpuAfter-cpuBefore, 2)
+	b.logf("converge: %.1fs (ratio %.2f)", b.result.ConvergeSeconds, b.result.Ratio)
+	if b.cfg.profile {
+		path := b.profilePath("converge-heap")
+		url := strings.TrimSuffix(b.controller.MetricsURL(), "/metrics") + "/debug/pprof/heap"
+		if err := fetch(ctx, url, path); err != nil {
+			b.logf("converge: no heap profile: %v", err)
+		} else {
+			b.result.Profiles = append(b.result.Profiles, path)
+		}
+	}
+	profiles.Wait()
+	return b.checkContent(ctx, 1)
+}
+
+// checkContent reads every member copy and compares it with what the template at version
+// and the cluster's override say.
+func (b *bench) checkContent(ctx context.Context, version int) error {
+	for _, cluster := range b.members {
+		list, err := b.memberDyn[cluster].Resource(b.kind.Resource).Namespace(benchNamespace).List(ctx, metav1.ListOptions{LabelSelector: benchSelector})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) != b.cfg.n {
+			return fmt.Errorf("cluster %s holds %d objects, want %d", cluster, len(list.Items), b.cfg.n)
+		}
+		for i := range list.Items {
+			obj := &list.Items[i]
+			if err := b.kind.contentMatches(obj, version, cluster); err != nil {
+				return fmt.Errorf("cluster %s, %s: %w", cluster, obj.GetName(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// update changes one object's template at a time and times until every member holds it.
+func (b *bench) update(ctx context.Context) error {
+	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(benchNamespace)
+	var samples []time.Duration
+	failures := 0
+	for k := range b.cfg.updates {
+		name := objectName(k * b.cfg.n / b.cfg.updates)
+		patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": b.kind.template(2)}})
+		if err != nil {
+			return err
+		}
+		started := time.Now()
+		if _, err := fedRes.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("failed to change %s: %w", name, err)
+		}
+		done, err := b.tracker.waitObject(started.Add(30*time.Second), name, 2)
+		if err != nil {
+			failures++
+			continue
+		}
+		samples = append(samples, done.Sub(started))
+	}
+	ms := func(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 1) }
+	b.result.UpdateSamples, b.result.UpdateFailures = len(samples), failures
+	b.result.UpdateP50Millis = ms(percentile(samples, 50))
+	b.result.UpdateP99Millis = ms(percentile(samples, 99))
+	b.result.UpdateMaxMillis = ms(percentile(samples, 100))
+	b.logf("update: p50 %.0fms p99 %.0fms (%d changes, %d lost)", b.result.UpdateP50Millis, b.result.UpdateP99Millis, len(samples), failures)
+	if failures > 0 {
+		return fmt.Errorf("%d of %d changes did not reach every member within 30s", failures, b.cfg.updates)
+	}
+	return nil
+}
+
+// writes returns fed-controller's non-GET requests to the members and to the host so far.
+func (b *bench) writes() (member, host int, err error) {
+	var members float64
+	for _, name := range b.members {
+		r, _, err := b.controller.ReadMemberWrites(b.lab.Cluster(name))
+		if err != nil {
+			return 0, 0, err
+		}
+		members += r
+	}
+	h := strings.TrimPrefix(b.lab.Host().Server(), "https://")
+	var hostWrites float64
+	for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		v, err := b.controller.ReadMetric("rest_client_requests_total", map[string]string{"host": h, "method": method})
+		if err != nil {
+			return 0, 0, err
+		}
+		hostWrites += v
+	}
+	return int(members), int(hostWrites), nil
+}
+
+// idle counts fed-controller's writes while nothing changes.
+func (b *bench) idle(ctx context.Context) error {
+	// Let the last update's status writes land first.
+	time.Sleep(2 * time.Second)
+	m0, h0, err := b.writes()
+	if err != nil {
+		return err
+	}
+	b.logf("idle: counting writes for %s", b.cfg.idle)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(b.cfg.idle):
+	}
+	m1, h1, err := b.writes()
+	if err != nil {
+		return err
+	}
+	b.result.IdleSeconds = b.cfg.idle.Seconds()
+	b.result.IdleMemberWrites, b.result.IdleHostWrites = m1-m0, h1-h0
+	b.logf("idle: %d member writes, %d host writes", m1-m0, h1-h0)
+	return nil
+}
+
+// delete deletes the N federated objects at once and waits until every copy and every
+// federated object is gone.
+func (b *bench) delete(ctx context.Context) error {
+	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(benchNamespace)
+	deadline, _ := ctx.Deadline()
+	started := time.Now()
+	if err := fedRes.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		return err
+	}
+	if _, err := b.tracker.waitEmpty(deadline); err != nil {
+		held, _ := b.tracker.counts(0)
+		return fmt.Errorf("members still hold %d objects: %w", held, err)
+	}
+	err := poll(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		list, err := fedRes.List(ctx, metav1.ListOptions{Limit: 1})
+		if err != nil {
+			return false, err
+		}
+		return len(list.Items) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the federated objects were not removed: %w", err)
+	}
+	b.result.DeleteSeconds = round(time.Since(started).Seconds(), 2)
+	b.logf("delete: %.1fs", b.result.DeleteSeconds)
+	return nil
+}
+
+// cost reads fed-controller's CPU time, peak memory and writes over the run.
+func (b *bench) cost(_ context.Context) error {
+	pid := b.controller.Pid()
+	cpu, err := cpuSeconds(pid)
+	if err != nil {
+		return err
+	}
+	_, peak, err := memoryMB(pid)
+	if err != nil {
+		return err
+	}
+	per1k := 1000 / float64(b.cfg.n)
+	b.result.CPUSeconds = round(cpu, 2)
+	b.result.CPUSecondsPer1k = round(cpu*per1k, 2)
+	b.result.PeakRSSMB = round(peak, 1)
+	b.result.RSSPer1kMB = round((peak-b.result.BaselineRSSMB)*per1k, 1)
+	b.result.MemberWrites, b.result.HostWrites, err = b.writes()
+	return err
+}
