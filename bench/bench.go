@@ -182,6 +182,14 @@ func (b *bench) run(ctx context.Context) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("phase %s: %w (fed-controller log: %s)", p.name, err, b.controllerLog())
 		}
+		if b.controller != nil {
+			if _, peak, err := memoryMB(b.controller.Pid()); err == nil {
+				if b.result.PeakRSSMBAfter == nil {
+					b.result.PeakRSSMBAfter = map[string]float64{}
+				}
+				b.result.PeakRSSMBAfter[p.name] = round(peak, 1)
+			}
+		}
 	}
 	return b.result, nil
 }
@@ -259,6 +267,8 @@ func (b *bench) limit(ctx context.Context) error {
 			return err
 		}
 	}
+	// Let the new lab's controllers finish their start-up work first.
+	time.Sleep(5 * time.Second)
 	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(limitNamespace)
 	b.logf("limit: creating %d federated objects (not timed)", n)
 	err := inParallel(ctx, b.cfg.inflight, n, func(ctx context.Context, i int) error {
@@ -268,10 +278,17 @@ func (b *bench) limit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to create the federated objects: %w", err)
 	}
+	// The same watch of the members as in converge, so that both carry its cost.
+	t, err := newTracker(ctx, b.kind, limitNamespace, b.memberCfg)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
 	finalizer := []byte(fmt.Sprintf(`{"metadata":{"finalizers":[%q]}}`, limitFinalizer))
 	status := b.limitStatus(1)
 	perObject := m + 2
 	b.logf("limit: %d requests, %d in flight", n*perObject, b.cfg.inflight)
+	cpuBefore, selfBefore := labCPU(b.dir), selfCPU()
 	started := time.Now()
 	err = inParallel(ctx, b.cfg.inflight, n*perObject, func(ctx context.Context, r int) error {
 		i, w := r/perObject, r%perObject
@@ -294,7 +311,8 @@ func (b *bench) limit(ctx context.Context) error {
 	}
 	b.result.LimitSeconds = round(time.Since(started).Seconds(), 2)
 	b.result.LimitRequests = n * perObject
-	b.logf("limit: %.1fs", b.result.LimitSeconds)
+	b.result.LimitCPU = cpuShares(cpuBefore, labCPU(b.dir), selfCPU()-selfBefore)
+	b.logf("limit: %.1fs; CPU: %s", b.result.LimitSeconds, strings.Join(b.result.LimitCPU, ", "))
 
 	// Clean up, so that fed-controller starts on an empty lab.
 	unfinalize := []byte(`{"metadata":{"finalizers":null}}`)

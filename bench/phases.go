@@ -42,8 +42,13 @@ func (b *bench) converge(ctx context.Context) error {
 			b.result.Profiles = append(b.result.Profiles, path)
 		})
 	}
+	hostBefore, err := requestCounts(ctx, b.lab.Host().RESTConfig())
+	if err != nil {
+		return err
+	}
 	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(benchNamespace)
 	b.logf("converge: applying %d federated objects", n)
+	labBefore, selfBefore := labCPU(b.dir), selfCPU()
 	started := time.Now()
 	deadline, _ := ctx.Deadline()
 	err = inParallel(ctx, b.cfg.inflight, n, func(ctx context.Context, i int) error {
@@ -66,7 +71,15 @@ func (b *bench) converge(ctx context.Context) error {
 		return err
 	}
 	b.result.ConvergeCPUSeconds = round(cpuAfter-cpuBefore, 2)
+	b.result.ConvergeCPU = cpuShares(labBefore, labCPU(b.dir), selfCPU()-selfBefore)
+	b.logf("converge: CPU: %s", strings.Join(b.result.ConvergeCPU, ", "))
 	b.logf("converge: %.1fs (ratio %.2f)", b.result.ConvergeSeconds, b.result.Ratio)
+	hostAfter, err := requestCounts(ctx, b.lab.Host().RESTConfig())
+	if err != nil {
+		return err
+	}
+	b.result.ConvergeHostWrites = diffCounts(hostBefore, hostAfter)
+	b.logf("converge: host API server writes: %s", strings.Join(b.result.ConvergeHostWrites, ", "))
 	if b.cfg.profile {
 		path := b.profilePath("converge-heap")
 		url := strings.TrimSuffix(b.controller.MetricsURL(), "/metrics") + "/debug/pprof/heap"

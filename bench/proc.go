@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -118,4 +119,52 @@ func fedplaneVersion() string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// labCPU returns the CPU seconds so far of every process whose command line mentions dir
+// (the lab's processes and fed-controller), summed by program name.
+func labCPU(dir string) map[string]float64 {
+	out := map[string]float64{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !strings.Contains(string(cmdline), dir) {
+			continue
+		}
+		cpu, err := cpuSeconds(pid)
+		if err != nil {
+			continue
+		}
+		prog := strings.SplitN(string(cmdline), "\x00", 2)[0]
+		out[prog[strings.LastIndexByte(prog, '/')+1:]] += cpu
+	}
+	return out
+}
+
+// cpuShares returns the CPU seconds each program used between two labCPU readings, as sorted
+// "program: seconds" strings, with the bench's own CPU time added.
+func cpuShares(before, after map[string]float64, benchSeconds float64) []string {
+	var out []string
+	for k, v := range after {
+		out = append(out, fmt.Sprintf("%s: %.1fs", k, v-before[k]))
+	}
+	out = append(out, fmt.Sprintf("bench: %.1fs", benchSeconds))
+	sort.Strings(out)
+	return out
+}
+
+// selfCPU is the bench's own CPU seconds so far.
+func selfCPU() float64 {
+	cpu, err := cpuSeconds(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	return cpu
 }

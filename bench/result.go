@@ -63,6 +63,15 @@ type Result struct {
 	// MemberWrites and HostWrites are fed-controller's non-GET requests over the run.
 	MemberWrites int `json:"memberWrites"`
 	HostWrites   int `json:"hostWrites"`
+	// ConvergeHostWrites are the host API server's write requests during converge, by
+	// resource and verb, from every client (the bench's own creates included).
+	ConvergeHostWrites []string `json:"convergeHostWrites"`
+	// LimitCPU and ConvergeCPU are the CPU seconds each lab program used during limit and
+	// converge.
+	LimitCPU    []string `json:"limitCPU"`
+	ConvergeCPU []string `json:"convergeCPU"`
+	// PeakRSSMBAfter is fed-controller's peak RSS at the end of each phase.
+	PeakRSSMBAfter map[string]float64 `json:"peakRSSMBAfter"`
 	// Profiles lists the pprof files taken during converge.
 	Profiles []string `json:"profiles,omitempty"`
 }

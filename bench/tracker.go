@@ -8,14 +8,15 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
 
-// tracker watches the bench's objects in every member (their metadata only) and tells when
+// tracker watches the bench's objects in every member and tells when
 // the members hold given versions. It records, for each member and object, the version the
 // object carries when its cluster label is right, and 0 when the object is wrong; an
 // object not in the map does not exist.
@@ -38,12 +39,14 @@ func newTracker(ctx context.Context, k kind, namespace string, members map[strin
 	for name, cfg := range members {
 		t.seen[name] = map[string]int{}
 		t.byVersion[name] = map[int]int{}
-		mc, err := metadata.NewForConfig(cfg)
+		// A full-object JSON watch, as fed-controller's: the API server encodes each event once
+		// for both, so the bench's watch costs it little.
+		dc, err := dynamic.NewForConfig(cfg)
 		if err != nil {
 			cancel()
 			return nil, err
 		}
-		ri := mc.Resource(k.Resource).Namespace(namespace)
+		ri := dc.Resource(k.Resource).Namespace(namespace)
 		inf := cache.NewSharedIndexInformer(&cache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				o.LabelSelector = benchSelector
@@ -53,7 +56,7 @@ func newTracker(ctx context.Context, k kind, namespace string, members map[strin
 				o.LabelSelector = benchSelector
 				return ri.Watch(ctx, o)
 			},
-		}, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
+		}, &unstructured.Unstructured{}, 0, cache.Indexers{})
 		_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { t.record(name, obj, false) },
 			UpdateFunc: func(_, obj any) { t.record(name, obj, false) },
@@ -91,23 +94,24 @@ func (t *tracker) record(cluster string, obj any, deleted bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj, deleted = d.Obj, true
 	}
-	m, ok := obj.(*metav1.PartialObjectMetadata)
+	m, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return
 	}
+	name, labels := m.GetName(), m.GetLabels()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.seen[cluster][m.Name]; ok {
+	if old, ok := t.seen[cluster][name]; ok {
 		t.byVersion[cluster][old]--
 	}
 	if deleted {
-		delete(t.seen[cluster], m.Name)
+		delete(t.seen[cluster], name)
 	} else {
-		v, err := strconv.Atoi(m.Labels[versionLabel])
-		if err != nil || m.Labels[clusterLabel] != cluster {
+		v, err := strconv.Atoi(labels[versionLabel])
+		if err != nil || labels[clusterLabel] != cluster {
 			v = 0
 		}
-		t.seen[cluster][m.Name] = v
+		t.seen[cluster][name] = v
 		t.byVersion[cluster][v]++
 	}
 	t.changed.Broadcast()

@@ -50,6 +50,17 @@ func main() {
 	}
 }
 
+// The client rate limits. They only stop a runaway loop: the API servers' priority and
+// fairness shares them out. The host takes about four writes per propagated object (the
+// finalizer, the status, the PropagatedVersion and an event) and each member one, so the
+// host's limit is the higher; docs/performance.md shows how they were chosen.
+const (
+	defaultHostQPS     = 500
+	defaultHostBurst   = 1000
+	defaultMemberQPS   = 200
+	defaultMemberBurst = 400
+)
+
 // options are fed-controller's flags.
 type options struct {
 	kubeconfig             string
@@ -74,10 +85,10 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (/metrics), which also serves /debug/pprof; \"0\" turns it off")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the health probes (/healthz, /readyz); \"0\" turns them off")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader among the replicas, so that only one writes")
-	fs.Float64Var(&o.hostQPS, "kube-api-qps", 50, "queries per second to the host cluster")
-	fs.IntVar(&o.hostBurst, "kube-api-burst", 100, "burst of queries to the host cluster")
-	fs.Float64Var(&o.memberQPS, "member-kube-api-qps", 50, "queries per second to each member cluster")
-	fs.IntVar(&o.memberBurst, "member-kube-api-burst", 100, "burst of queries to each member cluster")
+	fs.Float64Var(&o.hostQPS, "kube-api-qps", defaultHostQPS, "queries per second to the host cluster")
+	fs.IntVar(&o.hostBurst, "kube-api-burst", defaultHostBurst, "burst of queries to the host cluster")
+	fs.Float64Var(&o.memberQPS, "member-kube-api-qps", defaultMemberQPS, "queries per second to each member cluster")
+	fs.IntVar(&o.memberBurst, "member-kube-api-burst", defaultMemberBurst, "burst of queries to each member cluster")
 	fs.StringVar(&o.controlPlaneID, "control-plane-id", "", "id of this control plane, written on every member object it manages; another control plane never writes those objects. Empty means the UID of the --kubefed-namespace namespace in the host cluster")
 	fs.DurationVar(&o.memberTimeout, "member-timeout", federate.DefaultMemberTimeout, "time limit of each request to a member cluster; a member that exceeds it is skipped for a while, so it holds up nothing")
 	fs.DurationVar(&o.unschedulableAfter, "unschedulable-threshold", rsp.DefaultUnschedulableThreshold, "how long a member's pods must be unschedulable before ReplicaSchedulingPreferences count its cluster as out of room and move replicas elsewhere")
@@ -136,12 +147,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		LeaderElectionNamespace: o.namespace,
 		// Only the control plane's namespace holds the objects these controllers read; Secrets
 		// elsewhere are never cached.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}:                   inNamespace,
-			&corev1beta1.KubeFedCluster{}:      inNamespace,
-			&corev1beta1.KubeFedConfig{}:       inNamespace,
-			&corev1beta1.FederatedTypeConfig{}: inNamespace,
-		}},
+		Cache: cache.Options{
+			// Nothing reads managed fields; dropping them saves a large part of each object.
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}:                   inNamespace,
+				&corev1beta1.KubeFedCluster{}:      inNamespace,
+				&corev1beta1.KubeFedConfig{}:       inNamespace,
+				&corev1beta1.FederatedTypeConfig{}: inNamespace,
+			},
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("failed to create the manager: %w", err)

@@ -184,6 +184,7 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 		return reconcile.Result{}, fmt.Errorf("failed to compute the placement: %w", err)
 	}
 	results := r.dispatch(ctx, s)
+	r.recordWrites(s, results)
 	if err := r.writeStatus(ctx, s, results); err != nil {
 		return reconcile.Result{}, fmt.Errorf("failed to write the status: %w", err)
 	}
@@ -387,14 +388,37 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	}
 	r.Members.ReportSuccess(name)
 	res.written = true
-	r.Recorder.Eventf(s.fed, nil, corev1.EventTypeNormal, string(res.decision.Action)+"InCluster", string(res.decision.Action),
-		"%s %s %s in cluster %s", pastTense(res.decision.Action), r.Type.Target.Kind, klog.KObj(s.fed), name)
 	log.V(1).Info("wrote the member object", "action", res.decision.Action)
 	if obj != nil {
 		res.version = ClusterVersion(obj)
 		res.remoteStatus = r.remoteStatus(obj)
 	}
 	return res
+}
+
+// recordWrites records one event per kind of write done in this reconcile, naming the
+// clusters in order: one event per object and action, not one per cluster, keeps the host's
+// event writes from growing with the number of members.
+func (r *SyncReconciler) recordWrites(s *scope, results []clusterResult) {
+	byAction := map[Action][]string{}
+	for _, res := range results {
+		if res.written {
+			byAction[res.decision.Action] = append(byAction[res.decision.Action], res.name)
+		}
+	}
+	for _, action := range []Action{ActionCreate, ActionUpdate, ActionDelete, ActionOrphan} {
+		clusters := byAction[action]
+		if len(clusters) == 0 {
+			continue
+		}
+		sort.Strings(clusters)
+		noun := "cluster"
+		if len(clusters) > 1 {
+			noun = "clusters"
+		}
+		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeNormal, string(action)+"InCluster", string(action),
+			"%s %s %s in %s %s", pastTense(action), r.Type.Target.Kind, klog.KObj(s.fed), noun, strings.Join(clusters, ", "))
+	}
 }
 
 // replicas returns a scalable workload's desired replicas in a selected cluster, and the
@@ -685,6 +709,7 @@ func (r *SyncReconciler) writeVersion(ctx context.Context, s *scope, results []c
 	if s.version.GetResourceVersion() != "" && equalVersions(*got, want) {
 		return nil
 	}
+	*versionStatus(s.version) = want
 	if s.version.GetResourceVersion() == "" {
 		if len(want.ClusterVersions) == 0 {
 			return nil
@@ -695,7 +720,13 @@ func (r *SyncReconciler) writeVersion(ctx context.Context, s *scope, results []c
 		if err := r.Client.Create(ctx, s.version); err != nil {
 			return err
 		}
+	} else if err := r.Client.Update(ctx, s.version); err != nil {
+		return err
 	}
+	if equalVersions(*versionStatus(s.version), want) {
+		return nil
+	}
+	// The installed CRD has a status subresource (KubeFed's does), which dropped the status.
 	*versionStatus(s.version) = want
 	return r.Client.Status().Update(ctx, s.version)
 }

@@ -33,7 +33,7 @@ import (
 
 // DefaultSyncWorkers is the number of objects of one type reconciled at once when the
 // KubeFedConfig does not say.
-const DefaultSyncWorkers = 4
+const DefaultSyncWorkers = 16
 
 // notRunningRecheck is how soon a type whose kinds are not served yet is looked at again.
 const notRunningRecheck = 10 * time.Second
