@@ -46,6 +46,10 @@ func (b *bench) converge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	memberBefore, err := requestCounts(ctx, b.lab.Cluster(b.members[0]).RESTConfig())
+	if err != nil {
+		return err
+	}
 	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(benchNamespace)
 	b.logf("converge: applying %d federated objects", n)
 	labBefore, selfBefore := labCPU(b.dir), selfCPU()
@@ -78,8 +82,14 @@ func (b *bench) converge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.result.ConvergeHostWrites = diffCounts(hostBefore, hostAfter)
-	b.logf("converge: host API server writes: %s", strings.Join(b.result.ConvergeHostWrites, ", "))
+	b.result.ConvergeHostRequests = diffCounts(hostBefore, hostAfter)
+	b.logf("converge: host API server requests: %s", strings.Join(b.result.ConvergeHostRequests, ", "))
+	memberAfter, err := requestCounts(ctx, b.lab.Cluster(b.members[0]).RESTConfig())
+	if err != nil {
+		return err
+	}
+	b.result.ConvergeMemberRequests = diffCounts(memberBefore, memberAfter)
+	b.logf("converge: %s API server requests: %s", b.members[0], strings.Join(b.result.ConvergeMemberRequests, ", "))
 	if b.cfg.profile {
 		path := b.profilePath("converge-heap")
 		url := strings.TrimSuffix(b.controller.MetricsURL(), "/metrics") + "/debug/pprof/heap"

@@ -63,9 +63,11 @@ type Result struct {
 	// MemberWrites and HostWrites are fed-controller's non-GET requests over the run.
 	MemberWrites int `json:"memberWrites"`
 	HostWrites   int `json:"hostWrites"`
-	// ConvergeHostWrites are the host API server's write requests during converge, by
-	// resource and verb, from every client (the bench's own creates included).
-	ConvergeHostWrites []string `json:"convergeHostWrites"`
+	// ConvergeHostRequests are the host API server's requests during converge (watches left
+	// out), by resource and verb, from every client (the bench's own creates included), and
+	// ConvergeMemberRequests the first member's.
+	ConvergeHostRequests   []string `json:"convergeHostRequests"`
+	ConvergeMemberRequests []string `json:"convergeMemberRequests"`
 	// LimitCPU and ConvergeCPU are the CPU seconds each lab program used during limit and
 	// converge.
 	LimitCPU    []string `json:"limitCPU"`

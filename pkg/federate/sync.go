@@ -468,7 +468,10 @@ func (r *SyncReconciler) readCopy(ctx context.Context, s *scope, name string, cl
 	}
 	obj = &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(r.Type.Target)
-	if err := lc.Get(ctx, key, obj); err != nil {
+	// Resource version 0 lets the API server answer from its watch cache instead of a quorum
+	// read of etcd. An object made a moment ago may be missed, as one made a moment after any
+	// read would be.
+	if err := lc.Get(ctx, key, obj, &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
