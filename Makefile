@@ -23,6 +23,15 @@ INSTALL_CONTEXT ?= host
 TEST_FLAGS ?=
 TEST_TIMEOUT ?= 30m
 
+# Parameters of `make bench`: the member objects' kind (ConfigMap or Deployment), the number
+# of federated objects, the number of members, and more flags (go run ./bench -h).
+BENCH_KIND ?= ConfigMap
+BENCH_N ?= 1000
+BENCH_M ?= 2
+BENCH_FLAGS ?=
+# Extra flags for `make bench-go`, for example BENCH_GO_FLAGS='-count 6' for benchstat.
+BENCH_GO_FLAGS ?=
+
 GO ?= go
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -86,8 +95,12 @@ e2e: lab-tools ## Run only the suites under e2e/ against lab clusters.
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./e2e/...
 
 .PHONY: bench
-bench: ## Run the Go benchmarks of the pure decision packages.
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+bench: lab-tools build ## Measure propagation on a lab against the API servers' own limit (BENCH_KIND, BENCH_N, BENCH_M, BENCH_FLAGS); see docs/performance.md.
+	$(GO) run ./bench -bin $(BIN) -kind $(BENCH_KIND) -n $(BENCH_N) -m $(BENCH_M) -results bench/results $(BENCH_FLAGS)
+
+.PHONY: bench-go
+bench-go: ## Run the Go benchmarks of the pure decision packages (planner, render, placement).
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_GO_FLAGS) ./pkg/...
 
 .PHONY: ci
 ci: ## Run what CI runs (.ci/run: make test).

@@ -22,12 +22,14 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/federate"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
 const (
@@ -78,8 +80,8 @@ func newBench(ctx context.Context, c *config) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(c.bin, "fed-controller")); err != nil {
-		return nil, fmt.Errorf("fed-controller is not in %s (run `make build`): %w", c.bin, err)
+	if _, err := os.Stat(c.binary); err != nil {
+		return nil, fmt.Errorf("no fed-controller at %s (run `make build`): %w", c.binary, err)
 	}
 	if b.dir, err = os.MkdirTemp("", "fedplane-bench-"); err != nil {
 		return nil, err
@@ -143,7 +145,7 @@ func (b *bench) run(ctx context.Context) (*Result, error) {
 		Started: time.Now().UTC(),
 		Params: Params{
 			Kind: b.cfg.kind, N: b.cfg.n, M: b.cfg.m, Inflight: b.cfg.inflight, Updates: b.cfg.updates,
-			Idle: b.cfg.idle.String(), Members: b.members, ControllerArgs: append([]string{}, b.cfg.controller...),
+			Idle: b.cfg.idle.String(), Workers: b.cfg.workers, Members: b.members, ControllerArgs: append([]string{}, b.cfg.controller...),
 		},
 		Machine:  machine(),
 		Versions: Versions{Fedplane: fedplaneVersion(), Go: runtime.Version()},
@@ -323,7 +325,10 @@ func (b *bench) limit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := fedRes.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+	err = inParallel(ctx, b.cfg.inflight, n, func(ctx context.Context, i int) error {
+		return fedRes.Delete(ctx, objectName(i), metav1.DeleteOptions{})
+	})
+	if err != nil {
 		return err
 	}
 	for _, name := range b.members {
@@ -341,8 +346,15 @@ func (b *bench) startController(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	if b.cfg.workers > 0 {
+		cfg := kubefedconfig.Default(corev1beta1.DefaultNamespace)
+		cfg.Spec.SyncController.MaxConcurrentReconciles = ptr.To(int64(b.cfg.workers))
+		if err := b.host.Create(ctx, cfg); err != nil {
+			return fmt.Errorf("failed to set the sync workers in the KubeFedConfig: %w", err)
+		}
+	}
 	var err error
-	b.controller, err = framework.LaunchController(filepath.Join(b.cfg.bin, "fed-controller"), b.lab.Host(), dir, controlPlaneID, b.cfg.controller...)
+	b.controller, err = framework.LaunchController(b.cfg.binary, b.lab.Host(), dir, controlPlaneID, b.cfg.controller...)
 	if err != nil {
 		return err
 	}

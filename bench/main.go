@@ -36,10 +36,12 @@ type config struct {
 	updates    int
 	idle       time.Duration
 	bin        string
+	binary     string
 	results    string
 	profile    bool
 	keepLab    bool
 	timeout    time.Duration
+	workers    int
 	controller stringList
 }
 
@@ -59,10 +61,12 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.updates, "updates", 100, "number of single-object template changes whose latency is measured")
 	fs.DurationVar(&c.idle, "idle", time.Minute, "how long to count writes while nothing changes")
 	fs.StringVar(&c.bin, "bin", "bin", "directory with the lab binaries and fed-controller (make lab-tools build)")
+	fs.StringVar(&c.binary, "controller", "", "the fed-controller binary; empty means fed-controller in -bin")
 	fs.StringVar(&c.results, "results", "bench/results", "directory for the JSON result (and the profiles)")
 	fs.BoolVar(&c.profile, "profile", false, "take fed-controller's CPU profile over converge and its heap profile at its end, into the results directory")
 	fs.BoolVar(&c.keepLab, "keep-lab", false, "leave the lab and fed-controller running at the end, for a look with kubectl")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "time limit of each phase")
+	fs.IntVar(&c.workers, "workers", 0, "sync workers per type, set in the KubeFedConfig (syncController.maxConcurrentReconciles) before fed-controller starts; 0 leaves fed-controller's default")
 	fs.Var(&c.controller, "controller-arg", "extra fed-controller flag, such as --member-kube-api-qps=100 (repeatable); the bench measures the defaults without it")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -81,12 +85,17 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("-updates must be between 0 and -n")
 	case c.idle < 0:
 		return nil, errors.New("-idle must not be negative")
+	case c.workers < 0:
+		return nil, errors.New("-workers must not be negative")
 	}
 	abs, err := filepath.Abs(c.bin)
 	if err != nil {
 		return nil, err
 	}
 	c.bin = abs
+	if c.binary == "" {
+		c.binary = filepath.Join(c.bin, "fed-controller")
+	}
 	return c, nil
 }
 

@@ -204,20 +204,25 @@ func (b *bench) idle(ctx context.Context) error {
 	return nil
 }
 
-// delete deletes the N federated objects at once and waits until every copy and every
+// delete deletes the N federated objects and waits until every copy and every
 // federated object is gone.
 func (b *bench) delete(ctx context.Context) error {
 	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(benchNamespace)
 	deadline, _ := ctx.Deadline()
 	started := time.Now()
-	if err := fedRes.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
-		return err
+	// One delete per object, as `kubectl delete` of a file does; a single delete collection
+	// of thousands would outlast the API server's request timeout.
+	err := inParallel(ctx, b.cfg.inflight, b.cfg.n, func(ctx context.Context, i int) error {
+		return fedRes.Delete(ctx, objectName(i), metav1.DeleteOptions{})
+	})
+	if err != nil {
+		return fmt.Errorf("failed to delete the federated objects: %w", err)
 	}
 	if _, err := b.tracker.waitEmpty(deadline); err != nil {
 		held, _ := b.tracker.counts(0)
 		return fmt.Errorf("members still hold %d objects: %w", held, err)
 	}
-	err := poll(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+	err = poll(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
 		list, err := fedRes.List(ctx, metav1.ListOptions{Limit: 1})
 		if err != nil {
 			return false, err

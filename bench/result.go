@@ -86,6 +86,8 @@ type Params struct {
 	Inflight int      `json:"inflight"`
 	Updates  int      `json:"updates"`
 	Idle     string   `json:"idle"`
+	// Workers is the sync workers set in the KubeFedConfig; 0 means fed-controller's default.
+	Workers int `json:"workers"`
 	Members  []string `json:"members"`
 	// ControllerArgs are the flags fed-controller ran with beyond those the lab sets.
 	ControllerArgs []string `json:"controllerArgs"`

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fedplane/fedplane/e2e/framework"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, 0, len(v))
+		for _, x := range v {
+			out = append(out, time.Duration(x)*time.Millisecond)
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = 100 - i // 100 ... 1, out of order
+	}
+	tests := []struct {
+		name    string
+		samples []time.Duration
+		p       float64
+		want    time.Duration
+	}{
+		{name: "no samples", samples: nil, p: 50, want: 0},
+		{name: "one sample", samples: ms(7), p: 99, want: 7 * time.Millisecond},
+		{name: "median of four is the second", samples: ms(4, 1, 3, 2), p: 50, want: 2 * time.Millisecond},
+		{name: "p99 of 100 is the 99th", samples: ms(hundred...), p: 99, want: 99 * time.Millisecond},
+		{name: "p50 of 100 is the 50th", samples: ms(hundred...), p: 50, want: 50 * time.Millisecond},
+		{name: "p100 is the largest", samples: ms(hundred...), p: 100, want: 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.samples, tt.p); got != tt.want {
+				t.Errorf("percentile(%v) = %v, want %v", tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// The command name holds a space and a parenthesis, as /proc allows.
+	stat := "4242 (fed (ctl) x) S 1 4242 4242 0 -1 4194560 5000 0 0 0 1234 566 0 0 20 0 12 0 100 0 0"
+	got, err := parseStatCPU(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 18.0 {
+		t.Errorf("parseStatCPU = %v, want 18 (1234+566 ticks)", got)
+	}
+	if _, err := parseStatCPU("4242 no parenthesis"); err == nil {
+		t.Error("parseStatCPU accepted a line without the command name")
+	}
+}
+
+func TestParseStatusMemory(t *testing.T) {
+	status := "Name:\tfed-controller\nVmHWM:\t  153600 kB\nVmRSS:\t  102400 kB\nThreads:\t12\n"
+	rss, peak, err := parseStatusMemory(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss != 100 || peak != 150 {
+		t.Errorf("parseStatusMemory = %v, %v MB, want 100, 150", rss, peak)
+	}
+	if _, _, err := parseStatusMemory("Name:\tx\n"); err == nil {
+		t.Error("parseStatusMemory accepted a status without VmRSS and VmHWM")
+	}
+}
+
+func TestParseRequestCounts(t *testing.T) {
+	metrics := `# HELP apiserver_request_total x
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 10
+apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 2
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="x",resource="federatedconfigmaps",scope="resource",subresource="status",verb="PATCH",version="v1beta1"} 5
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="WATCH",version="v1"} 3
+apiserver_request_duration_seconds_count{resource="configmaps",verb="POST"} 12
+`
+	before := map[string]float64{"configmaps POST": 4}
+	got := diffCounts(before, parseRequestCounts(metrics))
+	want := []string{"configmaps POST: 8", "federatedconfigmaps PATCH status: 5"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("request counts (-want +got):\n%s", diff)
+	}
+}
+
+func TestMemberObjectMatchesWhatTheControllerRenders(t *testing.T) {
+	for _, k := range kinds {
+		t.Run(k.Name, func(t *testing.T) {
+			obj := k.member("ns", 3, 2, "a", "id")
+			if err := k.contentMatches(obj, 2, "a"); err != nil {
+				t.Errorf("the plain writer's object does not match: %v", err)
+			}
+			if err := k.contentMatches(obj, 1, "a"); err == nil {
+				t.Error("an object at version 2 matched version 1")
+			}
+			if err := k.contentMatches(obj, 2, "b"); err == nil {
+				t.Error("cluster a's object matched cluster b")
+			}
+			changed := obj.DeepCopy()
+			if k.Name == "ConfigMap" {
+				_ = unstructured.SetNestedField(changed.Object, "other", "data", "settings.yaml")
+			} else {
+				_ = unstructured.SetNestedField(changed.Object, int64(3), "spec", "replicas")
+			}
+			if err := k.contentMatches(changed, 2, "a"); err == nil {
+				t.Error("an object whose body differs from the template matched")
+			}
+		})
+	}
+}
+
+// labBinaries is the lab binaries' directory, from the environment `make test` sets.
+func labBinaries(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv(framework.EnvBinDir)
+	if dir == "" {
+		if os.Getenv(framework.EnvRequired) != "" {
+			t.Fatalf("%s is not set", framework.EnvBinDir)
+		}
+		t.Skipf("%s is not set: run with `make test`", framework.EnvBinDir)
+	}
+	return dir
+}
+
+// TestBenchRunsOnALab runs the whole bench at a small size, so that `make bench` keeps
+// working: every phase completes, nothing is written while idle, and the result is saved and
+// summed up in the documented form.
+func TestBenchRunsOnALab(t *testing.T) {
+	bin := labBinaries(t)
+	controller, err := framework.BuildController(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := t.TempDir()
+	c, err := parseFlags([]string{"-bin", bin, "-controller", controller, "-results", results,
+		"-n", "20", "-m", "2", "-updates", "5", "-idle", "3s", "-timeout", "3m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+	defer cancel()
+	b, err := newBench(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	res, err := b.run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LimitSeconds <= 0 || res.ConvergeSeconds <= 0 || res.DeleteSeconds <= 0 || res.CPUSeconds <= 0 || res.PeakRSSMB <= 0 {
+		t.Errorf("a figure is missing: %+v", res)
+	}
+	if res.UpdateSamples != 5 || res.UpdateFailures != 0 {
+		t.Errorf("updates: %d timed, %d lost; want 5 and 0", res.UpdateSamples, res.UpdateFailures)
+	}
+	if res.IdleMemberWrites != 0 {
+		t.Errorf("fed-controller wrote %d times to members while idle", res.IdleMemberWrites)
+	}
+	if res.MemberWrites < 20*2 {
+		t.Errorf("fed-controller made %d member writes; the 40 creates alone are more", res.MemberWrites)
+	}
+	summary := regexp.MustCompile(`^bench: kind=ConfigMap N=20 M=2 limit=[0-9.]+s converge=[0-9.]+s ratio=[0-9.]+ update_p50=[0-9]+ms update_p99=[0-9]+ms idle_writes=0 cpu=[0-9.]+s peak_rss=[0-9]+MB delete=[0-9.]+s$`)
+	if line := res.Summary(); !summary.MatchString(line) {
+		t.Errorf("summary line %q is not in the documented form", line)
+	}
+	path, err := res.Save(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved Result
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		t.Fatalf("%s: %v", filepath.Base(path), err)
+	}
+	if saved.Params.N != 20 || saved.Machine.CPUs == 0 || saved.Versions.Kubernetes == "" {
+		t.Errorf("the saved result lacks the parameters, machine or versions: %+v %+v %+v", saved.Params, saved.Machine, saved.Versions)
+	}
+}
