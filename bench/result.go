@@ -80,15 +80,15 @@ type Result struct {
 
 // Params are a run's parameters.
 type Params struct {
-	Kind     string   `json:"kind"`
-	N        int      `json:"n"`
-	M        int      `json:"m"`
-	Inflight int      `json:"inflight"`
-	Updates  int      `json:"updates"`
-	Idle     string   `json:"idle"`
+	Kind     string `json:"kind"`
+	N        int    `json:"n"`
+	M        int    `json:"m"`
+	Inflight int    `json:"inflight"`
+	Updates  int    `json:"updates"`
+	Idle     string `json:"idle"`
 	// Workers is the sync workers set in the KubeFedConfig; 0 means fed-controller's default.
-	Workers int `json:"workers"`
-	Members  []string `json:"members"`
+	Workers int      `json:"workers"`
+	Members []string `json:"members"`
 	// ControllerArgs are the flags fed-controller ran with beyond those the lab sets.
 	ControllerArgs []string `json:"controllerArgs"`
 }
