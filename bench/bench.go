@@ -33,7 +33,8 @@ import (
 )
 
 const (
-	// limitNamespace holds the plain writer's objects; benchNamespace fed-controller's.
+	// limitNamespace holds the plain writer's objects (a suffix per run); benchNamespace
+	// fed-controller's.
 	limitNamespace = "bench-limit"
 	benchNamespace = "bench"
 	// controlPlaneID is fed-controller's id in the bench.
@@ -260,17 +261,34 @@ func (b *bench) limitStatus(generation int64) []byte {
 // and a status patch, keeping a fixed number of requests in flight with no client-side rate
 // limit. Then it removes what it made.
 func (b *bench) limit(ctx context.Context) error {
+	// Let the new lab's controllers finish their start-up work first.
+	time.Sleep(5 * time.Second)
+	for run := 1; run <= b.cfg.limitRuns; run++ {
+		seconds, cpu, err := b.limitRun(ctx, fmt.Sprintf("%s-%d", limitNamespace, run))
+		if err != nil {
+			return err
+		}
+		b.result.LimitRuns = append(b.result.LimitRuns, seconds)
+		if b.result.LimitSeconds == 0 || seconds < b.result.LimitSeconds {
+			b.result.LimitSeconds, b.result.LimitCPU = seconds, cpu
+		}
+	}
+	b.result.LimitRequests = b.cfg.n * (len(b.members) + 2)
+	return nil
+}
+
+// limitRun is one run of the plain writer in namespace ns; it returns the wall time and the
+// CPU each program used.
+func (b *bench) limitRun(ctx context.Context, limitNamespace string) (float64, []string, error) {
 	n, m := b.cfg.n, len(b.members)
 	if err := b.createNamespace(ctx, b.lab.Host().RESTConfig(), limitNamespace); err != nil {
-		return err
+		return 0, nil, err
 	}
 	for _, name := range b.members {
 		if err := b.createNamespace(ctx, b.memberCfg[name], limitNamespace); err != nil {
-			return err
+			return 0, nil, err
 		}
 	}
-	// Let the new lab's controllers finish their start-up work first.
-	time.Sleep(5 * time.Second)
 	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(limitNamespace)
 	b.logf("limit: creating %d federated objects (not timed)", n)
 	err := inParallel(ctx, b.cfg.inflight, n, func(ctx context.Context, i int) error {
@@ -278,12 +296,12 @@ func (b *bench) limit(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("failed to create the federated objects: %w", err)
+		return 0, nil, fmt.Errorf("failed to create the federated objects: %w", err)
 	}
 	// The same watch of the members as in converge, so that both carry its cost.
 	t, err := newTracker(ctx, b.kind, limitNamespace, b.memberCfg)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer t.Close()
 	finalizer := []byte(fmt.Sprintf(`{"metadata":{"finalizers":[%q]}}`, limitFinalizer))
@@ -309,12 +327,11 @@ func (b *bench) limit(ctx context.Context) error {
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("the plain writer failed: %w", err)
+		return 0, nil, fmt.Errorf("the plain writer failed: %w", err)
 	}
-	b.result.LimitSeconds = round(time.Since(started).Seconds(), 2)
-	b.result.LimitRequests = n * perObject
-	b.result.LimitCPU = cpuShares(cpuBefore, labCPU(b.dir), selfCPU()-selfBefore)
-	b.logf("limit: %.1fs; CPU: %s", b.result.LimitSeconds, strings.Join(b.result.LimitCPU, ", "))
+	seconds := round(time.Since(started).Seconds(), 2)
+	cpu := cpuShares(cpuBefore, labCPU(b.dir), selfCPU()-selfBefore)
+	b.logf("limit: %.1fs; CPU: %s", seconds, strings.Join(cpu, ", "))
 
 	// Clean up, so that fed-controller starts on an empty lab.
 	unfinalize := []byte(`{"metadata":{"finalizers":null}}`)
@@ -323,20 +340,20 @@ func (b *bench) limit(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	err = inParallel(ctx, b.cfg.inflight, n, func(ctx context.Context, i int) error {
 		return fedRes.Delete(ctx, objectName(i), metav1.DeleteOptions{})
 	})
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	for _, name := range b.members {
 		if err := b.memberDyn[name].Resource(b.kind.Resource).Namespace(limitNamespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
-			return err
+			return 0, nil, err
 		}
 	}
-	return nil
+	return seconds, cpu, nil
 }
 
 // startController starts fed-controller with its defaults, waits until every member is

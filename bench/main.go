@@ -42,6 +42,7 @@ type config struct {
 	keepLab    bool
 	timeout    time.Duration
 	workers    int
+	limitRuns  int
 	controller stringList
 }
 
@@ -66,6 +67,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&c.profile, "profile", false, "take fed-controller's CPU profile over converge and its heap profile at its end, into the results directory")
 	fs.BoolVar(&c.keepLab, "keep-lab", false, "leave the lab and fed-controller running at the end, for a look with kubectl")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "time limit of each phase")
+	fs.IntVar(&c.limitRuns, "limit-runs", 2, "how many times the plain writer runs; the fastest run is the limit")
 	fs.IntVar(&c.workers, "workers", 0, "sync workers per type, set in the KubeFedConfig (syncController.maxConcurrentReconciles) before fed-controller starts; 0 leaves fed-controller's default")
 	fs.Var(&c.controller, "controller-arg", "extra fed-controller flag, such as --member-kube-api-qps=100 (repeatable); the bench measures the defaults without it")
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +87,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("-updates must be between 0 and -n")
 	case c.idle < 0:
 		return nil, errors.New("-idle must not be negative")
+	case c.limitRuns < 1:
+		return nil, errors.New("-limit-runs must be at least 1")
 	case c.workers < 0:
 		return nil, errors.New("-workers must not be negative")
 	}

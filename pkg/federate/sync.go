@@ -185,8 +185,14 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	results := r.dispatch(ctx, s)
 	r.recordWrites(s, results)
-	if err := r.writeStatus(ctx, s, results); err != nil {
-		return reconcile.Result{}, fmt.Errorf("failed to write the status: %w", err)
+	result, err := requeue(results)
+	// An object whose copies are all gone is about to go too: a last status would be written
+	// for nobody to read.
+	gone := s.deleting && err == nil && result.RequeueAfter == 0 && !pending(results)
+	if !gone {
+		if err := r.writeStatus(ctx, s, results); err != nil {
+			return reconcile.Result{}, fmt.Errorf("failed to write the status: %w", err)
+		}
 	}
 	if !s.deleting {
 		if err := r.writeVersion(ctx, s, results); err != nil {
@@ -197,7 +203,6 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 			return reconcile.Result{}, fmt.Errorf("failed to write the propagated version: %w", err)
 		}
 	}
-	result, err := requeue(results)
 	if err != nil || result.RequeueAfter > 0 {
 		return result, err
 	}
