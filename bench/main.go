@@ -19,8 +19,9 @@ import (
 
 func main() {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	err := run(ctx, os.Args[1:])
+	cancel()
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 		}
@@ -106,6 +107,9 @@ func parseFlags(args []string) (*config, error) {
 func run(ctx context.Context, args []string) error {
 	c, err := parseFlags(args)
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.results, 0o750); err != nil {
 		return err
 	}
 	b, err := newBench(ctx, c)

@@ -162,7 +162,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 
 // Save writes the result as JSON into dir and returns the file's path.
 func (r *Result) Save(dir string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
 	name := fmt.Sprintf("%s-%s-N%d-M%d.json", r.Started.Format("20060102T150405Z"), strings.ToLower(r.Params.Kind), r.Params.N, r.Params.M)
