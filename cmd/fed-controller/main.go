@@ -50,8 +50,8 @@ func main() {
 	}
 }
 
-// The client rate limits. They only stop a runaway loop: the API servers' priority and
-// fairness shares them out. The host takes about four writes per propagated object (the
+// The client rate limits. They only stop a runaway loop; the API servers' priority and
+// fairness shares out their capacity. The host takes about four writes per propagated object (the
 // finalizer, the status, the PropagatedVersion and an event) and each member one, so the
 // host's limit is the higher; docs/performance.md shows how they were chosen.
 const (

@@ -9,8 +9,8 @@ import (
 // the target kind in lower case, a dash, and the federated object's name.
 //
 // Unlike KubeFed's, it has no status subresource: the controller, its only writer, creates it
-// with its status in one write and changes it in one more, which halves the host writes per
-// propagated object. Readers see the same fields.
+// with its status in one write instead of two, and changes it in one write. Readers see the
+// same fields.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:path=propagatedversions
