@@ -403,12 +403,16 @@ func (b *bench) startController(ctx context.Context) error {
 		Create(ctx, fns, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("failed to federate namespace %s: %w", benchNamespace, err)
 	}
+	members := make([]*kubernetes.Clientset, 0, len(b.members))
+	for _, name := range b.members {
+		cs, err := kubernetes.NewForConfig(b.memberCfg[name])
+		if err != nil {
+			return err
+		}
+		members = append(members, cs)
+	}
 	return poll(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		for _, name := range b.members {
-			cs, err := kubernetes.NewForConfig(b.memberCfg[name])
-			if err != nil {
-				return false, err
-			}
+		for _, cs := range members {
 			if _, err := cs.CoreV1().Namespaces().Get(ctx, benchNamespace, metav1.GetOptions{}); err != nil {
 				return false, client.IgnoreNotFound(err)
 			}

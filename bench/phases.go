@@ -29,6 +29,8 @@ func (b *bench) converge(ctx context.Context) error {
 		return err
 	}
 	var profiles sync.WaitGroup
+	// cpuProfile is set by the profile's goroutine, and read only after it is done.
+	var cpuProfile string
 	if b.cfg.profile {
 		// A CPU profile as long as converge is expected to take, from the limit.
 		seconds := max(5, int(b.result.LimitSeconds*1.2)+1)
@@ -39,7 +41,7 @@ func (b *bench) converge(ctx context.Context) error {
 				b.logf("converge: no CPU profile: %v", err)
 				return
 			}
-			b.result.Profiles = append(b.result.Profiles, path)
+			cpuProfile = path
 		})
 	}
 	hostBefore, err := requestCounts(ctx, b.lab.Host().RESTConfig())
@@ -100,6 +102,9 @@ func (b *bench) converge(ctx context.Context) error {
 		}
 	}
 	profiles.Wait()
+	if cpuProfile != "" {
+		b.result.Profiles = append(b.result.Profiles, cpuProfile)
+	}
 	return b.checkContent(ctx, 1)
 }
 
