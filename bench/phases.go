@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/json"
+
+	"github.com/fedplane/fedplane/e2e/framework"
 )
 
 // converge applies the N federated objects and waits until every member holds every copy,
@@ -165,24 +167,19 @@ func (b *bench) update(ctx context.Context) error {
 
 // writes returns fed-controller's non-GET requests to the members and to the host so far.
 func (b *bench) writes() (member, host int, err error) {
-	var members float64
+	members := make([]*framework.Cluster, 0, len(b.members))
 	for _, name := range b.members {
-		r, _, err := b.controller.ReadMemberWrites(b.lab.Cluster(name))
-		if err != nil {
-			return 0, 0, err
-		}
-		members += r
+		members = append(members, b.lab.Cluster(name))
 	}
-	h := strings.TrimPrefix(b.lab.Host().Server(), "https://")
-	var hostWrites float64
-	for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-		v, err := b.controller.ReadMetric("rest_client_requests_total", map[string]string{"host": h, "method": method})
-		if err != nil {
-			return 0, 0, err
-		}
-		hostWrites += v
+	m, err := b.controller.WritesTo(members...)
+	if err != nil {
+		return 0, 0, err
 	}
-	return int(members), int(hostWrites), nil
+	h, err := b.controller.WritesTo(b.lab.Host())
+	if err != nil {
+		return 0, 0, err
+	}
+	return int(m), int(h), nil
 }
 
 // idle counts fed-controller's writes while nothing changes.

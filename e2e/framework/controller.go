@@ -1,9 +1,9 @@
 package framework
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -133,16 +133,33 @@ func (c *Controller) Metric(t testing.TB, name string, match map[string]string) 
 
 // ReadMetric sums the samples of a metric family whose labels contain all of match.
 func (c *Controller) ReadMetric(name string, match map[string]string) (float64, error) {
+	body, err := c.scrape()
+	if err != nil {
+		return 0, err
+	}
+	return sumSamples(body, name, match), nil
+}
+
+// scrape reads the process's /metrics once.
+func (c *Controller) scrape() (string, error) {
 	resp, err := http.Get(c.metrics) //nolint:noctx // A local test endpoint.
 	if err != nil {
-		return 0, fmt.Errorf("failed to read the metrics: %w", err)
+		return "", fmt.Errorf("failed to read the metrics: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("failed to read the metrics: %w", err)
+	}
+	return string(b), nil
+}
+
+// sumSamples sums the samples of a metric family in a /metrics body whose labels contain all
+// of match.
+func sumSamples(body, name string, match map[string]string) float64 {
 	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range strings.Lines(body) {
+		line = strings.TrimSuffix(line, "\n")
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
@@ -155,12 +172,11 @@ func (c *Controller) ReadMetric(name string, match map[string]string) (float64, 
 		if !ok {
 			continue
 		}
-		f, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-		if err == nil {
+		if f, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64); err == nil {
 			sum += f
 		}
 	}
-	return sum, sc.Err()
+	return sum
 }
 
 // MemberWrites counts every request other than GET that the controller sent to the members'
@@ -176,18 +192,33 @@ func (c *Controller) MemberWrites(t testing.TB, members ...*Cluster) (requests, 
 
 // ReadMemberWrites is MemberWrites with an error instead of a test failure.
 func (c *Controller) ReadMemberWrites(members ...*Cluster) (requests, writes float64, err error) {
-	for _, m := range members {
+	body, err := c.scrape()
+	if err != nil {
+		return 0, 0, err
+	}
+	return writesTo(body, members...), sumSamples(body, "fedplane_member_writes_total", nil), nil
+}
+
+// WritesTo counts every request other than GET that the controller sent to the API servers of
+// clusters, from one read of its metrics.
+func (c *Controller) WritesTo(clusters ...*Cluster) (float64, error) {
+	body, err := c.scrape()
+	if err != nil {
+		return 0, err
+	}
+	return writesTo(body, clusters...), nil
+}
+
+// writesTo sums client-go's non-GET request counts towards clusters in a /metrics body.
+func writesTo(body string, clusters ...*Cluster) float64 {
+	var sum float64
+	for _, m := range clusters {
 		host := strings.TrimPrefix(m.Server(), "https://")
 		for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-			v, err := c.ReadMetric("rest_client_requests_total", map[string]string{"host": host, "method": method})
-			if err != nil {
-				return 0, 0, err
-			}
-			requests += v
+			sum += sumSamples(body, "rest_client_requests_total", map[string]string{"host": host, "method": method})
 		}
 	}
-	writes, err = c.ReadMetric("fedplane_member_writes_total", nil)
-	return requests, writes, err
+	return sum
 }
 
 // InstallHost installs the API into host with a fast health check (period 1 s, timeout 1 s,
