@@ -12,7 +12,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
+	"github.com/fedplane/fedplane/pkg/federate"
+	"github.com/fedplane/fedplane/pkg/overrides"
 )
 
 func TestPercentile(t *testing.T) {
@@ -97,7 +100,34 @@ apiserver_request_duration_seconds_count{resource="configmaps",verb="POST"} 12
 func TestMemberObjectMatchesWhatTheControllerRenders(t *testing.T) {
 	for _, k := range kinds {
 		t.Run(k.Name, func(t *testing.T) {
+			// What fed-controller writes: the federated object rendered for cluster a with
+			// pkg/overrides, plus its control-plane annotation.
+			fed := k.federated("ns", 3, 2, []string{"a", "b"})
+			var spec typesv1beta1.FederatedSpec
+			if err := federate.FromUnstructured(fed.Object["spec"], &spec); err != nil {
+				t.Fatal(err)
+			}
+			ops, err := overrides.ForCluster(spec.Overrides, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := overrides.Render(overrides.Input{
+				Template: fed.Object["spec"].(map[string]any)["template"].(map[string]any), APIVersion: k.Target.GroupVersion().String(),
+				Kind: k.Target.Kind, Name: fed.GetName(), Namespace: "ns", Namespaced: true, Overrides: ops,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rendered := out.Object
+			rendered.SetAnnotations(map[string]string{federate.ControlPlaneAnnotation: "id"})
+			if err := k.contentMatches(rendered, 2, "a"); err != nil {
+				t.Errorf("the rendered object does not match: %v", err)
+			}
+
 			obj := k.member("ns", 3, 2, "a", "id")
+			if !federate.Matches(rendered, obj) {
+				t.Errorf("the plain writer's object lacks fields fed-controller writes:\nrendered %v\nwriter   %v", rendered.Object, obj.Object)
+			}
 			if err := k.contentMatches(obj, 2, "a"); err != nil {
 				t.Errorf("the plain writer's object does not match: %v", err)
 			}
