@@ -10,11 +10,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
@@ -39,6 +39,9 @@ type Cache struct {
 	mu          sync.RWMutex
 	members     map[string]*member
 	subscribers []chan event.GenericEvent
+
+	kindsOnce sync.Once
+	kinds     *kindMapper
 }
 
 type member struct {
@@ -51,25 +54,22 @@ type member struct {
 	// until then, so that one hung member does not hold up every worker.
 	suspendedUntil time.Time
 	backoff        time.Duration
+	// inFlight are the outstanding requests, by the caller's key, with when they started.
+	inFlight map[string]time.Time
 }
 
 // Connect creates the member's client and cache and starts the cache in the background,
-// replacing any previous connection, then tells the subscribers.
+// replacing any previous connection, then tells the subscribers. Kinds are mapped with the
+// mappings registered by AddKind: nothing asks the member's discovery.
 func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) error {
 	cfg = rest.CopyConfig(cfg)
-	// Discovery has no context of its own: bound it, so that a member that stops answering
-	// while a kind is looked up does not hold a worker until it answers again.
-	discovery := rest.CopyConfig(cfg)
-	discovery.Timeout = discoveryTimeout
-	hc, err := rest.HTTPClientFor(discovery)
+	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
-	mapper, err := apiutil.NewDynamicRESTMapper(discovery, hc)
-	if err != nil {
-		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
-	}
+	mapper := c.mapper()
 	mc, err := cache.New(cfg, cache.Options{
+		HTTPClient:           hc,
 		Scheme:               c.Scheme,
 		Mapper:               mapper,
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{ManagedLabel: "true"}),
@@ -79,16 +79,16 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 	if err != nil {
 		return fmt.Errorf("failed to create the cache of member %s: %w", name, err)
 	}
-	cl, err := client.New(cfg, client.Options{Scheme: c.Scheme, Mapper: mapper, Cache: &client.CacheOptions{Reader: mc, Unstructured: true}})
+	cl, err := client.New(cfg, client.Options{HTTPClient: hc, Scheme: c.Scheme, Mapper: mapper, Cache: &client.CacheOptions{Reader: mc, Unstructured: true}})
 	if err != nil {
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
-	live, err := client.New(cfg, client.Options{Scheme: c.Scheme, Mapper: mapper})
+	live, err := client.New(cfg, client.Options{HTTPClient: hc, Scheme: c.Scheme, Mapper: mapper})
 	if err != nil {
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{})}
+	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{}), inFlight: map[string]time.Time{}}
 	go func() {
 		defer close(m.done)
 		if err := mc.Start(runCtx); err != nil {
@@ -107,6 +107,77 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 	}
 	c.notify(name)
 	return nil
+}
+
+// AddKind registers how a member kind maps to its resource: its plural resource name and
+// whether it is namespaced. Controllers register the kinds they read and write in members
+// before they use them (a FederatedTypeConfig names its target's); Deployments, ReplicaSets,
+// Pods and Namespaces are always known.
+func (c *Cache) AddKind(gvk schema.GroupVersionKind, resource string, namespaced bool) {
+	c.mapper().add(gvk, resource, namespaced)
+}
+
+func (c *Cache) mapper() *kindMapper {
+	c.kindsOnce.Do(func() { c.kinds = newKindMapper() })
+	return c.kinds
+}
+
+// Synced tells whether the member's cache holds the objects of obj's kind, so that a read of
+// it answers from memory at once. The first call for a kind starts its informer in the
+// background; it never waits for the member.
+func (c *Cache) Synced(ctx context.Context, name string, obj client.Object) bool {
+	informers, ok := c.Informers(name)
+	if !ok {
+		return false
+	}
+	inf, err := informers.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		return false
+	}
+	return inf.HasSynced()
+}
+
+// MaxInFlight is how many requests about distinct objects may be outstanding to one member.
+// Past it, callers skip the member and come back later, so that a member that stops answering
+// holds at most this many requests, whatever the number of objects.
+const MaxInFlight = 32
+
+// Begin reserves the member for one request about key (an object, in the caller's terms). It
+// fails when a request about key is already outstanding, or when MaxInFlight requests are.
+// end releases the reservation.
+func (c *Cache) Begin(name, key string) (end func(), ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, found := c.members[name]
+	if !found || len(m.inFlight) >= MaxInFlight {
+		return nil, false
+	}
+	if _, busy := m.inFlight[key]; busy {
+		return nil, false
+	}
+	m.inFlight[key] = time.Now()
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(m.inFlight, key)
+	}, true
+}
+
+// Slow tells whether a request to the member has been outstanding for longer than d: callers
+// then do not wait for their own requests to it.
+func (c *Cache) Slow(name string, d time.Duration) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.members[name]
+	if !ok {
+		return false
+	}
+	for _, started := range m.inFlight {
+		if time.Since(started) > d {
+			return true
+		}
+	}
+	return false
 }
 
 // Disconnect stops the member's cache and forgets its client, then tells the subscribers. It
@@ -170,9 +241,6 @@ const (
 	minSuspension = 5 * time.Second
 	maxSuspension = time.Minute
 )
-
-// discoveryTimeout bounds each discovery request to a member.
-const discoveryTimeout = 10 * time.Second
 
 // ReportTimeout tells the cache that a request to the member timed out. The member is then
 // suspended: Suspended reports it for a while (5 s, doubling with each further timeout after

@@ -50,6 +50,10 @@ type HealthReconciler struct {
 	mu    sync.Mutex
 	base  context.Context
 	loops map[string]*probeLoop
+
+	// ids are the registrations' claims to clusters, by KubeFedCluster name.
+	idMu sync.Mutex
+	ids  map[string]identity
 }
 
 type probeLoop struct {
@@ -90,6 +94,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.Client.Get(ctx, req.NamespacedName, kfc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.stop(req.Name)
+			r.release(req.Name)
 			r.Metrics.forget(req.Name)
 			return ctrl.Result{}, nil
 		}
@@ -97,6 +102,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	if !kfc.DeletionTimestamp.IsZero() {
 		r.stop(req.Name)
+		r.release(req.Name)
 		return ctrl.Result{}, nil
 	}
 	secret := &corev1.Secret{}
@@ -124,7 +130,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	r.stop(req.Name)
 	cfg, prober, probe := r.newProber(kfc, secret)
 	log.Info("starting health probes", "period", hc.Period, "timeout", hc.Timeout, "endpoint", kfc.Spec.APIEndpoint)
-	r.start(req.NamespacedName, fp, cfg, prober, probe, hc, kfc.Status, klog.KObj(kfc))
+	r.start(req.NamespacedName, fp, cfg, prober, probe, hc, kfc.Status, kfc.CreationTimestamp.Time, klog.KObj(kfc))
 	return ctrl.Result{}, nil
 }
 
@@ -174,7 +180,7 @@ func fingerprint(spec corev1beta1.KubeFedClusterSpec, secret *corev1.Secret, hc 
 	return hex.EncodeToString(sum[:]), nil
 }
 
-func (r *HealthReconciler) start(key types.NamespacedName, fp string, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, ref klog.ObjectRef) {
+func (r *HealthReconciler) start(key types.NamespacedName, fp string, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, created time.Time, ref klog.ObjectRef) {
 	ctx, cancel := context.WithCancel(r.base)
 	loop := &probeLoop{fingerprint: fp, cancel: cancel, done: make(chan struct{})}
 	r.mu.Lock()
@@ -183,7 +189,7 @@ func (r *HealthReconciler) start(key types.NamespacedName, fp string, cfg *rest.
 	log := ctrl.Log.WithName("kubefedcluster-health").WithValues("cluster", key.Name, "KubeFedCluster", ref)
 	go func() {
 		defer close(loop.done)
-		r.run(ctrl.LoggerInto(ctx, log), key, cfg, prober, malformed, hc, status)
+		r.run(ctrl.LoggerInto(ctx, log), key, cfg, prober, malformed, hc, status, created)
 	}()
 }
 
@@ -211,8 +217,14 @@ func (r *HealthReconciler) stopAll() {
 }
 
 // run probes one cluster every period until ctx ends.
-func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus) {
+func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, created time.Time) {
 	log := ctrl.LoggerFrom(ctx)
+	if status.ClusterID != "" {
+		// The identity recorded earlier holds the registration's place until a probe says
+		// otherwise, so that after a restart an older registration that is down still keeps a
+		// newer duplicate out.
+		r.claim(key.Name, status.ClusterID, created)
+	}
 	ticker := time.NewTicker(hc.Period)
 	defer ticker.Stop()
 	connected := false
@@ -228,9 +240,17 @@ func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cf
 		probe := malformed
 		if prober != nil {
 			probe = prober.Probe(ctx, hc.Timeout)
+			if probe.Outcome == Healthy {
+				probe = r.identify(ctx, key.Name, created, prober, hc.Timeout, probe)
+			}
 		}
 		if ctx.Err() != nil {
 			return
+		}
+		if probe.Outcome == Duplicate && connected {
+			// Another registration of the same cluster is older: nothing goes through this one.
+			r.Cache.Disconnect(key.Name)
+			connected = false
 		}
 		streak = streak.Observe(probe.Outcome)
 		if r.Cache != nil && probe.Outcome == Healthy {
@@ -241,6 +261,9 @@ func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cf
 		next := status
 		conds, changed := NextConditions(status.Conditions, streak, probe, hc, metav1.NewTime(r.Now()))
 		next.Conditions = conds
+		if probe.ClusterID != "" {
+			next.ClusterID = probe.ClusterID
+		}
 		if prober != nil && probe.Outcome == Healthy && IsReady(next) && (changed || status.KubernetesVersion == "") {
 			if topo, err := prober.Topology(ctx, hc.Timeout); err != nil {
 				log.V(1).Info("failed to read the member's topology", "error", err.Error())
@@ -248,7 +271,7 @@ func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cf
 				next.KubernetesVersion, next.Region, next.Zones = topo.Version, topo.Region, topo.Zones
 			}
 		}
-		if changed || pending || !sameTopology(status, next) {
+		if changed || pending || !sameTopology(status, next) || status.ClusterID != next.ClusterID {
 			if err := r.writeStatus(ctx, key, next); err != nil {
 				log.Error(err, "failed to write the cluster's status; will retry at the next probe")
 				pending = true
@@ -310,6 +333,7 @@ func (r *HealthReconciler) writeStatus(ctx context.Context, key types.Namespaced
 		"kubernetesVersion": status.KubernetesVersion,
 		"region":            status.Region,
 		"zones":             status.Zones,
+		"clusterID":         status.ClusterID,
 	}
 	patch, err := json.Marshal(map[string]any{"status": body})
 	if err != nil {

@@ -68,6 +68,9 @@ const (
 	Unreachable
 	// Malformed means no client could be built from the registration.
 	Malformed
+	// Duplicate means the cluster answered, and an older registration reaches the same
+	// cluster: this one is not used.
+	Duplicate
 )
 
 // Probe is the result of one probe.
@@ -76,6 +79,9 @@ type Probe struct {
 	Outcome Outcome
 	// Detail explains a failure, for the condition message; it must hold no credentials.
 	Detail string
+	// ClusterID is the member's identity (the UID of its kube-system namespace), when a
+	// healthy probe could read it.
+	ClusterID string
 }
 
 // Streak counts a cluster's consecutive probe results of the same kind. The prober keeps one
@@ -120,6 +126,13 @@ func NextConditions(current []corev1beta1.ClusterCondition, streak Streak, probe
 	switch probe.Outcome {
 	case Malformed:
 		want = []corev1beta1.ClusterCondition{condition(corev1beta1.ClusterConfigMalformed, corev1.ConditionTrue, corev1beta1.ReasonClusterConfigMalformed, withDetail(msgConfigMalformed, probe.Detail))}
+	case Duplicate:
+		// Reported at once: using the registration for even one probe period would let two
+		// names write one cluster.
+		want = []corev1beta1.ClusterCondition{
+			condition(corev1beta1.ClusterReady, corev1.ConditionFalse, corev1beta1.ReasonDuplicateCluster, probe.Detail),
+			condition(corev1beta1.ClusterOffline, corev1.ConditionFalse, corev1beta1.ReasonClusterReachable, msgReachable),
+		}
 	case Healthy:
 		if ready || (len(current) > 0 && streak.Successes < hc.SuccessThreshold) {
 			return current, false

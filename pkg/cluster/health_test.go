@@ -75,6 +75,15 @@ func TestNextConditions(t *testing.T) {
 			want:        []corev1beta1.ClusterCondition{cond(corev1beta1.ClusterConfigMalformed, corev1.ConditionTrue, corev1beta1.ReasonClusterConfigMalformed, withDetail(msgConfigMalformed, "no token"), t1)},
 			wantChanged: true,
 		},
+		{
+			name:    "a duplicate registration is not Ready at once, even when it was Ready",
+			current: readyAt(t0), streak: Streak{Failures: 1}, probe: Probe{Outcome: Duplicate, Detail: "the same cluster as KubeFedCluster cce"},
+			want: []corev1beta1.ClusterCondition{
+				cond(corev1beta1.ClusterReady, corev1.ConditionFalse, corev1beta1.ReasonDuplicateCluster, "the same cluster as KubeFedCluster cce", t1),
+				cond(corev1beta1.ClusterOffline, corev1.ConditionFalse, corev1beta1.ReasonClusterReachable, msgReachable, t1),
+			},
+			wantChanged: true,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,5 +159,31 @@ func TestStreakCountsConsecutiveResults(t *testing.T) {
 	s = s.Observe(Malformed).Observe(Healthy)
 	if s != (Streak{Successes: 1}) {
 		t.Errorf("got %+v after a success, want the failures reset", s)
+	}
+}
+
+func TestClaimGivesAClusterToItsOldestRegistration(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := &HealthReconciler{}
+	steps := []struct {
+		name, registration, id string
+		created                time.Time
+		want                   string
+	}{
+		{name: "the first registration of a cluster owns it", registration: "cce", id: "uid-1", created: t0, want: "cce"},
+		{name: "a newer registration of the same cluster does not", registration: "cce-alias", id: "uid-1", created: t0.Add(time.Minute), want: "cce"},
+		{name: "a registration of another cluster owns that one", registration: "local", id: "uid-2", created: t0.Add(time.Hour), want: "local"},
+		{name: "the older one still owns it when it probes again", registration: "cce", id: "uid-1", created: t0, want: "cce"},
+		{name: "at the same creation time the first name owns it", registration: "bce", id: "uid-1", created: t0, want: "bce"},
+	}
+	for _, st := range steps {
+		if got := r.claim(st.registration, st.id, st.created); got != st.want {
+			t.Errorf("%s: claim(%s) = %s, want %s", st.name, st.registration, got, st.want)
+		}
+	}
+	r.release("bce")
+	r.release("cce")
+	if got := r.claim("cce-alias", "uid-1", t0.Add(time.Minute)); got != "cce-alias" {
+		t.Errorf("once the older registrations are removed, claim(cce-alias) = %s, want cce-alias", got)
 	}
 }

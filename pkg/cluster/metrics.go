@@ -50,6 +50,8 @@ func (o Outcome) String() string {
 		return "unhealthy"
 	case Unreachable:
 		return "unreachable"
+	case Duplicate:
+		return "duplicate"
 	default:
 		return "malformed"
 	}

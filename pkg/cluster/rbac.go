@@ -10,7 +10,8 @@ import (
 
 // MemberRules are the permissions that the control plane's service account needs in a member:
 // full control of the target types of the enabled FederatedTypeConfigs, read access to nodes
-// (topology) and pods (replica scheduling), and the health and version endpoints. With broad,
+// (topology) and pods (replica scheduling), the kube-system namespace (the member's identity),
+// and the health and version endpoints. With broad,
 // it is KubeFed's role instead: everything on everything.
 func MemberRules(ftcs []corev1beta1.FederatedTypeConfig, broad bool) []rbacv1.PolicyRule {
 	if broad {
@@ -35,7 +36,7 @@ func MemberRules(ftcs []corev1beta1.FederatedTypeConfig, broad bool) []rbacv1.Po
 		groups = append(groups, g)
 	}
 	sort.Strings(groups)
-	rules := make([]rbacv1.PolicyRule, 0, len(groups)+3)
+	rules := make([]rbacv1.PolicyRule, 0, len(groups)+4)
 	for _, g := range groups {
 		resources := make([]string, 0, len(byGroup[g]))
 		for r := range byGroup[g] {
@@ -49,6 +50,8 @@ func MemberRules(ftcs []corev1beta1.FederatedTypeConfig, broad bool) []rbacv1.Po
 	}
 	return append(rules,
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"nodes", "pods"}, Verbs: []string{"get", "list", "watch"}},
+		// The member's identity, which tells two registrations of one cluster apart.
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{IdentityNamespace}, Verbs: []string{"get"}},
 		rbacv1.PolicyRule{NonResourceURLs: []string{"/healthz", "/readyz", "/livez", "/version"}, Verbs: []string{"get"}},
 	)
 }

@@ -18,6 +18,7 @@ func ftc(group, plural string, mode corev1beta1.PropagationMode) corev1beta1.Fed
 func TestMemberRules(t *testing.T) {
 	all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 	reads := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"nodes", "pods"}, Verbs: []string{"get", "list", "watch"}}
+	identity := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"kube-system"}, Verbs: []string{"get"}}
 	endpoints := rbacv1.PolicyRule{NonResourceURLs: []string{"/healthz", "/readyz", "/livez", "/version"}, Verbs: []string{"get"}}
 	cases := []struct {
 		name  string
@@ -25,7 +26,7 @@ func TestMemberRules(t *testing.T) {
 		broad bool
 		want  []rbacv1.PolicyRule
 	}{
-		{name: "no enabled type: reads and health only", want: []rbacv1.PolicyRule{reads, endpoints}},
+		{name: "no enabled type: reads, identity and health only", want: []rbacv1.PolicyRule{reads, identity, endpoints}},
 		{
 			name: "enabled types by group, sorted; disabled ones left out",
 			ftcs: []corev1beta1.FederatedTypeConfig{
@@ -37,7 +38,7 @@ func TestMemberRules(t *testing.T) {
 			want: []rbacv1.PolicyRule{
 				{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: all},
 				{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets"}, Verbs: all},
-				reads, endpoints,
+				reads, identity, endpoints,
 			},
 		},
 		{

@@ -28,7 +28,7 @@ import (
 func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.Unstructured) types.NamespacedName, all func(context.Context) []reconcile.Request) source.Source {
 	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		events := members.Subscribe()
-		w := &memberWatch{members: members, gvk: gvk, key: key, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
+		w := &memberWatch{members: members, gvk: gvk, key: key, all: all, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
 		go func() {
 			defer members.Unsubscribe(events)
 			defer w.stopAll()
@@ -59,6 +59,7 @@ type memberWatch struct {
 	members *Cache
 	gvk     schema.GroupVersionKind
 	key     func(*unstructured.Unstructured) types.NamespacedName
+	all     func(context.Context) []reconcile.Request
 	q       workqueue.TypedRateLimitingInterface[reconcile.Request]
 
 	mu      sync.Mutex
@@ -103,7 +104,28 @@ func (w *memberWatch) watch(ctx context.Context, name string) {
 		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
 		return
 	}
-	w.regs[name] = func() { _ = inf.RemoveEventHandler(reg) }
+	stopped := make(chan struct{})
+	w.regs[name] = func() {
+		_ = inf.RemoveEventHandler(reg)
+		close(stopped)
+	}
+	// Until the member's objects are listed, reads of them answer nothing (they never wait for
+	// the member); once they are, every object is looked at again.
+	go func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			select {
+			case <-ctx.Done():
+			case <-stopped:
+			}
+		}()
+		if toolscache.WaitForCacheSync(done, reg.HasSynced) {
+			for _, req := range w.all(ctx) {
+				w.q.Add(req)
+			}
+		}
+	}()
 }
 
 func (w *memberWatch) stopAll() {

@@ -16,6 +16,7 @@ import (
 // +kubebuilder:printcolumn:name="Kubernetes-Version",type=string,JSONPath=`.status.kubernetesVersion`
 // +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.status.region`,priority=1
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.apiEndpoint`,priority=1
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 type KubeFedCluster struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -97,6 +98,10 @@ type KubeFedClusterStatus struct {
 	// Region is the region of the member's nodes.
 	// +optional
 	Region *string `json:"region,omitempty"`
+	// ClusterID is the member's identity: the UID of its kube-system namespace. Two
+	// registrations with one ClusterID reach the same cluster; only the older one is used.
+	// +optional
+	ClusterID string `json:"clusterID,omitempty"`
 }
 
 // ClusterConditionType is the type of a KubeFedCluster condition.
@@ -119,6 +124,9 @@ const (
 	ReasonClusterNotReachable    = "ClusterNotReachable"
 	ReasonClusterReachable       = "ClusterReachable"
 	ReasonClusterConfigMalformed = "ClusterConfigMalformed"
+	// ReasonDuplicateCluster means another, older registration reaches the same cluster (the
+	// same kube-system namespace UID), so this one is not used.
+	ReasonDuplicateCluster = "DuplicateCluster"
 )
 
 // ClusterCondition is one condition of a member cluster, in KubeFed's shape.
