@@ -1,6 +1,8 @@
 package federate
 
 import (
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
@@ -15,6 +17,14 @@ const (
 	// ControlPlaneAnnotation holds, on every member object, the id of the control plane that
 	// manages it. Another control plane never writes the object.
 	ControlPlaneAnnotation = "fedplane.io/control-plane-id"
+	// ClusterAnnotation holds, on every member object, the name of the KubeFedCluster it was
+	// written for. A copy written for another registration (another KubeFedCluster that reaches
+	// the same cluster) is never written or deleted through this one.
+	ClusterAnnotation = "fedplane.io/cluster"
+	// AppliedAnnotation holds, on every member object, a hash of what the control plane applied
+	// to it last. A copy is up to date only when it is the hash of what would be applied now, so
+	// that a field removed from the template or the overrides is removed from the copy too.
+	AppliedAnnotation = "fedplane.io/applied"
 	// OrphanAnnotation, set to "true" on a federated object, keeps its member objects when it is
 	// deleted; they only lose the managed label.
 	OrphanAnnotation = "kubefed.io/orphan"
@@ -61,6 +71,8 @@ type ClusterInput struct {
 	AdoptResources bool
 	// ControlPlaneID is the id of this control plane.
 	ControlPlaneID string
+	// ClusterName is the name of the cluster's registration, the KubeFedCluster.
+	ClusterName string
 	// Desired is the object the cluster should have; nil when it could not be rendered, or
 	// when the cluster is not selected.
 	Desired *unstructured.Unstructured
@@ -89,15 +101,20 @@ type ClusterDecision struct {
 }
 
 // Decide decides what to do with a federated object in one cluster. It never writes an
-// object that is labelled kubefed.io/managed=false or that another control plane manages,
+// object that is labelled kubefed.io/managed=false, that another control plane manages, or
+// that this control plane wrote for another cluster registration,
 // never writes a cluster that is not Ready, and never deletes an object it does not manage.
 func Decide(in ClusterInput) ClusterDecision {
 	if in.Existing != nil {
 		if in.Existing.GetLabels()[ManagedLabel] == "false" {
 			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: in.Selected && !in.Deleting}
 		}
-		if id := in.Existing.GetAnnotations()[ControlPlaneAnnotation]; id != "" && id != in.ControlPlaneID {
+		ann := in.Existing.GetAnnotations()
+		if id := ann[ControlPlaneAnnotation]; id != "" && id != in.ControlPlaneID {
 			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: in.Selected && !in.Deleting}
+		}
+		if c := ann[ClusterAnnotation]; c != "" && c != in.ClusterName && ann[ControlPlaneAnnotation] == in.ControlPlaneID {
+			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster, Listed: in.Selected && !in.Deleting}
 		}
 	}
 	managed := in.Existing != nil && in.Existing.GetLabels()[ManagedLabel] == "true"
@@ -139,4 +156,43 @@ func Decide(in ClusterInput) ClusterDecision {
 	default:
 		return ClusterDecision{Action: ActionUpdate, Listed: true}
 	}
+}
+
+// Finish completes the object rendered for one cluster: it records this control plane and the
+// cluster's registration in annotations and, with retainReplicas, keeps the member's current
+// spec.replicas (the template's when there is no copy yet), as KubeFed does for an autoscaler
+// that owns the replicas. Last it records the hash of what is applied; the retained replicas
+// are left out of it, so that the member's own scaling does not make the copy out of date,
+// while switching retainReplicas on or off does.
+func Finish(obj *unstructured.Unstructured, controlPlaneID, cluster string, retainReplicas bool, existing *unstructured.Unstructured) error {
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	delete(ann, AppliedAnnotation)
+	ann[ControlPlaneAnnotation] = controlPlaneID
+	ann[ClusterAnnotation] = cluster
+	obj.SetAnnotations(ann)
+	hashed := obj.Object
+	if retainReplicas {
+		hashed = obj.DeepCopy().Object
+		unstructured.RemoveNestedField(hashed, "spec", "replicas")
+		if existing != nil {
+			switch replicas, found, _ := unstructured.NestedFieldNoCopy(existing.Object, "spec", "replicas"); {
+			case found:
+				if err := unstructured.SetNestedField(obj.Object, replicas, "spec", "replicas"); err != nil {
+					return fmt.Errorf("failed to keep the member's spec.replicas: %w", err)
+				}
+			default:
+				unstructured.RemoveNestedField(obj.Object, "spec", "replicas")
+			}
+		}
+	}
+	sum, err := hashJSON(map[string]any{"object": hashed, "retainReplicas": retainReplicas})
+	if err != nil {
+		return err
+	}
+	ann[AppliedAnnotation] = sum
+	obj.SetAnnotations(ann)
+	return nil
 }

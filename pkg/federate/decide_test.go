@@ -18,6 +18,7 @@ func newInput() *input {
 		Selected:       true,
 		Ready:          true,
 		ControlPlaneID: thisControlPlane,
+		ClusterName:    thisCluster,
 		Desired:        desiredConfigMap().build(),
 	}}
 }
@@ -49,6 +50,13 @@ func (b *input) renderFailed(overridesFailed bool) *input {
 func (b *input) existing(o *object) *input { b.in.Existing = o.build(); return b }
 
 func (b *input) build() ClusterInput { return b.in }
+
+// thisCluster is the registration under test; aliasCluster is another registration of the
+// same cluster.
+const (
+	thisCluster  = "cce"
+	aliasCluster = "cce-alias"
+)
 
 // desiredConfigMap is the rendered object of every case.
 func desiredConfigMap() *object { return configMap(map[string]any{"mode": "fast"}) }
@@ -124,6 +132,38 @@ func TestDecide(t *testing.T) {
 			name: "a copy of another control plane is not orphaned with the federated object",
 			in:   newInput().deleting().orphan().existing(managedCopy().annotate(ControlPlaneAnnotation, otherControlPlane)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane},
+		},
+
+		// Copies written for another registration of the same cluster.
+		{
+			name: "a copy written for another registration in a cluster that is not selected is not deleted",
+			in:   newInput().notSelected().existing(managedCopy().annotate(ClusterAnnotation, aliasCluster)).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster},
+		},
+		{
+			name: "a copy written for another registration in a selected cluster is left alone and listed",
+			in:   newInput().existing(managedCopy().annotate(ClusterAnnotation, aliasCluster)).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster, Listed: true},
+		},
+		{
+			name: "a copy written for another registration is neither deleted nor orphaned with the federated object",
+			in:   newInput().deleting().orphan().existing(managedCopy().annotate(ClusterAnnotation, aliasCluster)).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster},
+		},
+		{
+			name: "a copy written for this registration that is no longer selected is deleted",
+			in:   newInput().notSelected().existing(managedCopy().annotate(ClusterAnnotation, thisCluster)).build(),
+			want: deletePending,
+		},
+		{
+			name: "a copy that records no registration (written before registrations were recorded) is this one's",
+			in:   newInput().notSelected().existing(managedCopy()).build(),
+			want: deletePending,
+		},
+		{
+			name: "another control plane's copy naming another registration reports the other control plane",
+			in:   newInput().existing(managedCopy().annotate(ControlPlaneAnnotation, otherControlPlane).annotate(ClusterAnnotation, aliasCluster)).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: true},
 		},
 
 		// Clusters that are not selected.

@@ -50,6 +50,8 @@ type Type struct {
 	Name string
 	// Target is the kind of the member objects.
 	Target schema.GroupVersionKind
+	// Resource is the member objects' plural resource name, such as deployments.
+	Resource string
 	// Namespaced tells whether the member objects are namespaced.
 	Namespaced bool
 	// Federated is the kind of the federated objects.
@@ -66,6 +68,7 @@ func TypeFromConfig(ftc *corev1beta1.FederatedTypeConfig) Type {
 	t := Type{
 		Name:       ftc.Name,
 		Target:     schema.GroupVersionKind{Group: s.TargetType.Group, Version: s.TargetType.Version, Kind: s.TargetType.Kind},
+		Resource:   s.TargetType.PluralName,
 		Namespaced: s.TargetType.Scope == corev1beta1.NamespaceScoped,
 		Federated:  schema.GroupVersionKind{Group: s.FederatedType.Group, Version: s.FederatedType.Version, Kind: s.FederatedType.Kind},
 	}
@@ -120,6 +123,15 @@ type SyncReconciler struct {
 	Metrics *Metrics
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// MemberWait bounds how long a worker waits for one member's answer; DefaultMemberWait
+	// when zero.
+	MemberWait time.Duration
+	// Requeue brings an object back to the queue, when a member answers after its reconcile
+	// stopped waiting; nil brings nothing back.
+	Requeue func(types.NamespacedName)
+
+	lateMu sync.Mutex
+	late   map[types.NamespacedName]map[string]lateResult
 }
 
 // scope is what one reconcile of one federated object reads and decides.
@@ -152,6 +164,11 @@ type clusterResult struct {
 	// when its remote status is collected.
 	replicas, ready *int64
 	written         bool
+	// busy tells that no request could be sent to the member: it had no room, or a request
+	// about the object was still outstanding.
+	busy bool
+	// inFlight tells that the cluster had not answered when its reconcile stopped waiting.
+	inFlight bool
 	// retry is set when the cluster must be tried again: after this long, or soon when the
 	// error is set.
 	retry time.Duration
@@ -183,9 +200,14 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	if err := r.place(ctx, s); err != nil {
 		return reconcile.Result{}, fmt.Errorf("failed to compute the placement: %w", err)
 	}
-	results := r.dispatch(ctx, s)
+	results, complete := r.dispatch(ctx, s)
 	r.recordWrites(s, results)
 	result, err := requeue(results)
+	if !complete {
+		// A member has not answered yet. Its answer brings the object back, and the status and
+		// the PropagatedVersion are written then, whole.
+		return result, err
+	}
 	// An object whose copies are all gone is about to go too: a last status would be written
 	// for nobody to read.
 	gone := s.deleting && err == nil && result.RequeueAfter == 0 && !pending(results)
@@ -278,6 +300,16 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// previousStatus is the cluster's status as the object's status last gave it.
+func (s *scope) previousStatus(name string) typesv1beta1.PropagationStatus {
+	for _, c := range s.status.Clusters {
+		if c.Name == name {
+			return c.Status
+		}
+	}
+	return typesv1beta1.ClusterPropagationOK
+}
+
 // place resolves the placement; a deleted object is placed nowhere.
 func (r *SyncReconciler) place(ctx context.Context, s *scope) error {
 	in := placement.Input{Placement: s.spec.Placement, Namespaced: r.Type.Namespaced, IsFederatedNamespace: r.Type.isNamespace(), Clusters: PlacementClusters(s.clusters)}
@@ -305,15 +337,110 @@ func (r *SyncReconciler) place(ctx context.Context, s *scope) error {
 }
 
 // dispatch decides and acts in every registered cluster in parallel, each cluster with its
-// own timeout.
-func (r *SyncReconciler) dispatch(ctx context.Context, s *scope) []clusterResult {
-	results := make([]clusterResult, len(s.placed.Decisions))
-	var wg sync.WaitGroup
+// own timeout. It waits for a cluster's answer at most MemberWait, and not at all beyond a
+// moment for a member that already has a request outstanding for longer than that: a slow or
+// hung member never holds the worker. A cluster that has not answered in time goes on in the
+// background; its answer is kept and brings the object back, and complete is false until then,
+// so that the status is only ever written whole.
+func (r *SyncReconciler) dispatch(ctx context.Context, s *scope) (results []clusterResult, complete bool) {
+	key := client.ObjectKeyFromObject(s.fed)
+	late := r.takeLate(key, s.fed.GetResourceVersion())
+	results = make([]clusterResult, len(s.placed.Decisions))
+	answers := make([]chan clusterResult, len(s.placed.Decisions))
 	for i, d := range s.placed.Decisions {
-		wg.Go(func() { results[i] = r.syncCluster(ctx, s, d) })
+		if res, ok := late[d.Name]; ok {
+			results[i] = res
+			continue
+		}
+		answer := make(chan clusterResult, 1)
+		answers[i] = answer
+		go func() { answer <- r.syncCluster(ctx, s, d) }()
 	}
-	wg.Wait()
-	return results
+	wait := r.memberWait()
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	complete = true
+	for i, answer := range answers {
+		if answer == nil {
+			continue
+		}
+		name := s.placed.Decisions[i].Name
+		limit := waitCtx.Done()
+		if r.Members.Slow(name, wait) {
+			slowCtx, cancelSlow := context.WithTimeout(ctx, slowMemberWait)
+			defer cancelSlow()
+			limit = slowCtx.Done()
+		}
+		select {
+		case res := <-answer:
+			results[i] = res
+		case <-limit:
+			complete = false
+			results[i] = clusterResult{name: name, inFlight: true}
+			rv := s.fed.GetResourceVersion()
+			go func() {
+				r.storeLate(key, rv, <-answer)
+				if r.Requeue != nil {
+					r.Requeue(key)
+				}
+			}()
+		}
+		if results[i].busy || results[i].inFlight {
+			complete = false
+		}
+	}
+	return results, complete
+}
+
+// slowMemberWait is how long dispatch waits for a member that is slow to answer: long enough
+// for an answer from its cache, too short for a request to it.
+const slowMemberWait = 50 * time.Millisecond
+
+// DefaultMemberWait is how long a sync worker waits for a member's answer before it leaves the
+// request in the background.
+const DefaultMemberWait = time.Second
+
+func (r *SyncReconciler) memberWait() time.Duration {
+	if r.MemberWait > 0 {
+		return r.MemberWait
+	}
+	return DefaultMemberWait
+}
+
+// lateResult is a cluster's answer that came after its reconcile stopped waiting.
+type lateResult struct {
+	// version is the federated object's resourceVersion that the answer was for.
+	version string
+	res     clusterResult
+}
+
+// storeLate keeps a cluster's late answer for the next reconcile of the object.
+func (r *SyncReconciler) storeLate(key types.NamespacedName, version string, res clusterResult) {
+	r.lateMu.Lock()
+	defer r.lateMu.Unlock()
+	if r.late == nil {
+		r.late = map[types.NamespacedName]map[string]lateResult{}
+	}
+	if r.late[key] == nil {
+		r.late[key] = map[string]lateResult{}
+	}
+	r.late[key][res.name] = lateResult{version: version, res: res}
+}
+
+// takeLate returns, and forgets, the late answers for the object; those for an older version
+// of it are dropped, and the clusters asked again.
+func (r *SyncReconciler) takeLate(key types.NamespacedName, version string) map[string]clusterResult {
+	r.lateMu.Lock()
+	defer r.lateMu.Unlock()
+	stored := r.late[key]
+	delete(r.late, key)
+	out := map[string]clusterResult{}
+	for name, l := range stored {
+		if l.version == version {
+			out[name] = l.res
+		}
+	}
+	return out
 }
 
 func (r *SyncReconciler) timeout() time.Duration {
@@ -323,7 +450,13 @@ func (r *SyncReconciler) timeout() time.Duration {
 	return DefaultMemberTimeout
 }
 
-// syncCluster reads the member copy, decides and acts in one cluster.
+// errNotSynced says that a member's cache has not listed the kind yet.
+var errNotSynced = errors.New("the member's objects of this kind are not listed yet")
+
+// syncCluster reads the member copy, decides and acts in one cluster. It reads the member's
+// cache, which never waits; a request to the member itself (a lookup of an object to adopt, a
+// write) is sent only when the cluster is Ready, connected and not suspended, and only while
+// the member has room for it (see cluster.Cache.Begin).
 func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.Decision) clusterResult {
 	name := d.Name
 	log := ctrl.LoggerFrom(ctx).WithValues("cluster", name)
@@ -333,34 +466,76 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	suspended := r.Members.Suspended(name)
 	in := ClusterInput{
 		Selected: d.Selected, Ready: d.Ready && connected && suspended == 0,
-		Deleting: s.deleting, Orphan: s.orphan, AdoptResources: s.adopt, ControlPlaneID: r.ControlPlaneID,
+		Deleting: s.deleting, Orphan: s.orphan, AdoptResources: s.adopt, ControlPlaneID: r.ControlPlaneID, ClusterName: name,
 		MayHaveCopy: s.recorded[name] || d.Selected,
 	}
 	if suspended > 0 && d.Ready && d.Selected {
 		res.retry = suspended
 	}
-	if d.Selected && !s.deleting && in.Ready {
-		desired, err := r.render(s, name)
+	unread := func(err error) clusterResult {
+		res.status, res.err = typesv1beta1.CachedRetrievalFailed, err
+		res.decision = ClusterDecision{Listed: d.Selected || s.recorded[name], Pending: true}
+		return res
+	}
+	if connected {
+		existing, err := r.cachedCopy(ctx, s, name, cl)
+		switch {
+		case errors.Is(err, errNotSynced) && !in.Ready:
+			// Nothing can be done there now; say so, as for a cluster not connected.
+		case errors.Is(err, errNotSynced):
+			// The member's watch brings the object back once its cache has listed the kind.
+			res.status = typesv1beta1.CachedRetrievalFailed
+			res.decision = ClusterDecision{Listed: d.Selected || s.recorded[name], Pending: true}
+			res.retry = time.Second
+			return res
+		case err != nil:
+			return unread(err)
+		}
+		in.Existing = existing
+	}
+	var end func()
+	defer func() {
+		if end != nil {
+			end()
+		}
+	}()
+	// reserve takes a place for a request to the member; false means the member has no room,
+	// or a request about this object is still outstanding (its answer brings the object back).
+	reserve := func() bool {
+		if end == nil {
+			end, _ = r.Members.Begin(name, r.Type.Name+"/"+client.ObjectKeyFromObject(s.fed).String())
+		}
+		if end == nil {
+			res.busy, res.retry = true, time.Second
+			res.decision = ClusterDecision{Listed: d.Selected || s.recorded[name], Pending: true}
+		}
+		return end != nil
+	}
+	place := d.Selected && !s.deleting && in.Ready
+	if place && in.Existing == nil {
+		if !reserve() {
+			return res
+		}
+		lc, _ := r.Members.LiveClient(name)
+		cctx, cancel := context.WithTimeout(ctx, r.timeout())
+		existing, err := r.liveCopy(cctx, s, lc)
+		cancel()
+		if err != nil {
+			if isTimeout(err) {
+				r.Members.ReportTimeout(name)
+			}
+			return unread(err)
+		}
+		in.Existing = existing
+	}
+	if place {
+		desired, err := r.render(s, name, in.Existing)
 		if err != nil {
 			var oe *overrides.OverrideError
 			in.RenderFailed = errors.As(err, &oe)
 			r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, "ApplyOverridesFailed", "Render", "Failed to render for cluster %s: %v", name, err)
 		}
 		in.Desired = desired
-	}
-	if connected {
-		cctx, cancel := context.WithTimeout(ctx, r.timeout())
-		existing, err := r.readCopy(cctx, s, name, cl, d.Selected && !s.deleting && in.Ready)
-		cancel()
-		if err != nil {
-			res.status, res.err = typesv1beta1.CachedRetrievalFailed, err
-			if isTimeout(err) {
-				r.Members.ReportTimeout(name)
-			}
-			res.decision = ClusterDecision{Listed: d.Selected || s.recorded[name], Pending: true}
-			return res
-		}
-		in.Existing = existing
 	}
 	res.decision = Decide(in)
 	res.status = res.decision.Status
@@ -369,7 +544,19 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		res.version = ClusterVersion(in.Existing)
 		res.remoteStatus = r.remoteStatus(in.Existing)
 	}
+	if res.decision.Status == typesv1beta1.ManagedForAnotherCluster && s.previousStatus(name) != res.decision.Status {
+		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, string(typesv1beta1.ManagedForAnotherCluster), "Fence",
+			"%s %s in cluster %s was written for KubeFedCluster %s; it is left alone: two registrations reach one cluster",
+			r.Type.Target.Kind, klog.KObj(in.Existing), name, in.Existing.GetAnnotations()[ClusterAnnotation])
+	}
 	if res.decision.Action == ActionNone {
+		return res
+	}
+	if !in.Ready {
+		// Decide never acts in a cluster that is not Ready; this is a second lock on that door.
+		return res
+	}
+	if !reserve() {
 		return res
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.timeout())
@@ -450,33 +637,36 @@ func (r *SyncReconciler) replicas(in ClusterInput) (desired, ready *int64) {
 	return &d, &rd
 }
 
-// readCopy reads the member object from the member's cache, which holds managed objects
-// only; when live is set and the cache has none, it asks the member's API server, to find
-// an object that is not (or not yet) managed.
-func (r *SyncReconciler) readCopy(ctx context.Context, s *scope, name string, cl client.Client, live bool) (*unstructured.Unstructured, error) {
-	key := r.targetKey(s.fed)
+// cachedCopy reads the member object from the member's cache, which holds managed objects
+// only. It never waits for the member: until the cache has listed the kind it says
+// errNotSynced.
+func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string, cl client.Client) (*unstructured.Unstructured, error) {
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(r.Type.Target)
-	err := cl.Get(ctx, key, obj)
-	if err == nil {
-		return obj, nil
+	if !r.Members.Synced(ctx, name, obj) {
+		return nil, errNotSynced
 	}
-	if !apierrors.IsNotFound(err) {
+	if err := cl.Get(ctx, r.targetKey(s.fed), obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
 		return nil, err
 	}
-	if !live {
-		return nil, nil
+	return obj, nil
+}
+
+// liveCopy asks the member's API server for the object, to find one that is not (or not yet)
+// managed, which the cache does not hold.
+func (r *SyncReconciler) liveCopy(ctx context.Context, s *scope, lc client.Client) (*unstructured.Unstructured, error) {
+	if lc == nil {
+		return nil, errors.New("the cluster is not connected")
 	}
-	lc, ok := r.Members.LiveClient(name)
-	if !ok {
-		return nil, nil
-	}
-	obj = &unstructured.Unstructured{}
+	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(r.Type.Target)
 	// Resource version 0 lets the API server answer from its watch cache instead of a quorum
 	// read of etcd. An object made a moment ago may be missed, as one made a moment after any
 	// read would be.
-	if err := lc.Get(ctx, key, obj, &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}}); err != nil {
+	if err := lc.Get(ctx, r.targetKey(s.fed), obj, &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
@@ -494,8 +684,8 @@ func (r *SyncReconciler) targetKey(fed *unstructured.Unstructured) client.Object
 	return client.ObjectKey{Name: fed.GetName()}
 }
 
-// render builds the object one cluster should have.
-func (r *SyncReconciler) render(s *scope, name string) (*unstructured.Unstructured, error) {
+// render builds the object one cluster should have, given its current copy (nil when none).
+func (r *SyncReconciler) render(s *scope, name string, existing *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	ops, err := overrides.ForCluster(s.spec.Overrides, name)
 	if err != nil {
 		return nil, err
@@ -507,18 +697,11 @@ func (r *SyncReconciler) render(s *scope, name string) (*unstructured.Unstructur
 	if err != nil {
 		return nil, err
 	}
-	obj := out.Object
-	ann := obj.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
+	retain, _, _ := unstructured.NestedBool(s.fed.Object, "spec", "retainReplicas")
+	if err := Finish(out.Object, r.ControlPlaneID, name, retain, existing); err != nil {
+		return nil, err
 	}
-	ann[ControlPlaneAnnotation] = r.ControlPlaneID
-	obj.SetAnnotations(ann)
-	if retain, _, _ := unstructured.NestedBool(s.fed.Object, "spec", "retainReplicas"); retain {
-		// Another actor, such as an autoscaler, owns the members' replicas.
-		unstructured.RemoveNestedField(obj.Object, "spec", "replicas")
-	}
-	return obj, nil
+	return out.Object, nil
 }
 
 // act carries out a decision in one cluster and returns the member object written, if any.

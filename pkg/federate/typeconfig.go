@@ -64,6 +64,9 @@ type TypeConfigReconciler struct {
 	MemberTimeout time.Duration
 	// Metrics counts the writes to members; nil counts nothing.
 	Metrics *Metrics
+	// MemberWait bounds how long a sync worker waits for one member's answer;
+	// DefaultMemberWait when zero.
+	MemberWait time.Duration
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -196,9 +199,24 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if err != nil {
 		return err
 	}
+	// Members are read and written with the mapping the config gives, never with their
+	// discovery.
+	r.Members.AddKind(t.Target, t.Resource, t.Namespaced)
+	requeue := make(chan event.GenericEvent, 1024)
 	reconciler := &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
 		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
+		MemberWait: r.MemberWait, Requeue: func(key types.NamespacedName) {
+			obj := &unstructured.Unstructured{}
+			obj.SetGroupVersionKind(t.Federated)
+			obj.SetNamespace(key.Namespace)
+			obj.SetName(key.Name)
+			select {
+			case requeue <- event.GenericEvent{Object: obj}:
+			default:
+				// A full queue is already busy; the reconcile's own requeue is the safety net.
+			}
+		},
 	}
 	c, err := controller.NewUnmanaged("sync-"+ftc.Name, controller.Options{
 		Reconciler:              reconciler,
@@ -215,7 +233,7 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if err != nil {
 		return fmt.Errorf("failed to create the sync controller: %w", err)
 	}
-	if err := r.watch(c, t); err != nil {
+	if err := r.watch(c, t, requeue); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -254,7 +272,7 @@ func (r *TypeConfigReconciler) workers(ctx context.Context) (int, error) {
 
 // watch sets up what a sync controller watches: its federated objects, the clusters, the
 // KubeFedConfig, the FederatedNamespaces (for namespaced types) and the member copies.
-func (r *TypeConfigReconciler) watch(c controller.Controller, t Type) error {
+func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-chan event.GenericEvent) error {
 	fed := &unstructured.Unstructured{}
 	fed.SetGroupVersionKind(t.Federated)
 	all := func(ctx context.Context) []reconcile.Request { return r.list(ctx, t, "") }
@@ -264,6 +282,8 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type) error {
 		source.Kind[client.Object](r.Cache, &corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(allOf), cluster.PlacementChanged()),
 		source.Kind[client.Object](r.Cache, &corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(allOf), predicate.GenerationChangedPredicate{}),
 		cluster.Source(r.Members, t.Target, t.federatedKey, all),
+		// Objects whose members answered after their reconcile stopped waiting.
+		source.Channel(requeue, &handler.EnqueueRequestForObject{}),
 	}
 	if t.Namespaced && !t.isNamespace() {
 		fns := &unstructured.Unstructured{}

@@ -174,7 +174,7 @@ type ClusterStatus struct {
 type PropagationStatus string
 
 // The statuses of the object in one member cluster. The strings are KubeFed's, except
-// ManagedByAnotherControlPlane, which fencing adds.
+// ManagedByAnotherControlPlane and ManagedForAnotherCluster, which fencing adds.
 const (
 	// ClusterPropagationOK means the member object is as it should be.
 	ClusterPropagationOK PropagationStatus = ""
@@ -217,4 +217,8 @@ const (
 	// ManagedByAnotherControlPlane means the member object is managed by another control plane
 	// (its control-plane annotation names another id), so this one does not write it.
 	ManagedByAnotherControlPlane PropagationStatus = "ManagedByAnotherControlPlane"
+	// ManagedForAnotherCluster means the member object was written by this control plane for
+	// another cluster registration (two KubeFedClusters that reach one cluster), so it is never
+	// written or deleted through this one.
+	ManagedForAnotherCluster PropagationStatus = "ManagedForAnotherCluster"
 )
