@@ -149,8 +149,14 @@ func (w *memberWatch) enqueue(o any) {
 	w.q.Add(reconcile.Request{NamespacedName: w.key(obj)})
 }
 
-// PlacementChanged lets through KubeFedCluster registrations, removals, and changes of labels or
-// readiness, which can change any object's placement.
+// JoinedAnnotation is stamped on a KubeFedCluster by every join, with the time of the join: a
+// re-join that only changes the member's side (a role granted) still brings every object placed
+// there back.
+const JoinedAnnotation = "fedplane.io/joined-at"
+
+// PlacementChanged lets through KubeFedCluster registrations, removals, and changes of labels,
+// readiness, the registration itself (spec) or its annotations (a join stamps one), which can
+// change any object's placement, or what a write to the cluster would now achieve.
 func PlacementChanged() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*corev1beta1.KubeFedCluster)
@@ -158,6 +164,7 @@ func PlacementChanged() predicate.Predicate {
 		if !ok1 || !ok2 {
 			return true
 		}
-		return !reflect.DeepEqual(o.Labels, n.Labels) || IsReady(o.Status) != IsReady(n.Status)
+		return !reflect.DeepEqual(o.Labels, n.Labels) || IsReady(o.Status) != IsReady(n.Status) ||
+			o.Generation != n.Generation || !reflect.DeepEqual(o.Annotations, n.Annotations)
 	}}
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -34,6 +35,9 @@ import (
 // DefaultSyncWorkers is the number of objects of one type reconciled at once when the
 // KubeFedConfig does not say.
 const DefaultSyncWorkers = 16
+
+// maxRetryDelay is the longest wait before a failed object is tried again.
+const maxRetryDelay = time.Minute
 
 // notRunningRecheck is how soon a type whose kinds are not served yet is looked at again.
 const notRunningRecheck = 10 * time.Second
@@ -222,6 +226,9 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 		Reconciler:              reconciler,
 		MaxConcurrentReconciles: workers,
 		SkipNameValidation:      ptr.To(true),
+		// A failed object is tried again at most a minute later, so that a member fixed behind
+		// the control plane's back (a role granted) is not waited for a quarter of an hour.
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, maxRetryDelay),
 		LogConstructor: func(req *reconcile.Request) logr.Logger {
 			log := ctrl.Log.WithName("sync").WithValues("type", ftc.Name)
 			if req != nil {
