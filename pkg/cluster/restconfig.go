@@ -33,7 +33,8 @@ var ErrConfigMalformed = errors.New("cluster configuration is malformed")
 // RESTConfig returns the client configuration of a member cluster from its KubeFedCluster and
 // its credentials Secret.
 //
-// The endpoint may be a URL or a host[:port] (https is then used). The CA is spec.caBundle,
+// The endpoint is an https URL or a host[:port] (https is then used); any other scheme is
+// ErrConfigMalformed. The CA is spec.caBundle,
 // else the Secret's ca.crt, else the system roots. disabledTLSValidations are implemented as
 // named: "*" turns verification off; SubjectName accepts a certificate issued for another
 // host, and ValidityPeriod one outside its validity period, but both still verify the chain
@@ -99,15 +100,22 @@ func RESTConfig(c *corev1beta1.KubeFedCluster, secret *corev1.Secret) (*rest.Con
 	return cfg, nil
 }
 
-// endpointURL parses apiEndpoint: a URL with scheme http or https, or a host[:port].
+// endpointURL parses apiEndpoint: an https URL, or a host[:port], which means https. Every
+// other scheme, http included, is refused, so that the member's bearer token never goes out
+// unencrypted, not even for a registration stored before the API refused such endpoints.
 func endpointURL(endpoint string) (*url.URL, error) {
 	e := strings.TrimSpace(endpoint)
 	if !strings.Contains(e, "://") {
 		e = "https://" + e
 	}
 	u, err := url.Parse(e)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("%w: apiEndpoint %q is not an http(s) URL or host[:port]", ErrConfigMalformed, endpoint)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: apiEndpoint %q is not an https URL or host[:port]", ErrConfigMalformed, endpoint)
+	case u.Scheme != "https": // url.Parse lower-cases the scheme.
+		return nil, fmt.Errorf("%w: apiEndpoint %q has scheme %s; only https is accepted, so that the token is never sent unencrypted", ErrConfigMalformed, u.Redacted(), u.Scheme)
+	case u.Host == "":
+		return nil, fmt.Errorf("%w: apiEndpoint %q is not an https URL or host[:port]", ErrConfigMalformed, endpoint)
 	}
 	return u, nil
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -241,7 +242,10 @@ func TestRESTConfigRefusesMalformedRegistrations(t *testing.T) {
 	}{
 		{name: "no Secret", reg: registration("https://127.0.0.1:6443", nil)},
 		{name: "no token", reg: registration("https://127.0.0.1:6443", nil), secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "member-token"}}},
-		{name: "bad endpoint", reg: registration("ftp://host", nil), secret: tokenSecret(nil)},
+		{name: "bad endpoint", reg: registration("not a url", nil), secret: tokenSecret(nil)},
+		{name: "plain http endpoint", reg: registration("http://127.0.0.1:6443", nil), secret: tokenSecret(nil)},
+		{name: "ftp endpoint", reg: registration("ftp://host", nil), secret: tokenSecret(nil)},
+		{name: "plain http endpoint with every TLS check off", reg: registration("http://127.0.0.1:6443", nil, corev1beta1.TLSAll), secret: tokenSecret(nil)},
 		{name: "bad CA", reg: registration("https://127.0.0.1:6443", []byte("not pem"), corev1beta1.TLSSubjectName), secret: tokenSecret(nil)},
 	}
 	for _, tc := range cases {
@@ -254,5 +258,77 @@ func TestRESTConfigRefusesMalformedRegistrations(t *testing.T) {
 				t.Errorf("error %q shows the credentials", err)
 			}
 		})
+	}
+}
+
+func TestEndpointURL(t *testing.T) {
+	cases := []struct {
+		name     string
+		endpoint string
+		want     string
+		wantErr  string
+	}{
+		{name: "an https URL is kept", endpoint: "https://member.example:6443", want: "https://member.example:6443"},
+		{name: "an https URL with a path is kept", endpoint: "https://member.example/k8s/clusters/c-1", want: "https://member.example/k8s/clusters/c-1"},
+		{name: "the scheme is not case sensitive", endpoint: "HTTPS://member.example", want: "https://member.example"},
+		{name: "a host:port means https", endpoint: "member.example:6443", want: "https://member.example:6443"},
+		{name: "a bare IP means https", endpoint: "10.0.0.1", want: "https://10.0.0.1"},
+		{name: "an IPv6 address with a port means https", endpoint: "[fd00::1]:6443", want: "https://[fd00::1]:6443"},
+		{name: "spaces around are trimmed", endpoint: " https://member.example ", want: "https://member.example"},
+		{name: "http would send the token in the clear", endpoint: "http://member.example:6443", wantErr: `apiEndpoint "http://member.example:6443" has scheme http; only https is accepted`},
+		{name: "HTTP in capitals too", endpoint: "HTTP://member.example", wantErr: "has scheme http; only https is accepted"},
+		{name: "ftp is refused", endpoint: "ftp://member.example", wantErr: "has scheme ftp; only https is accepted"},
+		{name: "a unix socket is refused", endpoint: "unix:///run/kube-apiserver.sock", wantErr: "has scheme unix; only https is accepted"},
+		{name: "a password in the URL is not repeated", endpoint: "http://user:hunter2@member.example", wantErr: `"http://user:xxxxx@member.example" has scheme http`}, //nolint:gosec // A made-up password, which the error must not show.
+		{name: "no host", endpoint: "https://", wantErr: "is not an https URL or host[:port]"},
+		{name: "empty", endpoint: "", wantErr: "is not an https URL or host[:port]"},
+		{name: "not a URL", endpoint: "not a url", wantErr: "is not an https URL or host[:port]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := endpointURL(tc.endpoint)
+			if tc.wantErr != "" {
+				if !errors.Is(err, ErrConfigMalformed) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("endpointURL(%q) error = %v, want ErrConfigMalformed containing %q", tc.endpoint, err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Errorf("error %q shows the URL's password", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("endpointURL(%q) error = %v", tc.endpoint, err)
+			}
+			if diff := cmp.Diff(tc.want, got.String()); diff != "" {
+				t.Errorf("endpointURL(%q) (-want +got):\n%s", tc.endpoint, diff)
+			}
+		})
+	}
+}
+
+func TestRESTConfigSendsNothingToAPlainHTTPEndpoint(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	for _, disabled := range [][]corev1beta1.TLSValidation{nil, {corev1beta1.TLSSubjectName}, {corev1beta1.TLSAll}} {
+		cfg, err := RESTConfig(registration(srv.URL, nil, disabled...), tokenSecret(nil))
+		if !errors.Is(err, ErrConfigMalformed) {
+			t.Errorf("disabled %v: RESTConfig(%s) error = %v, want ErrConfigMalformed", disabled, srv.URL, err)
+		}
+		if err != nil {
+			continue
+		}
+		// A configuration that should not exist is used as the health controller would.
+		p, err := NewProber(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = p.Probe(t.Context(), 5*time.Second)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("the plain-HTTP server received %d requests, want none", n)
 	}
 }

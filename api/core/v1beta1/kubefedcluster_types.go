@@ -30,11 +30,12 @@ type KubeFedCluster struct {
 
 // KubeFedClusterSpec says how to reach a member cluster.
 type KubeFedClusterSpec struct {
-	// APIEndpoint is the member's API server: a URL such as https://host:6443, or a host,
-	// host:port, IP or IP:port (then https is used).
+	// APIEndpoint is the member's API server: an https URL such as https://host:6443, or a
+	// host, host:port, IP or IP:port (then https is used). Other schemes, http included, are
+	// refused: the member's token must not travel unencrypted.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\s') && (self.matches('^https?://') ? isURL(self) : isURL('https://' + self))",message="must be a URL with scheme http or https (https://host:port), or host[:port]"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\s') && (self.contains('://') ? self.lowerAscii().startsWith('https://') && isURL(self) : isURL('https://' + self))",message="apiEndpoint must be an https URL (https://host:port) or host[:port], which means https; http and other schemes are refused"
 	APIEndpoint string `json:"apiEndpoint"`
 
 	// CABundle is the PEM bundle of certificate authorities that sign the member's serving
