@@ -15,6 +15,10 @@ import (
 // is never deleted, and it keeps its UID for the life of the cluster.
 const IdentityNamespace = "kube-system"
 
+// identityLimit bounds the answer for the kube-system namespace: a namespace is a few hundred
+// bytes.
+const identityLimit = 64 << 10
+
 // errIdentityUnknown says that the member does not let the control plane read its identity.
 var errIdentityUnknown = errors.New("the member's identity cannot be read")
 
@@ -25,7 +29,7 @@ var errIdentityUnknown = errors.New("the member's identity cannot be read")
 func (p *Prober) Identity(ctx context.Context, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	body, err := p.get(ctx, "/api/v1/namespaces/"+IdentityNamespace)
+	body, err := p.getBounded(ctx, "/api/v1/namespaces/"+IdentityNamespace, identityLimit)
 	switch {
 	case apierrors.IsForbidden(err) || apierrors.IsNotFound(err):
 		return "", errIdentityUnknown
