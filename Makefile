@@ -98,6 +98,10 @@ e2e: lab-tools ## Run only the suites under e2e/ against lab clusters.
 bench: lab-tools build ## Measure propagation on a lab against the API servers' own limit (BENCH_KIND, BENCH_N, BENCH_M, BENCH_FLAGS); see docs/performance.md.
 	$(GO) run ./bench -bin $(BIN) -kind $(BENCH_KIND) -n $(BENCH_N) -m $(BENCH_M) -results bench/results $(BENCH_FLAGS)
 
+.PHONY: bench-isolation
+bench-isolation: lab-tools ## Measure how long changes take to reach a healthy member while another is stopped or hung (docs/fed-controller.md#isolation).
+	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 FEDPLANE_BENCH_ISOLATION=1 $(GO) test -count=1 -timeout 15m -v -run '^TestIsolationBenchmark$$' ./e2e/safety/
+
 .PHONY: bench-go
 bench-go: ## Run the Go benchmarks of the pure decision packages (planner, render, placement).
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCH_GO_FLAGS) ./pkg/...

@@ -39,6 +39,7 @@ func BuildController(dir string) (string, error) {
 
 // Controller is a fed-controller process.
 type Controller struct {
+	started time.Time
 	cmd     *exec.Cmd
 	metrics string
 	log     string
@@ -78,6 +79,7 @@ func LaunchController(binary string, host *Cluster, dir, id string, extra ...str
 	}, extra...)
 	c.cmd = exec.Command(binary, args...)
 	c.cmd.Stdout, c.cmd.Stderr = c.logFile, c.logFile
+	c.started = time.Now()
 	if err := c.cmd.Start(); err != nil {
 		_ = c.logFile.Close()
 		return nil, err
@@ -91,6 +93,9 @@ func (c *Controller) Stop() {
 	_ = c.cmd.Wait()
 	_ = c.logFile.Close()
 }
+
+// Started is when the process was started.
+func (c *Controller) Started() time.Time { return c.started }
 
 // Pid is the process id.
 func (c *Controller) Pid() int { return c.cmd.Process.Pid }
@@ -307,13 +312,20 @@ type Federation struct {
 // until every member is Ready.
 func StartFederation(t testing.TB, lab *Lab, binary, id string, members ...string) Federation {
 	t.Helper()
+	return StartFederationWithFlags(t, lab, binary, id, members, nil)
+}
+
+// StartFederationWithFlags is StartFederation with more fed-controller flags, which come after
+// (and so win over) those StartController sets.
+func StartFederationWithFlags(t testing.TB, lab *Lab, binary, id string, members, flags []string) Federation {
+	t.Helper()
 	f := Federation{Host: InstallHost(t, lab.Host()), Members: map[string]client.Client{}}
 	for _, name := range members {
 		m := lab.Cluster(name)
 		RegisterMember(t, f.Host, m, map[string]string{"region": "lab-" + name})
 		f.Members[name] = MemberClient(t, m)
 	}
-	f.Controller = StartController(t, binary, lab.Host(), id)
+	f.Controller = StartController(t, binary, lab.Host(), id, flags...)
 	deadline := time.Now().Add(30 * time.Second)
 	for _, name := range members {
 		for {
