@@ -216,9 +216,11 @@ func testStoppedMember(t *testing.T, host client.Client, members map[string]clie
 	// 25 s or more.
 	g.Eventually(count(members["local"])).WithTimeout(10 * time.Second).WithPolling(poll).Should(Equal(n))
 	t.Logf("local has all %d objects %v after the first was created, with cce stopped", n, time.Since(start).Round(time.Millisecond))
-	st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, "e2e-stop", "cm-49")
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(propagation(st)).To(Equal("False/CheckClusters"), "cce is reported, not silently skipped")
+	// The status is written whole once cce's answer (here: its timeout) is in.
+	g.Eventually(func() (string, error) {
+		st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, "e2e-stop", "cm-49")
+		return propagation(st), err
+	}).WithTimeout(10*time.Second).WithPolling(poll).Should(Equal("False/CheckClusters"), "cce is reported, not silently skipped")
 
 	g.Expect(cce.ContinueAPIServer()).To(Succeed())
 	stopped = false
