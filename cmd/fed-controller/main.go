@@ -22,6 +22,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,6 +61,11 @@ const (
 	defaultMemberQPS   = 200
 	defaultMemberBurst = 400
 )
+
+// shutdownTimeout bounds how long the controllers may take to stop on SIGTERM; the leader
+// releases its Lease at the latest then. Each request to a member has its own, shorter, time
+// limit (--member-timeout), and a pod's default grace period before SIGKILL is 30 s.
+const shutdownTimeout = 20 * time.Second
 
 // options are fed-controller's flags.
 type options struct {
@@ -145,6 +151,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "fed-controller.core.kubefed.io",
 		LeaderElectionNamespace: o.namespace,
+		// A leader that stops (SIGTERM) releases the Lease once its controllers have stopped,
+		// so that a standby takes over within its retry period instead of waiting for the
+		// Lease to expire. It is safe because run returns, and the process exits, as soon as
+		// the manager has stopped.
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       ptr.To(shutdownTimeout),
 		// Only the control plane's namespace holds the objects these controllers read; Secrets
 		// elsewhere are never cached.
 		Cache: cache.Options{

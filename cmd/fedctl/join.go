@@ -33,9 +33,12 @@ import (
 // fieldManager is the field manager of what fedctl applies.
 const fieldManager = "fedctl"
 
-// Labels that mark what join created, so that unjoin removes exactly that.
+// Labels that mark what join created, so that unjoin removes exactly that. joinedByHostLabel
+// holds the host's id (see hostID): two hosts can join one member, and unjoin from one of them
+// must leave the other's objects alone.
 const (
 	joinedClusterLabel = "fedplane.io/joined-cluster"
+	joinedByHostLabel  = "fedplane.io/joined-by-host"
 	createdByLabel     = "fedplane.io/created-by"
 	createdByJoin      = "fedctl-join"
 )
@@ -170,6 +173,10 @@ member's CA, and the KubeFedCluster with the member's endpoint, CA bundle and pr
 from the member's kubeconfig context; a context that skips TLS verification gives
 disabledTLSValidations ["*"].
 
+Every member object is labelled with NAME and the host's id (the UID of the control plane's
+namespace in the host), so that unjoin removes only what this host's join of NAME created. join
+refuses to take over an object of the same name that another host's join made.
+
 join can be run again: it applies the same objects, so running it after more types are enabled
 in the host extends the member's role to them. Joining the host to itself works.`,
 		Example: `  fedctl join cce --cluster-context cce --host-cluster-context host
@@ -236,12 +243,29 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 		_, _ = fmt.Fprintf(out, prefix+format+"\n", args...)
 	}
 
+	// The host's namespace comes first: its UID marks what join creates in the member.
+	if err := ensureNamespace(ctx, host, o.namespace, o.dryRun); err != nil {
+		return fmt.Errorf("host %s: %w", o.hostContext, err)
+	}
+	id, found, err := hostID(ctx, host, o.namespace)
+	if err != nil {
+		return fmt.Errorf("host %s: %w", o.hostContext, err)
+	}
+	if found {
+		say("host %s: id %s (UID of namespace %s) marks the member's objects", o.hostContext, id, o.namespace)
+	} else {
+		say("host %s: namespace %s would be created; its UID would mark the member's objects", o.hostContext, o.namespace)
+	}
+
 	// Member side.
+	sa := serviceAccountName(name, o.hostContext)
+	if err := refuseOtherJoins(ctx, memberObjects(member, o.namespace, sa), name, id); err != nil {
+		return fmt.Errorf("member %s: %w", o.clusterContext, err)
+	}
 	if err := ensureNamespace(ctx, member, o.namespace, o.dryRun); err != nil {
 		return fmt.Errorf("member %s: %w", o.clusterContext, err)
 	}
-	sa := serviceAccountName(name, o.hostContext)
-	labels := map[string]string{joinedClusterLabel: name, createdByLabel: createdByJoin}
+	labels := joinLabels(name, id)
 	if _, err := member.CoreV1().ServiceAccounts(o.namespace).Apply(ctx,
 		corev1ac.ServiceAccount(sa, o.namespace).WithLabels(labels), apply); err != nil {
 		return fmt.Errorf("member %s: failed to apply ServiceAccount %s: %w", o.clusterContext, sa, err)
@@ -279,9 +303,6 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 	}
 
 	// Host side.
-	if err := ensureNamespace(ctx, host, o.namespace, o.dryRun); err != nil {
-		return fmt.Errorf("host %s: %w", o.hostContext, err)
-	}
 	secretData := map[string][]byte{cluster.TokenKey: token}
 	if len(tokenCA) > 0 {
 		secretData[cluster.CACertKey] = tokenCA
@@ -353,11 +374,18 @@ func enabledTypeConfigs(ctx context.Context, cfg *rest.Config, namespace string)
 	return ftcs, nil
 }
 
-// ensureNamespace creates namespace when it is missing, labelled as created by join.
+// ensureNamespace creates namespace when it is missing, labelled as created by join. A
+// namespace that is being deleted (a moment after an unjoin) is waited for, then created again.
 func ensureNamespace(ctx context.Context, cs kubernetes.Interface, namespace string, dryRun bool) error {
-	if _, err := cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); err == nil {
+	current, err := cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	switch {
+	case err == nil && current.DeletionTimestamp == nil:
 		return nil
-	} else if !apierrors.IsNotFound(err) {
+	case err == nil:
+		if err := waitForNamespaceGone(ctx, cs, namespace); err != nil {
+			return err
+		}
+	case !apierrors.IsNotFound(err):
 		return fmt.Errorf("failed to read namespace %s: %w", namespace, err)
 	}
 	opts := metav1.CreateOptions{FieldManager: fieldManager}
@@ -367,6 +395,18 @@ func ensureNamespace(ctx context.Context, cs kubernetes.Interface, namespace str
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: map[string]string{createdByLabel: createdByJoin}}}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, opts); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create namespace %s: %w", namespace, err)
+	}
+	return nil
+}
+
+// waitForNamespaceGone waits until the namespace that is being deleted is gone.
+func waitForNamespaceGone(ctx context.Context, cs kubernetes.Interface, namespace string) error {
+	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		return fmt.Errorf("namespace %s is being deleted and was not gone in time: %w", namespace, err)
 	}
 	return nil
 }
