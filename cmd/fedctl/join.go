@@ -314,7 +314,12 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 	say("host %s: Secret %s/%s", o.hostContext, o.namespace, o.secretName)
 	kfc := &corev1beta1.KubeFedCluster{
 		TypeMeta:   metav1.TypeMeta{APIVersion: corev1beta1.GroupVersion.String(), Kind: "KubeFedCluster"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: o.namespace, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: o.namespace, Labels: labels,
+			// Every join stamps the registration, so that a re-join that only changed the
+			// member's side (its role) still brings back every object that failed there.
+			Annotations: map[string]string{cluster.JoinedAnnotation: time.Now().UTC().Format(time.RFC3339)},
+		},
 		Spec: corev1beta1.KubeFedClusterSpec{
 			APIEndpoint: endpoint, SecretRef: corev1beta1.LocalSecretReference{Name: o.secretName}, ProxyURL: proxy,
 		},
