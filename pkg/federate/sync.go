@@ -180,6 +180,10 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	fed := &unstructured.Unstructured{}
 	fed.SetGroupVersionKind(r.Type.Federated)
 	if err := r.Client.Get(ctx, req.NamespacedName, fed); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Late answers for an object that is gone are for nobody.
+			r.takeLate(req.NamespacedName, "")
+		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues(strings.ToLower(r.Type.Federated.Kind), klog.KObj(fed))
