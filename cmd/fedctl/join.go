@@ -313,7 +313,7 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 	}
 	say("host %s: Secret %s/%s", o.hostContext, o.namespace, o.secretName)
 	kfc := &corev1beta1.KubeFedCluster{
-		TypeMeta:   metav1.TypeMeta{APIVersion: corev1beta1.GroupVersion.String(), Kind: "KubeFedCluster"},
+		TypeMeta: metav1.TypeMeta{APIVersion: corev1beta1.GroupVersion.String(), Kind: "KubeFedCluster"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: o.namespace, Labels: labels,
 			// Every join stamps the registration, so that a re-join that only changed the
