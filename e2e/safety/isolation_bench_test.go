@@ -140,7 +140,7 @@ func isolationRun(t *testing.T, host client.Client, namespace, bad string) {
 }
 
 // TestIsolationBenchmark measures how long 200 creates and updates take to reach a healthy
-// member while another member is SIGSTOPped, and separately while a registration points at a
+// member with both members healthy (the baseline), while the other member is SIGSTOPped, and separately while a registration points at a
 // server that answers /readyz and hangs on everything else. The health check and the member
 // timeout are KubeFed's and fed-controller's defaults (a stopped member stays Ready for about 30
 // s), the worst case for isolation. It reports figures and asserts only that every change
@@ -176,6 +176,11 @@ func TestIsolationBenchmark(t *testing.T) {
 	framework.FederateNamespace(t, host, "iso-stop", "local", "cce")
 	time.Sleep(15 * time.Second) // Both members Ready and their caches listed.
 
+	t.Run("baseline: both members healthy", func(t *testing.T) {
+		framework.FederateNamespace(t, host, "iso-base", "local", "cce")
+		time.Sleep(2 * time.Second)
+		isolationRun(t, host, "iso-base", "cce")
+	})
 	t.Run("one member SIGSTOPped", func(t *testing.T) {
 		cce := lab.Cluster("cce")
 		if err := cce.StopAPIServer(); err != nil {

@@ -402,7 +402,7 @@ const slowMemberWait = 50 * time.Millisecond
 
 // DefaultMemberWait is how long a sync worker waits for a member's answer before it leaves the
 // request in the background.
-const DefaultMemberWait = time.Second
+const DefaultMemberWait = 250 * time.Millisecond
 
 func (r *SyncReconciler) memberWait() time.Duration {
 	if r.MemberWait > 0 {
