@@ -166,7 +166,7 @@ func TestJoinAndUnjoin(t *testing.T) {
 		g.Expect(joinedObjects(t, cs, "dry")).To(BeEmpty())
 	})
 
-	t.Run("a context that skips TLS verification joins and becomes Ready", func(t *testing.T) {
+	t.Run("a context that skips TLS verification joins, and is known as a second registration of cce", func(t *testing.T) {
 		g := NewWithT(t)
 		raw, err := clientcmd.LoadFromFile(kubeconfig)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -185,10 +185,20 @@ func TestJoinAndUnjoin(t *testing.T) {
 		g.Expect(c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce-insecure"}, kfc)).To(Succeed())
 		g.Expect(kfc.Spec.DisabledTLSValidations).To(Equal([]corev1beta1.TLSValidation{corev1beta1.TLSAll}))
 		g.Expect(kfc.Spec.CABundle).To(BeEmpty())
-		g.Eventually(func() bool {
-			_ = c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce-insecure"}, kfc)
-			return cluster.IsReady(kfc.Status)
-		}).WithTimeout(10 * time.Second).Should(BeTrue())
+		// The probe reaches cce without verifying TLS and reads its identity: it is cce's, so the
+		// older registration keeps the cluster and this one says why it is not used.
+		cceKFC := &corev1beta1.KubeFedCluster{}
+		g.Expect(c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce"}, cceKFC)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			g.Expect(c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce-insecure"}, kfc)).To(Succeed())
+			g.Expect(kfc.Status.ClusterID).NotTo(BeEmpty())
+			g.Expect(kfc.Status.ClusterID).To(Equal(cceKFC.Status.ClusterID))
+			g.Expect(kfc.Status.Conditions).To(ContainElement(And(
+				HaveField("Type", corev1beta1.ClusterReady),
+				HaveField("Reason", HaveValue(Equal(corev1beta1.ReasonDuplicateCluster))),
+				HaveField("Message", HaveValue(ContainSubstring("KubeFedCluster cce "))),
+			)))
+		}).WithTimeout(10 * time.Second).Should(Succeed())
 		_, err = fedctl(t, "unjoin", "cce-insecure", "--kubeconfig", path, "--cluster-context", "cce-insecure", "--host-cluster-context", "host")
 		g.Expect(err).NotTo(HaveOccurred())
 	})
