@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -67,6 +68,9 @@ const (
 // limit (--member-timeout), and a pod's default grace period before SIGKILL is 30 s.
 const shutdownTimeout = 20 * time.Second
 
+// discoveryTimeout bounds each discovery request to the host.
+const discoveryTimeout = 10 * time.Second
+
 // options are fed-controller's flags.
 type options struct {
 	kubeconfig             string
@@ -78,6 +82,7 @@ type options struct {
 	hostBurst, memberBurst int
 	controlPlaneID         string
 	memberTimeout          time.Duration
+	typeCacheSyncTimeout   time.Duration
 	unschedulableAfter     time.Duration
 	zap                    zap.Options
 }
@@ -97,6 +102,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.IntVar(&o.memberBurst, "member-kube-api-burst", defaultMemberBurst, "burst of queries to each member cluster")
 	fs.StringVar(&o.controlPlaneID, "control-plane-id", "", "id of this control plane, written on every member object it manages; another control plane never writes those objects. Empty means the UID of the --kubefed-namespace namespace in the host cluster")
 	fs.DurationVar(&o.memberTimeout, "member-timeout", federate.DefaultMemberTimeout, "time limit of each request to a member cluster; a member that exceeds it is skipped for a while, so it holds up nothing")
+	fs.DurationVar(&o.typeCacheSyncTimeout, "type-cache-sync-timeout", federate.DefaultCacheSyncTimeout, "how long a federated type's sync controller waits for its caches to sync; after that its FederatedTypeConfig reports NotRunning (CacheSyncFailed) and the controller is started again after a backoff (5 s, doubling to 5 min)")
 	fs.DurationVar(&o.unschedulableAfter, "unschedulable-threshold", rsp.DefaultUnschedulableThreshold, "how long a member's pods must be unschedulable before ReplicaSchedulingPreferences count its cluster as out of room and move replicas elsewhere")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -112,6 +118,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, errors.New("QPS and burst flags must be positive")
 	case o.memberTimeout <= 0:
 		return nil, errors.New("--member-timeout must be positive")
+	case o.typeCacheSyncTimeout <= 0:
+		return nil, errors.New("--type-cache-sync-timeout must be positive")
 	}
 	return o, nil
 }
@@ -203,10 +211,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
 	}
+	// Discovery tells the FederatedTypeConfig controller whether a kind is served now; each
+	// request is bounded, so that a slow aggregated API does not hold a reconcile.
+	discoveryCfg := rest.CopyConfig(cfg)
+	discoveryCfg.Timeout = discoveryTimeout
+	hostDiscovery, err := discovery.NewDiscoveryClientForConfig(discoveryCfg)
+	if err != nil {
+		return fmt.Errorf("failed to create the host's discovery client: %w", err)
+	}
 	types := &federate.TypeConfigReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(),
-		Members: members, Recorder: mgr.GetEventRecorder("fed-controller"), Namespace: o.namespace,
-		ControlPlaneID: id, MemberTimeout: o.memberTimeout, Metrics: syncMetrics,
+		Discovery: hostDiscovery, Members: members, Recorder: mgr.GetEventRecorder("fed-controller"), Namespace: o.namespace,
+		ControlPlaneID: id, MemberTimeout: o.memberTimeout, CacheSyncTimeout: o.typeCacheSyncTimeout, Metrics: syncMetrics,
 	}
 	if err := types.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the FederatedTypeConfig controller: %w", err)

@@ -9,11 +9,15 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
@@ -36,17 +40,28 @@ import (
 // KubeFedConfig does not say.
 const DefaultSyncWorkers = 16
 
-// maxRetryDelay is the longest wait before a failed object is tried again.
-const maxRetryDelay = time.Minute
+// maxObjectRetryDelay is the longest wait before a failed object is tried again.
+const maxObjectRetryDelay = time.Minute
+
+// DefaultCacheSyncTimeout is how long a type's sync controller waits for its caches to sync
+// before the type is reported CacheSyncFailed and started again after a backoff.
+const DefaultCacheSyncTimeout = 2 * time.Minute
 
 // notRunningRecheck is how soon a type whose kinds are not served yet is looked at again.
 const notRunningRecheck = 10 * time.Second
 
+// explainTimeout bounds the request that finds why a type's cache did not sync.
+const explainTimeout = 10 * time.Second
+
 // TypeConfigReconciler starts one sync controller per FederatedTypeConfig whose propagation
 // is Enabled, and stops it when the type is disabled or its config deleted, with no restart
-// of the process. It reports status.propagationController Running or NotRunning. It is also
-// a manager runnable: the sync controllers live as long as it does, which is while this
-// replica leads.
+// of the process. It reports status.propagationController Running while the controller runs
+// with its caches synced, and NotRunning otherwise, with the reason in the condition
+// PropagationControllerRunning. A controller whose caches do not sync in time, or that stops
+// with an error, is stopped and started again with a backoff; a type whose federated or
+// target kind the host stops serving (its CustomResourceDefinition deleted) is stopped, its
+// watches removed, until the kind is served again. It is also a manager runnable: the sync
+// controllers live as long as it does, which is while this replica leads.
 type TypeConfigReconciler struct {
 	// Client reads the host from the manager's cache and writes it.
 	Client client.Client
@@ -54,11 +69,15 @@ type TypeConfigReconciler struct {
 	APIReader client.Reader
 	// Cache is the manager's cache, from which the sync controllers watch the host.
 	Cache cache.Cache
-	// Mapper tells whether the federated and target kinds are served.
+	// Mapper maps the federated and target kinds to their resources.
 	Mapper meta.RESTMapper
+	// Discovery tells whether the host serves the federated and target kinds now; the
+	// manager's RESTMapper may still map a kind whose CustomResourceDefinition was deleted.
+	// Its requests must be bounded by a timeout.
+	Discovery discovery.DiscoveryInterface
 	// Members gives the member clusters' clients and caches.
 	Members *cluster.Cache
-	// Recorder records events on the federated objects.
+	// Recorder records events on the federated objects and the FederatedTypeConfigs.
 	Recorder events.EventRecorder
 	// Namespace is the control plane's namespace.
 	Namespace string
@@ -66,34 +85,74 @@ type TypeConfigReconciler struct {
 	ControlPlaneID string
 	// MemberTimeout bounds each request to a member; DefaultMemberTimeout when zero.
 	MemberTimeout time.Duration
+	// CacheSyncTimeout bounds the wait of a sync controller for its caches;
+	// DefaultCacheSyncTimeout when zero.
+	CacheSyncTimeout time.Duration
 	// Metrics counts the writes to members; nil counts nothing.
 	Metrics *Metrics
 	// MemberWait bounds how long a sync worker waits for one member's answer;
 	// DefaultMemberWait when zero.
 	MemberWait time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	ctx     context.Context
 	started chan struct{}
 	running map[string]*runningType
+	retries map[string]*retry
+	// deletedCRDs holds the names of the CustomResourceDefinitions of the types that were
+	// seen deleted and not created again since.
+	deletedCRDs map[string]bool
+	// requeue carries the FederatedTypeConfigs whose sync controller synced, or failed, to
+	// their reconcile.
+	requeue chan event.GenericEvent
+	// listing holds, per type, a lock that its sync controller's handlers hold while they
+	// list federated objects, so that a stopped type's informer, once removed, is not created
+	// again by a late handler. It is per type because such a list waits for the informer to
+	// sync, which a type whose cache cannot sync holds until it is stopped.
+	listing map[string]*sync.RWMutex
 }
 
+// runningType is a started sync controller. synced and err are set by the goroutine that
+// runs it, under the reconciler's mutex.
 type runningType struct {
 	spec   corev1beta1.FederatedTypeConfigSpec
 	cancel context.CancelFunc
 	done   chan struct{}
+	synced bool
+	reason string
+	err    error
 }
 
-// SetupWithManager registers the reconciler and its runnable.
+// retry is the backoff of a type whose sync controller failed.
+type retry struct {
+	spec     corev1beta1.FederatedTypeConfigSpec
+	attempts int
+	next     time.Time
+	phase    typePhase
+}
+
+// SetupWithManager registers the reconciler and its runnable. Besides the
+// FederatedTypeConfigs, it watches the metadata of the host's CustomResourceDefinitions, to
+// stop and start the types they serve.
 func (r *TypeConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.started = make(chan struct{})
 	r.running = map[string]*runningType{}
+	r.retries = map[string]*retry{}
+	r.deletedCRDs = map[string]bool{}
+	r.listing = map[string]*sync.RWMutex{}
+	r.requeue = make(chan event.GenericEvent)
 	if err := mgr.Add(r); err != nil {
 		return err
 	}
+	crds := &metav1.PartialObjectMetadata{}
+	crds.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("federatedtypeconfig").
 		For(&corev1beta1.FederatedTypeConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(crds, r.crdHandler()).
+		WatchesRawSource(source.Channel(r.requeue, &handler.EnqueueRequestForObject{})).
 		Complete(r)
 }
 
@@ -104,17 +163,20 @@ func (r *TypeConfigReconciler) Start(ctx context.Context) error {
 	close(r.started)
 	r.mu.Unlock()
 	<-ctx.Done()
+	// The controllers' goroutines take the mutex to report: wait for them without it.
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for name, rt := range r.running {
+	running := r.running
+	r.running = map[string]*runningType{}
+	r.mu.Unlock()
+	for _, rt := range running {
 		rt.cancel()
 		<-rt.done
-		delete(r.running, name)
 	}
 	return nil
 }
 
-// Reconcile starts, restarts or stops the sync controller of one FederatedTypeConfig.
+// Reconcile starts, restarts or stops the sync controller of one FederatedTypeConfig, and
+// reports where it stands.
 func (r *TypeConfigReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	select {
 	case <-r.started:
@@ -125,58 +187,117 @@ func (r *TypeConfigReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 	if err := r.Client.Get(ctx, req.NamespacedName, ftc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.stop(ctx, req.Name)
+			r.forget(req.Name)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
 	}
 	if ftc.DeletionTimestamp != nil || ftc.Spec.Propagation != corev1beta1.PropagationEnabled {
 		r.stop(ctx, ftc.Name)
-		return reconcile.Result{}, r.setStatus(ctx, ftc, corev1beta1.ControllerStatusNotRunning)
+		r.forget(ftc.Name)
+		return reconcile.Result{}, r.setStatus(ctx, ftc, phaseDisabled)
 	}
-	if err := r.ensure(ctx, ftc); err != nil {
-		ctrl.LoggerFrom(ctx).Info("the type's sync controller is not running", "reason", err.Error())
-		if serr := r.setStatus(ctx, ftc, corev1beta1.ControllerStatusNotRunning); serr != nil {
-			return reconcile.Result{}, serr
-		}
-		return reconcile.Result{RequeueAfter: notRunningRecheck}, nil
+	phase, after := r.run(ctx, ftc)
+	if err := r.setStatus(ctx, ftc, phase); err != nil {
+		return reconcile.Result{}, err
 	}
-	return reconcile.Result{}, r.setStatus(ctx, ftc, corev1beta1.ControllerStatusRunning)
+	return reconcile.Result{RequeueAfter: after}, nil
 }
 
-// setStatus writes the FederatedTypeConfig's status when it changed.
-func (r *TypeConfigReconciler) setStatus(ctx context.Context, ftc *corev1beta1.FederatedTypeConfig, status corev1beta1.ControllerStatus) error {
-	want := corev1beta1.FederatedTypeConfigStatus{ObservedGeneration: ftc.Generation, PropagationController: status}
-	if TypeFromConfig(ftc).StatusCollection {
-		want.StatusController = ptr.To(status)
+// run brings the type's sync controller where its config wants it, and returns the phase it
+// is in and when to look again (0: when something changes). A type whose kinds are not served
+// is stopped; one that failed is stopped and started again after its backoff.
+func (r *TypeConfigReconciler) run(ctx context.Context, ftc *corev1beta1.FederatedTypeConfig) (typePhase, time.Duration) {
+	log := ctrl.LoggerFrom(ctx)
+	if err := r.served(ctx, ftc.Spec); err != nil {
+		r.stop(ctx, ftc.Name)
+		r.forget(ftc.Name)
+		log.Info("the type's sync controller is not running", "reason", err.Error())
+		return typePhase{reason: corev1beta1.ReasonKindNotServed, message: err.Error()}, notRunningRecheck
 	}
+	if p, wait, ok := r.backingOff(ftc); ok {
+		return p, wait
+	}
+	if rt, ok := r.current(ftc.Name); ok && rt.err != nil {
+		r.stop(ctx, ftc.Name)
+		if reflect.DeepEqual(rt.spec, ftc.Spec) {
+			return r.failed(ctx, ftc, rt.reason, rt.err)
+		}
+	}
+	if err := r.ensure(ctx, ftc); err != nil {
+		return r.failed(ctx, ftc, corev1beta1.ReasonControllerStartFailed, err)
+	}
+	if rt, _ := r.current(ftc.Name); !rt.synced {
+		return phaseStarting, 0
+	}
+	r.forget(ftc.Name)
+	return phaseRunning, 0
+}
+
+// setStatus writes the FederatedTypeConfig's status when it changed, and records an event when
+// the type starts running or stops for a reason that no other event told.
+func (r *TypeConfigReconciler) setStatus(ctx context.Context, ftc *corev1beta1.FederatedTypeConfig, p typePhase) error {
+	want := typeConfigStatus(ftc.Status, ftc.Generation, TypeFromConfig(ftc).StatusCollection, p, r.now())
 	if reflect.DeepEqual(ftc.Status, want) {
 		return nil
 	}
+	before := runningReason(ftc.Status)
 	patch := client.MergeFrom(ftc.DeepCopy())
 	ftc.Status = want
 	if err := r.Client.Status().Patch(ctx, ftc, patch); err != nil {
 		return fmt.Errorf("failed to write the status of FederatedTypeConfig %s: %w", ftc.Name, err)
 	}
+	if before != p.reason {
+		switch p.reason {
+		case corev1beta1.ReasonControllerRunning:
+			r.event(ftc, corev1.EventTypeNormal, p.reason, "Start", "The sync controller runs: its caches have synced")
+		case corev1beta1.ReasonPropagationDisabled:
+			if before != "" {
+				r.event(ftc, corev1.EventTypeNormal, p.reason, "Stop", "The sync controller is not running: %s", p.message)
+			}
+		case corev1beta1.ReasonKindNotServed:
+			r.event(ftc, corev1.EventTypeWarning, p.reason, "Start", "The sync controller is not running: %s", p.message)
+		}
+	}
 	return nil
 }
 
-// stop stops a type's sync controller, if it runs, and drops its informer.
+// stop stops a type's sync controller, if it runs, and removes its watches: its handlers on
+// the members' caches and the host's shared informers, and the informer of its federated
+// kind, unless another running type needs it.
 func (r *TypeConfigReconciler) stop(ctx context.Context, name string) {
 	r.mu.Lock()
 	rt, ok := r.running[name]
 	delete(r.running, name)
+	var t Type
+	shared := false
+	if ok {
+		t = TypeFromConfig(&corev1beta1.FederatedTypeConfig{Spec: rt.spec})
+		for _, other := range r.running {
+			shared = shared || TypeFromConfig(&corev1beta1.FederatedTypeConfig{Spec: other.spec}).watchesHost(t.Federated)
+		}
+	}
 	r.mu.Unlock()
 	if !ok {
 		return
 	}
 	rt.cancel()
 	<-rt.done
-	fed := &unstructured.Unstructured{}
-	fed.SetGroupVersionKind(TypeFromConfig(&corev1beta1.FederatedTypeConfig{Spec: rt.spec}).Federated)
-	if err := r.Cache.RemoveInformer(ctx, fed); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "failed to drop the informer of a stopped type")
+	log := ctrl.LoggerFrom(ctx)
+	if !shared {
+		fed := &unstructured.Unstructured{}
+		fed.SetGroupVersionKind(t.Federated)
+		// A handler of the stopped controller that is listing finishes before the informer
+		// goes; one that starts later sees its context done and lists nothing.
+		listing := r.listLock(name)
+		listing.Lock()
+		err := r.Cache.RemoveInformer(ctx, fed)
+		listing.Unlock()
+		if err != nil {
+			log.Error(err, "failed to drop the informer of a stopped type")
+		}
 	}
-	ctrl.LoggerFrom(ctx).Info("stopped the type's sync controller")
+	log.Info("stopped the type's sync controller")
 }
 
 // ensure makes sure the type's sync controller runs with the config's current spec.
@@ -225,10 +346,11 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	c, err := controller.NewUnmanaged("sync-"+ftc.Name, controller.Options{
 		Reconciler:              reconciler,
 		MaxConcurrentReconciles: workers,
+		CacheSyncTimeout:        r.cacheSyncTimeout(),
 		SkipNameValidation:      ptr.To(true),
 		// A failed object is tried again at most a minute later, so that a member fixed behind
 		// the control plane's back (a role granted) is not waited for a quarter of an hour.
-		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, maxRetryDelay),
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, maxObjectRetryDelay),
 		LogConstructor: func(req *reconcile.Request) logr.Logger {
 			log := ctrl.Log.WithName("sync").WithValues("type", ftc.Name)
 			if req != nil {
@@ -240,23 +362,26 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if err != nil {
 		return fmt.Errorf("failed to create the sync controller: %w", err)
 	}
-	if err := r.watch(c, t, requeue); err != nil {
+	r.mu.Lock()
+	if r.ctx == nil || r.ctx.Err() != nil {
+		r.mu.Unlock()
+		return errors.New("the control plane is stopping")
+	}
+	runCtx, cancel := context.WithCancel(r.ctx)
+	r.mu.Unlock()
+	rt = &runningType{spec: *ftc.Spec.DeepCopy(), cancel: cancel, done: make(chan struct{})}
+	tracked := newSyncTracker(c, func() { r.report(runCtx, ftc.Name, rt, "", nil) })
+	if err := r.watch(tracked, t, requeue); err != nil {
+		cancel()
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ctx == nil || r.ctx.Err() != nil {
-		return errors.New("the control plane is stopping")
-	}
-	runCtx, cancel := context.WithCancel(r.ctx)
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
-		if err := c.Start(runCtx); err != nil {
-			ctrl.LoggerFrom(runCtx).Error(err, "the sync controller stopped", "type", ftc.Name)
-		}
+		defer close(rt.done)
+		r.runController(runCtx, ftc.Name, rt, tracked, t)
 	}()
-	r.running[ftc.Name] = &runningType{spec: *ftc.Spec.DeepCopy(), cancel: cancel, done: done}
+	r.running[ftc.Name] = rt
 	ctrl.LoggerFrom(ctx).Info("started the type's sync controller", "workers", workers)
 	return nil
 }
@@ -285,9 +410,9 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-
 	all := func(ctx context.Context) []reconcile.Request { return r.list(ctx, t, "") }
 	allOf := func(ctx context.Context, _ client.Object) []reconcile.Request { return all(ctx) }
 	sources := []source.Source{
-		source.Kind[client.Object](r.Cache, fed, &handler.EnqueueRequestForObject{}, metadataOrSpecChanged()),
-		source.Kind[client.Object](r.Cache, &corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(allOf), cluster.PlacementChanged()),
-		source.Kind[client.Object](r.Cache, &corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(allOf), predicate.GenerationChangedPredicate{}),
+		hostKind(r.Cache, fed, &handler.EnqueueRequestForObject{}, metadataOrSpecChanged()),
+		hostKind(r.Cache, &corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(allOf), cluster.PlacementChanged()),
+		hostKind(r.Cache, &corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(allOf), predicate.GenerationChangedPredicate{}),
 		cluster.Source(r.Members, t.Target, t.federatedKey, all),
 		// Objects whose members answered after their reconcile stopped waiting.
 		source.Channel(requeue, &handler.EnqueueRequestForObject{}),
@@ -298,7 +423,7 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-
 		inNamespace := func(ctx context.Context, o client.Object) []reconcile.Request {
 			return r.list(ctx, t, o.GetNamespace())
 		}
-		sources = append(sources, source.Kind[client.Object](r.Cache, fns, handler.EnqueueRequestsFromMapFunc(inNamespace), metadataOrSpecChanged()))
+		sources = append(sources, hostKind(r.Cache, fns, handler.EnqueueRequestsFromMapFunc(inNamespace), metadataOrSpecChanged()))
 	}
 	for _, s := range sources {
 		if err := c.Watch(s); err != nil {
@@ -309,7 +434,14 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-
 }
 
 // list returns a request for every federated object of the type, in one namespace or all.
+// It returns none once ctx, the sync controller's, has ended.
 func (r *TypeConfigReconciler) list(ctx context.Context, t Type, namespace string) []reconcile.Request {
+	listing := r.listLock(t.Name)
+	listing.RLock()
+	defer listing.RUnlock()
+	if ctx.Err() != nil {
+		return nil
+	}
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(t.Federated.GroupVersion().WithKind(t.Federated.Kind + "List"))
 	if err := r.Client.List(ctx, list, client.InNamespace(namespace)); err != nil {
@@ -321,6 +453,18 @@ func (r *TypeConfigReconciler) list(ctx context.Context, t Type, namespace strin
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}})
 	}
 	return reqs
+}
+
+// listLock returns the type's lock of its handlers' lists.
+func (r *TypeConfigReconciler) listLock(name string) *sync.RWMutex {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.listing[name]
+	if !ok {
+		l = &sync.RWMutex{}
+		r.listing[name] = l
+	}
+	return l
 }
 
 // metadataOrSpecChanged lets through changes of the spec (generation), labels, annotations,

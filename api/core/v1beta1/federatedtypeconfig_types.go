@@ -15,6 +15,7 @@ import (
 // +kubebuilder:printcolumn:name="Federated",type=string,JSONPath=`.spec.federatedType.kind`
 // +kubebuilder:printcolumn:name="Propagation",type=string,JSONPath=`.spec.propagation`
 // +kubebuilder:printcolumn:name="Controller",type=string,JSONPath=`.status.propagationController`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="PropagationControllerRunning")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name == (has(self.spec.targetType.group) && size(self.spec.targetType.group) > 0 ? self.spec.targetType.pluralName + '.' + self.spec.targetType.group : self.spec.targetType.pluralName)",message="metadata.name must be the target's pluralName, followed by '.' and its group unless the group is the core group"
 type FederatedTypeConfig struct {
@@ -108,7 +109,37 @@ type FederatedTypeConfigStatus struct {
 	// StatusController is Running when status of the type is being collected.
 	// +optional
 	StatusController *ControllerStatus `json:"statusController,omitempty"`
+	// Conditions tell why the controllers run or not: the condition PropagationControllerRunning
+	// is True while the type's sync controller runs with its caches synced, and False with a
+	// reason (Starting, Disabled, KindNotServed, CacheSyncFailed, StartFailed) otherwise.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
+
+// PropagationControllerRunning is the type of the FederatedTypeConfig condition that tells
+// whether the type's sync controller runs.
+const PropagationControllerRunning = "PropagationControllerRunning"
+
+// The reasons of the PropagationControllerRunning condition.
+const (
+	// ReasonControllerRunning: the sync controller runs and its caches have synced.
+	ReasonControllerRunning = "Running"
+	// ReasonControllerStarting: the sync controller has started and waits for its caches.
+	ReasonControllerStarting = "Starting"
+	// ReasonPropagationDisabled: spec.propagation is Disabled.
+	ReasonPropagationDisabled = "Disabled"
+	// ReasonKindNotServed: the host's API does not serve the federated or the target kind, for
+	// example because its CustomResourceDefinition is not installed or was deleted.
+	ReasonKindNotServed = "KindNotServed"
+	// ReasonCacheSyncFailed: the caches of the type did not sync in time, for example because
+	// listing the federated kind fails; the controller is started again after a backoff.
+	ReasonCacheSyncFailed = "CacheSyncFailed"
+	// ReasonControllerStartFailed: the sync controller could not be set up or stopped with an
+	// error; it is started again after a backoff.
+	ReasonControllerStartFailed = "StartFailed"
+)
 
 // FederatedTypeConfigList is a list of FederatedTypeConfig.
 //

@@ -1,0 +1,318 @@
+package propagation_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/e2e/framework"
+	"github.com/fedplane/fedplane/pkg/cluster"
+)
+
+// typeSyncTimeout is the --type-cache-sync-timeout of the tests that make a cache fail to sync.
+const typeSyncTimeout = 3 * time.Second
+
+// startTypesFederation is StartFederation with members local and cce and extra flags for
+// fed-controller.
+func startTypesFederation(t *testing.T, extra ...string) framework.Federation {
+	t.Helper()
+	f := framework.Federation{Host: framework.InstallHost(t, lab.Host()), Members: map[string]client.Client{}}
+	scheme := f.Host.Scheme()
+	if !scheme.IsGroupRegistered(apiextv1.GroupName) {
+		NewWithT(t).Expect(apiextv1.AddToScheme(scheme)).To(Succeed())
+	}
+	members := []string{"local", "cce"}
+	for _, name := range members {
+		m := lab.Cluster(name)
+		// An earlier test of the package may have registered it.
+		err := f.Host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &corev1beta1.KubeFedCluster{})
+		if apierrors.IsNotFound(err) {
+			framework.RegisterMember(t, f.Host, m, map[string]string{"region": "lab-" + name})
+		}
+		mc := framework.MemberClient(t, m)
+		if !mc.Scheme().IsGroupRegistered(apiextv1.GroupName) {
+			NewWithT(t).Expect(apiextv1.AddToScheme(mc.Scheme())).To(Succeed())
+		}
+		f.Members[name] = mc
+	}
+	f.Controller = framework.StartController(t, controllerBinary, lab.Host(), "fedplane-a", extra...)
+	for _, name := range members {
+		NewWithT(t).Eventually(func() (bool, error) {
+			kfc := &corev1beta1.KubeFedCluster{}
+			err := f.Host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, kfc)
+			return cluster.IsReady(kfc.Status), err
+		}).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "member %s is Ready", name)
+	}
+	return f
+}
+
+// typeCRDs are a custom target kind (group example.com, version v1, with an integer
+// spec.size) and its federated kind, named after kind.
+func typeCRDs(kind string) (target, federated *apiextv1.CustomResourceDefinition) {
+	lower := strings.ToLower(kind)
+	target = widgetCRD()
+	target.Name = lower + "s.example.com"
+	target.Spec.Names = apiextv1.CustomResourceDefinitionNames{Plural: lower + "s", Singular: lower, Kind: kind, ListKind: kind + "List"}
+	federated = federatedWidgetCRD()
+	federated.Name = "federated" + lower + "s.types.kubefed.io"
+	federated.Spec.Names = apiextv1.CustomResourceDefinitionNames{Plural: "federated" + lower + "s", Singular: "federated" + lower, Kind: "Federated" + kind, ListKind: "Federated" + kind + "List"}
+	return target, federated
+}
+
+// typeConfig is the FederatedTypeConfig of a kind of typeCRDs, with its federated type at
+// version.
+func typeConfig(kind, version string) *corev1beta1.FederatedTypeConfig {
+	lower := strings.ToLower(kind)
+	return &corev1beta1.FederatedTypeConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: lower + "s.example.com", Namespace: ns},
+		Spec: corev1beta1.FederatedTypeConfigSpec{
+			TargetType:    corev1beta1.APIResource{Group: "example.com", Version: "v1", Kind: kind, PluralName: lower + "s", Scope: corev1beta1.NamespaceScoped},
+			FederatedType: corev1beta1.APIResource{Group: "types.kubefed.io", Version: version, Kind: "Federated" + kind, PluralName: "federated" + lower + "s", Scope: corev1beta1.NamespaceScoped},
+			Propagation:   corev1beta1.PropagationEnabled,
+		},
+	}
+}
+
+// typeState is what a FederatedTypeConfig reports: status.propagationController, and the
+// reason and message of its condition PropagationControllerRunning. It reads the object
+// unstructured, so that it reads any version of the status.
+type typeState struct {
+	Controller, Reason, Message string
+}
+
+func readTypeState(t *testing.T, host client.Client, name string) func() (typeState, error) {
+	return func() (typeState, error) {
+		obj, err := framework.GetObject(t.Context(), host, corev1beta1.GroupVersion.WithKind("FederatedTypeConfig"), ns, name)
+		if err != nil || obj == nil {
+			return typeState{}, err
+		}
+		var st typeState
+		st.Controller, _, _ = unstructured.NestedString(obj.Object, "status", "propagationController")
+		conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+		for _, c := range conditions {
+			if m, ok := c.(map[string]any); ok && m["type"] == "PropagationControllerRunning" {
+				st.Reason, _ = m["reason"].(string)
+				st.Message, _ = m["message"].(string)
+			}
+		}
+		return st, nil
+	}
+}
+
+// memberSize reads spec.size of an object of kind gvk in a member, or -1 when there is none.
+func memberSize(t *testing.T, mc client.Client, gvk schema.GroupVersionKind, namespace, name string) func() (int64, error) {
+	return func() (int64, error) {
+		o, err := framework.GetObject(t.Context(), mc, gvk, namespace, name)
+		if err != nil || o == nil {
+			return -1, err
+		}
+		size, _, _ := unstructured.NestedInt64(o.Object, "spec", "size")
+		return size, nil
+	}
+}
+
+// logCount counts the lines of the fed-controller log that hold every one of words.
+func logCount(t *testing.T, c *framework.Controller, words ...string) int {
+	t.Helper()
+	b, err := os.ReadFile(c.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		all := true
+		for _, w := range words {
+			all = all && strings.Contains(line, w)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
+// ftcEvents returns the reasons of the events about a FederatedTypeConfig.
+func ftcEvents(t *testing.T, host client.Client, name string) func() ([]string, error) {
+	return func() ([]string, error) {
+		list := &eventsv1.EventList{}
+		if err := host.List(t.Context(), list, client.InNamespace(ns)); err != nil {
+			return nil, err
+		}
+		reasons := []string{}
+		for _, e := range list.Items {
+			if e.Regarding.Kind == "FederatedTypeConfig" && e.Regarding.Name == name {
+				reasons = append(reasons, e.Reason)
+			}
+		}
+		return reasons, nil
+	}
+}
+
+// TestTypeControllerRetriesUntilItsCacheSyncs enables at run time a type whose federated kind
+// cannot be listed at the FederatedTypeConfig's version (its objects are stored at another
+// version and the conversion webhook does not answer), so that its cache never syncs. The
+// FederatedTypeConfig must say NotRunning with the reason while fed-controller retries, and
+// Running once the kind can be listed, with the objects propagated, and no restart.
+func TestTypeControllerRetriesUntilItsCacheSyncs(t *testing.T) {
+	framework.Require(t, lab)
+	g := NewWithT(t)
+	fed := startTypesFederation(t, "--type-cache-sync-timeout", typeSyncTimeout.String())
+	host, members := fed.Host, fed.Members
+	federateNamespace(t, host, "e2e-gadgets", "local", "cce")
+
+	target, federated := typeCRDs("Gadget")
+	for _, mc := range members {
+		createCRD(t, mc, target.DeepCopy())
+	}
+	createCRD(t, host, target.DeepCopy())
+	// The federated kind is stored at v1beta2 and served at v1beta1 too, through a conversion
+	// webhook at a port where nothing listens: listing at v1beta1 fails while an object exists.
+	stored := federated.Spec.Versions[0]
+	stored.Name = "v1beta2"
+	served := federated.Spec.Versions[0]
+	served.Storage = false
+	federated.Spec.Versions = []apiextv1.CustomResourceDefinitionVersion{served, stored}
+	federated.Spec.Conversion = &apiextv1.CustomResourceConversion{
+		Strategy: apiextv1.WebhookConverter,
+		Webhook: &apiextv1.WebhookConversion{
+			ClientConfig:             &apiextv1.WebhookClientConfig{URL: ptr.To("https://127.0.0.1:1/convert")},
+			ConversionReviewVersions: []string{"v1"},
+		},
+	}
+	createCRD(t, host, federated.DeepCopy())
+	framework.ApplyObject(t, host, fedObject(t, `
+apiVersion: types.kubefed.io/v1beta2
+kind: FederatedGadget
+metadata: {name: cog, namespace: e2e-gadgets}
+spec:
+  template: {spec: {size: 4}}
+  placement: {clusters: [{name: local}, {name: cce}]}
+`))
+	ftc := typeConfig("Gadget", "v1beta1")
+	g.Expect(host.Create(t.Context(), ftc)).To(Succeed())
+	enabled := time.Now()
+
+	// The cache cannot sync: NotRunning, with the reason and what listing answers.
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(And(
+		HaveField("Controller", "NotRunning"),
+		HaveField("Reason", "CacheSyncFailed"),
+		HaveField("Message", ContainSubstring("conversion webhook")),
+	))
+	t.Logf("the FederatedTypeConfig says NotRunning/CacheSyncFailed %v after it was created", time.Since(enabled).Round(time.Millisecond))
+	// It is retried: a second attempt fails too, after a backoff.
+	g.Eventually(func() int { return logCount(t, fed.Controller, "started again after a backoff", ftc.Name) }).
+		WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">=", 2))
+	g.Expect(readTypeState(t, host, ftc.Name)()).To(HaveField("Controller", "NotRunning"), "never Running while the cache cannot sync")
+	g.Eventually(ftcEvents(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(ContainElement("CacheSyncFailed"))
+
+	// The kind becomes listable: the conversion no longer needs the webhook.
+	crd := &apiextv1.CustomResourceDefinition{}
+	g.Expect(host.Get(t.Context(), client.ObjectKey{Name: federated.Name}, crd)).To(Succeed())
+	patch := client.MergeFrom(crd.DeepCopy())
+	crd.Spec.Conversion = &apiextv1.CustomResourceConversion{Strategy: apiextv1.NoneConverter}
+	g.Expect(host.Patch(t.Context(), crd, patch)).To(Succeed())
+	fixed := time.Now()
+
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(2 * time.Minute).WithPolling(poll).Should(And(
+		HaveField("Controller", "Running"),
+		HaveField("Reason", "Running"),
+	))
+	t.Logf("the FederatedTypeConfig says Running %v after the kind could be listed", time.Since(fixed).Round(time.Millisecond))
+	gadgetGVK := schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Gadget"}
+	for name, mc := range members {
+		g.Eventually(memberSize(t, mc, gadgetGVK, "e2e-gadgets", "cog")).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(4), "gadget in %s", name)
+	}
+	g.Expect(ftcEvents(t, host, ftc.Name)()).To(ContainElement("Running"))
+	g.Expect(logCount(t, fed.Controller, "starting fed-controller")).To(Equal(1), "fed-controller was not restarted")
+}
+
+// TestRemovingACRDStopsItsWatches enables a custom type, then deletes its federated CRD: the
+// FederatedTypeConfig must say NotRunning (KindNotServed) within seconds, and fed-controller
+// stop watching the kind ("Failed to watch" no longer logged). Created again, the CRD brings
+// the type back, and objects propagate again. Deleting the target's CRD in the host stops the
+// type too.
+func TestRemovingACRDStopsItsWatches(t *testing.T) {
+	framework.Require(t, lab)
+	g := NewWithT(t)
+	fed := startTypesFederation(t)
+	host, members := fed.Host, fed.Members
+	federateNamespace(t, host, "e2e-sprockets", "local", "cce")
+
+	target, federated := typeCRDs("Sprocket")
+	for _, mc := range members {
+		createCRD(t, mc, target.DeepCopy())
+	}
+	createCRD(t, host, target.DeepCopy())
+	createCRD(t, host, federated.DeepCopy())
+	ftc := typeConfig("Sprocket", "v1beta1")
+	g.Expect(host.Create(t.Context(), ftc)).To(Succeed())
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(HaveField("Controller", "Running"))
+	sprocket := func(name string, size int) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedSprocket",
+			"metadata": map[string]any{"name": name, "namespace": "e2e-sprockets"},
+			"spec": map[string]any{
+				"template":  map[string]any{"spec": map[string]any{"size": int64(size)}},
+				"placement": map[string]any{"clusters": []any{map[string]any{"name": "local"}, map[string]any{"name": "cce"}}},
+			},
+		}}
+	}
+	sprocketGVK := schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Sprocket"}
+	framework.ApplyObject(t, host, sprocket("before", 1))
+	for name, mc := range members {
+		g.Eventually(memberSize(t, mc, sprocketGVK, "e2e-sprockets", "before")).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(1), "sprocket in %s", name)
+	}
+
+	// Delete the federated CRD; its object goes first, through the sync controller.
+	g.Expect(host.Delete(t.Context(), federated.DeepCopy())).To(Succeed())
+	g.Eventually(func() bool {
+		err := host.Get(t.Context(), client.ObjectKey{Name: federated.Name}, &apiextv1.CustomResourceDefinition{})
+		return apierrors.IsNotFound(err)
+	}).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "the CRD is gone")
+	gone := time.Now()
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(10 * time.Second).WithPolling(poll).Should(And(
+		HaveField("Controller", "NotRunning"),
+		HaveField("Reason", "KindNotServed"),
+	))
+	t.Logf("the FederatedTypeConfig says NotRunning/KindNotServed %v after the CRD was gone", time.Since(gone).Round(time.Millisecond))
+	g.Eventually(ftcEvents(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(ContainElement("KindNotServed"))
+
+	// No more watch of the kind: the reflector would retry within 0.8 to 30 s.
+	time.Sleep(time.Second)
+	before := logCount(t, fed.Controller, "Failed to watch", "FederatedSprocket")
+	time.Sleep(15 * time.Second)
+	after := logCount(t, fed.Controller, "Failed to watch", "FederatedSprocket")
+	g.Expect(after).To(Equal(before), "fed-controller still watches the deleted kind")
+	t.Logf("%d lines of \"Failed to watch\" FederatedSprocket in all, none in the 15 s after the stop", after)
+	g.Expect(readTypeState(t, host, ftc.Name)()).To(HaveField("Reason", "KindNotServed"))
+
+	// The CRD comes back, and the type with it.
+	createCRD(t, host, federated.DeepCopy())
+	back := time.Now()
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(HaveField("Controller", "Running"))
+	t.Logf("the FederatedTypeConfig says Running %v after the CRD was established again", time.Since(back).Round(time.Millisecond))
+	framework.ApplyObject(t, host, sprocket("after", 2))
+	for name, mc := range members {
+		g.Eventually(memberSize(t, mc, sprocketGVK, "e2e-sprockets", "after")).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(2), "sprocket in %s", name)
+	}
+
+	// The target's CRD in the host goes: the type stops too.
+	g.Expect(host.Delete(t.Context(), target.DeepCopy())).To(Succeed())
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(And(
+		HaveField("Controller", "NotRunning"),
+		HaveField("Reason", "KindNotServed"),
+		HaveField("Message", ContainSubstring("target type")),
+	))
+}
