@@ -1,7 +1,6 @@
 package propagation_test
 
 import (
-	"context"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,42 +31,12 @@ func fedObject(t *testing.T, manifest string) *unstructured.Unstructured {
 	return obj
 }
 
-// fedStatus reads a federated object's status.
-func fedStatus(ctx context.Context, c client.Client, gvk schema.GroupVersionKind, namespace, name string) (typesv1beta1.FederatedStatus, error) {
-	var st typesv1beta1.FederatedStatus
-	obj, err := framework.GetObject(ctx, c, gvk, namespace, name)
-	if err != nil || obj == nil {
-		return st, err
-	}
-	raw, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "status")
-	if raw == nil {
-		return st, nil
-	}
-	b, err := yaml.Marshal(raw)
-	if err != nil {
-		return st, err
-	}
-	return st, yaml.Unmarshal(b, &st)
-}
-
-// propagation returns the Propagation condition's status and reason ("" when absent).
-func propagation(st typesv1beta1.FederatedStatus) string {
-	for _, c := range st.Conditions {
-		if c != nil && c.Type == typesv1beta1.PropagationConditionType {
-			return string(c.Status) + "/" + string(c.Reason)
-		}
-	}
-	return ""
-}
-
-// clusterStatuses maps status.clusters to name=status strings, in order.
-func clusterStatuses(st typesv1beta1.FederatedStatus) []string {
-	out := []string{}
-	for _, c := range st.Clusters {
-		out = append(out, c.Name+"="+string(c.Status))
-	}
-	return out
-}
+// fedStatus, propagation and clusterStatuses read a federated object's status.
+var (
+	fedStatus       = framework.FederatedStatus
+	propagation     = framework.Propagation
+	clusterStatuses = framework.ClusterStatuses
+)
 
 var (
 	configMapGVK          = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}

@@ -6,17 +6,18 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
+	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 const ns = corev1beta1.DefaultNamespace
@@ -30,40 +31,14 @@ var (
 
 // fedStatus reads the status of a FederatedConfigMap of the suite's namespace.
 func fedStatus(ctx context.Context, c client.Client, name string) (typesv1beta1.FederatedStatus, error) {
-	var st typesv1beta1.FederatedStatus
-	obj, err := framework.GetObject(ctx, c, federatedConfigMapGVK, "safety", name)
-	if err != nil || obj == nil {
-		return st, err
-	}
-	raw, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "status")
-	if raw == nil {
-		return st, nil
-	}
-	b, err := yaml.Marshal(raw)
-	if err != nil {
-		return st, err
-	}
-	return st, yaml.Unmarshal(b, &st)
+	return framework.FederatedStatus(ctx, c, federatedConfigMapGVK, "safety", name)
 }
 
-// propagation returns the Propagation condition's status and reason ("" when absent).
-func propagation(st typesv1beta1.FederatedStatus) string {
-	for _, c := range st.Conditions {
-		if c != nil && c.Type == typesv1beta1.PropagationConditionType {
-			return string(c.Status) + "/" + string(c.Reason)
-		}
-	}
-	return ""
-}
-
-// clusterStatuses maps status.clusters to name=status strings, in order.
-func clusterStatuses(st typesv1beta1.FederatedStatus) []string {
-	out := []string{}
-	for _, c := range st.Clusters {
-		out = append(out, c.Name+"="+string(c.Status))
-	}
-	return out
-}
+// propagation and clusterStatuses tell a federated object's status in short.
+var (
+	propagation     = framework.Propagation
+	clusterStatuses = framework.ClusterStatuses
+)
 
 // readyCondition returns the reason and message of a KubeFedCluster's Ready condition.
 func readyCondition(kfc *corev1beta1.KubeFedCluster) (status, reason, message string) {
@@ -126,5 +101,23 @@ func ensureRegistered(t *testing.T, host client.Client, names ...string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = framework.Unregister(context.Background(), host, name) })
+	}
+}
+
+// managedWithPrefix counts the managed ConfigMaps of the suite's namespace in a member whose
+// names start with prefix.
+func managedWithPrefix(t *testing.T, member client.Client, prefix string) func() (int, error) {
+	return func() (int, error) {
+		list := &corev1.ConfigMapList{}
+		if err := member.List(t.Context(), list, client.InNamespace("safety"), client.MatchingLabels{federate.ManagedLabel: "true"}); err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, cm := range list.Items {
+			if strings.HasPrefix(cm.Name, prefix) {
+				n++
+			}
+		}
+		return n, nil
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -345,30 +344,10 @@ func TestSafety(t *testing.T) {
 			framework.ApplyObject(t, host, framework.FederatedConfigMap("safety", fmt.Sprintf("both-%d", i), map[string]any{"i": fmt.Sprint(i)}, "local", "cce"))
 		}
 		applied := time.Since(started)
-		g.Eventually(func(g Gomega) {
-			list := &corev1.ConfigMapList{}
-			g.Expect(local.List(t.Context(), list, client.InNamespace("safety"), client.MatchingLabels{federate.ManagedLabel: "true"})).To(Succeed())
-			names := 0
-			for _, cm := range list.Items {
-				if strings.HasPrefix(cm.Name, "both-") {
-					names++
-				}
-			}
-			g.Expect(names).To(Equal(n))
-		}).WithTimeout(5 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+		g.Eventually(managedWithPrefix(t, local, "both-")).WithTimeout(5 * time.Second).WithPolling(50 * time.Millisecond).Should(Equal(n))
 		t.Logf("with cce stopped, all %d objects reached local %v after the first was applied (applying took %v)", n, time.Since(started).Round(time.Millisecond), applied.Round(time.Millisecond))
 		resume()
-		g.Eventually(func(g Gomega) {
-			list := &corev1.ConfigMapList{}
-			g.Expect(cce.List(t.Context(), list, client.InNamespace("safety"), client.MatchingLabels{federate.ManagedLabel: "true"})).To(Succeed())
-			names := 0
-			for _, cm := range list.Items {
-				if strings.HasPrefix(cm.Name, "both-") {
-					names++
-				}
-			}
-			g.Expect(names).To(Equal(n))
-		}).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+		g.Eventually(managedWithPrefix(t, cce, "both-")).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Equal(n))
 		g.Eventually(func(g Gomega) {
 			for i := range n {
 				st, err := fedStatus(t.Context(), host, fmt.Sprintf("both-%d", i))
