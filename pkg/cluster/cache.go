@@ -140,7 +140,7 @@ func (c *Cache) Synced(ctx context.Context, name string, obj client.Object) bool
 // MaxInFlight is how many requests about distinct objects may be outstanding to one member.
 // Past it, callers skip the member and come back later, so that a member that stops answering
 // holds at most this many requests, whatever the number of objects.
-const MaxInFlight = 32
+const MaxInFlight = 128
 
 // Begin reserves the member for one request about key (an object, in the caller's terms). It
 // fails when a request about key is already outstanding, or when MaxInFlight requests are.
