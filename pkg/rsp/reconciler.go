@@ -250,11 +250,8 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	defer cancel()
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(s.kind.Member)
-	if !r.Members.Synced(ctx, name, obj) {
-		// The cache never waits for the member: until it has listed the workloads, their state
-		// is unknown.
-		return memberState{err: errors.New("the member's workloads are not listed yet")}
-	}
+	// The read waits, within the member timeout, for the cache to list the workloads: a plan
+	// made while a member's state is unknown would stick when rebalance is off.
 	switch err := cached.Get(ctx, client.ObjectKeyFromObject(s.rsp), obj); {
 	case apierrors.IsNotFound(err):
 		return memberState{MemberState: plan.MemberState{Known: true}}
