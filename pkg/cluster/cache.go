@@ -56,6 +56,8 @@ type member struct {
 	backoff        time.Duration
 	// inFlight are the outstanding requests, by the caller's key, with when they started.
 	inFlight map[string]time.Time
+	// connected is when the member was connected.
+	connected time.Time
 }
 
 // Connect creates the member's client and cache and starts the cache in the background,
@@ -88,7 +90,7 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{}), inFlight: map[string]time.Time{}}
+	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{}), inFlight: map[string]time.Time{}, connected: time.Now()}
 	go func() {
 		defer close(m.done)
 		if err := mc.Start(runCtx); err != nil {
@@ -135,6 +137,17 @@ func (c *Cache) Synced(ctx context.Context, name string, obj client.Object) bool
 		return false
 	}
 	return inf.HasSynced()
+}
+
+// ConnectedFor tells how long the member has been connected; zero when it is not.
+func (c *Cache) ConnectedFor(name string) time.Duration {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.members[name]
+	if !ok {
+		return 0
+	}
+	return time.Since(m.connected)
 }
 
 // MaxInFlight is how many requests about distinct objects may be outstanding to one member.

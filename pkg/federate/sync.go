@@ -486,8 +486,15 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		switch {
 		case errors.Is(err, errNotSynced) && !in.Ready:
 			// Nothing can be done there now; say so, as for a cluster not connected.
+		case errors.Is(err, errNotSynced) && r.Members.ConnectedFor(name) < r.timeout():
+			// Just connected: the listing brings the object back, and the status waits for it
+			// rather than saying for a moment that the copy cannot be read.
+			res.busy, res.retry = true, time.Second
+			res.decision = ClusterDecision{Listed: d.Selected || s.recorded[name], Pending: true}
+			return res
 		case errors.Is(err, errNotSynced):
-			// The member's watch brings the object back once its cache has listed the kind.
+			// Listing takes longer than a member request may: say so; the listing still brings
+			// the object back once it completes.
 			res.status = typesv1beta1.CachedRetrievalFailed
 			res.decision = ClusterDecision{Listed: d.Selected || s.recorded[name], Pending: true}
 			res.retry = time.Second
