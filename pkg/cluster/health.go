@@ -134,10 +134,12 @@ func NextConditions(current []corev1beta1.ClusterCondition, streak Streak, probe
 			condition(corev1beta1.ClusterOffline, corev1.ConditionFalse, corev1beta1.ReasonClusterReachable, msgReachable),
 		}
 	case Healthy:
-		if ready || (len(current) > 0 && streak.Successes < hc.SuccessThreshold) {
+		if !ready && len(current) > 0 && streak.Successes < hc.SuccessThreshold {
 			return current, false
 		}
-		want = []corev1beta1.ClusterCondition{condition(corev1beta1.ClusterReady, corev1.ConditionTrue, corev1beta1.ReasonClusterReady, msgReady)}
+		// A Ready cluster keeps its conditions unless the message changes (a caveat that a
+		// healthy probe reports, such as an identity that cannot be read).
+		want = []corev1beta1.ClusterCondition{condition(corev1beta1.ClusterReady, corev1.ConditionTrue, corev1beta1.ReasonClusterReady, withDetail(msgReady, probe.Detail))}
 	default:
 		if ready && streak.Failures < hc.FailureThreshold {
 			return current, false

@@ -76,6 +76,17 @@ func TestNextConditions(t *testing.T) {
 			wantChanged: true,
 		},
 		{
+			name:    "a Ready cluster whose identity cannot be read says so in its Ready message",
+			current: readyAt(t0), streak: Streak{Successes: 5}, probe: Probe{Outcome: Healthy, Detail: msgIdentityUnknown},
+			want: func() []corev1beta1.ClusterCondition {
+				// Probed now; still Ready since t0.
+				c := cond(corev1beta1.ClusterReady, corev1.ConditionTrue, corev1beta1.ReasonClusterReady, withDetail(msgReady, msgIdentityUnknown), t1)
+				c.LastTransitionTime = readyAt(t0)[0].LastTransitionTime
+				return []corev1beta1.ClusterCondition{c}
+			}(),
+			wantChanged: true,
+		},
+		{
 			name:    "a duplicate registration is not Ready at once, even when it was Ready",
 			current: readyAt(t0), streak: Streak{Failures: 1}, probe: Probe{Outcome: Duplicate, Detail: "the same cluster as KubeFedCluster cce"},
 			want: []corev1beta1.ClusterCondition{

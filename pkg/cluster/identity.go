@@ -19,6 +19,9 @@ const IdentityNamespace = "kube-system"
 // bytes.
 const identityLimit = 64 << 10
 
+// msgIdentityUnknown is the caveat of a Ready member whose identity cannot be read.
+const msgIdentityUnknown = "the member refuses to show namespace kube-system, so a second registration of this cluster would not be detected; join it again to grant that read"
+
 // errIdentityUnknown says that the member does not let the control plane read its identity.
 var errIdentityUnknown = errors.New("the member's identity cannot be read")
 
@@ -85,7 +88,9 @@ func (r *HealthReconciler) identify(ctx context.Context, name string, created ti
 	id, err := prober.Identity(ctx, timeout)
 	switch {
 	case errors.Is(err, errIdentityUnknown):
-		// Without the identity no duplicate can be found; the registration is still used.
+		// Without the identity no duplicate can be found; the registration is still used, and
+		// its Ready message says what is missing.
+		probe.Detail = msgIdentityUnknown
 		return probe
 	case err != nil:
 		return Probe{Outcome: Unhealthy, Detail: fmt.Sprintf("the health endpoint answered ok, but reading namespace %s did not: %v", IdentityNamespace, err)}
