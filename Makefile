@@ -29,6 +29,9 @@ BENCH_KIND ?= ConfigMap
 BENCH_N ?= 1000
 BENCH_M ?= 2
 BENCH_FLAGS ?=
+# KubeFed's source tree whose e2e suite `make compat` runs, and more flags (go run ./hack/lab compat -h).
+KUBEFED_E2E_SRC ?= ../shared/kubefed-e2e/src
+COMPAT_FLAGS ?=
 # Extra flags for `make bench-go`, for example BENCH_GO_FLAGS='-count 6' for benchstat.
 BENCH_GO_FLAGS ?=
 
@@ -101,6 +104,10 @@ bench: lab-tools build ## Measure propagation on a lab against the API servers' 
 .PHONY: bench-isolation
 bench-isolation: lab-tools ## Measure how long changes take to reach a healthy member while another is stopped or hung (docs/fed-controller.md#isolation).
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 FEDPLANE_BENCH_ISOLATION=1 $(GO) test -count=1 -timeout 15m -v -run '^TestIsolationBenchmark$$' ./e2e/safety/
+
+.PHONY: compat
+compat: lab-tools build ## Run KubeFed's own e2e suite (../shared/kubefed-e2e) against fed-controller on a new lab; COMPAT_FLAGS='-focus REGEX' runs some.
+	$(GO) run ./hack/lab compat --src $(KUBEFED_E2E_SRC) --dir $(CURDIR)/.lab-compat --bin $(BIN) --cache $(TOOLS_CACHE)/../kubefed-e2e $(COMPAT_FLAGS)
 
 .PHONY: bench-go
 bench-go: ## Run the Go benchmarks of the pure decision packages (planner, render, placement).

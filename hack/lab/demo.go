@@ -40,7 +40,7 @@ func demo(ctx context.Context, args []string) error {
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the walkthrough to propagate")
 	_ = fs.Parse(args)
 
-	if err := startController(*dir, *bin, *kubeconfig, *hostContext); err != nil {
+	if err := startController(*dir, *bin, *kubeconfig, *hostContext, "127.0.0.1:8080", "127.0.0.1:8081"); err != nil {
 		return err
 	}
 	for _, m := range strings.Fields(*members) {
@@ -108,7 +108,8 @@ Stop everything with: make demo-down
 }
 
 // startController starts fed-controller in the background, detached, unless it runs already.
-func startController(dir, bin, kubeconfig, hostContext string) error {
+// It serves its metrics and health probes on the given addresses.
+func startController(dir, bin, kubeconfig, hostContext, metricsAddr, healthAddr string) error {
 	state := filepath.Join(dir, "fedplane")
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		return err
@@ -138,7 +139,7 @@ func startController(dir, bin, kubeconfig, hostContext string) error {
 	}
 	defer func() { _ = log.Close() }()
 	cmd := exec.Command(filepath.Join(bin, "fed-controller"), "--kubeconfig", hostKubeconfig,
-		"--metrics-bind-address", "127.0.0.1:8080", "--health-probe-bind-address", "127.0.0.1:8081")
+		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", healthAddr)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -148,7 +149,7 @@ func startController(dir, bin, kubeconfig, hostContext string) error {
 		return err
 	}
 	_ = cmd.Process.Release()
-	fmt.Printf("fed-controller started, pid %d, log %s, metrics http://127.0.0.1:8080/metrics\n", cmd.Process.Pid, logPath)
+	fmt.Printf("fed-controller started, pid %d, log %s, metrics http://%s/metrics\n", cmd.Process.Pid, logPath, metricsAddr)
 	return nil
 }
 

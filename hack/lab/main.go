@@ -5,6 +5,7 @@
 //	lab down    --dir .lab
 //	lab install --kubeconfig .lab/kubeconfig --context host
 //	lab demo    --kubeconfig .lab/kubeconfig --fixtures ../shared/fixtures
+//	lab compat  --src ../shared/kubefed-e2e/src --dir .lab-compat
 package main
 
 import (
@@ -41,6 +42,8 @@ func run() int {
 		err = install(ctx, os.Args[2:])
 	case "demo":
 		err = demo(ctx, os.Args[2:])
+	case "compat":
+		err = compat(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return 0
@@ -64,6 +67,7 @@ Commands:
   down     stop every lab process and remove the lab's state (make lab-down)
   install  install the CRDs and default FederatedTypeConfigs into a cluster (make install)
   demo     apply the seed manifests to the host and show the result (make demo)
+  compat   run KubeFed's own end-to-end suite against fed-controller on a new lab (make compat)
 
 Run "lab COMMAND -h" for a command's flags.
 `)
