@@ -358,3 +358,24 @@ func TestCandidatesInvalidSelectorNamesTheField(t *testing.T) {
 		t.Errorf("Candidates() error = %v, want one naming spec.placement.clusterSelector", err)
 	}
 }
+
+func TestNoCandidates(t *testing.T) {
+	nsPlaced := placement.Input{Namespaced: true, NamespacePlacement: &typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}}
+	cases := []struct {
+		name      string
+		intersect bool
+		clusters  placement.Input
+		want      string
+	}{
+		{name: "without intersect only readiness counts", clusters: nsPlaced, want: "no Ready cluster"},
+		{name: "intersect without a FederatedNamespace", intersect: true, clusters: placement.Input{Namespaced: true}, want: "has no FederatedNamespace"},
+		{name: "intersect with selectors that match no Ready cluster", intersect: true, clusters: nsPlaced, want: "spec.placement.clusterSelector"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NoCandidates(pref(4, false, tc.intersect, nil).Spec, tc.clusters); !strings.Contains(got, tc.want) {
+				t.Errorf("NoCandidates() = %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+}
