@@ -14,6 +14,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -133,10 +134,13 @@ func TestReplicaScheduling(t *testing.T) {
 		expectUserOverride(t, host)
 	})
 
-	// The seed's preferences leave rebalance unset (false); failback needs it on.
-	for _, name := range strings.Fields(seedRSPs) {
-		patchRSP(t, host, name, map[string]any{"rebalance": true})
-	}
+	// The seed's preferences leave rebalance unset (false); failback needs it on. A subtest, so
+	// that the subtests of other namespaces can run alone.
+	t.Run("the seed preferences rebalance", func(t *testing.T) {
+		for _, name := range strings.Fields(seedRSPs) {
+			patchRSP(t, host, name, map[string]any{"rebalance": true})
+		}
+	})
 
 	t.Run("SIGSTOP cce: replicas move to local as expected/03-rsp.yaml says, and nothing in cce is deleted", func(t *testing.T) {
 		g := NewWithT(t)
@@ -266,6 +270,125 @@ func TestReplicaScheduling(t *testing.T) {
 		g.Expect(table).To(MatchRegexp(`(?m)^NAME +TARGET +TOTAL +SCHEDULED +READY +CLUSTERS\b`))
 		g.Expect(table).To(ContainSubstring("cce:5/5 local:7/7"))
 	})
+
+	// The subtests below use namespaces of their own, so that they can run alone
+	// (-run 'TestReplicaScheduling/candidates').
+	t.Run("candidates: every Ready cluster, even one that the FederatedNamespace does not place", func(t *testing.T) {
+		g := NewWithT(t)
+		const ns = "rsp-one-member"
+		framework.FederateNamespace(t, host, ns, "local")
+		framework.ApplyObject(t, host, placedDeployment(ns, "spread", map[string]any{"clusterSelector": map[string]any{}}))
+		framework.ApplyObject(t, host, preference(ns, "spread", 4, false, nil))
+		g.Eventually(func() (targetPlan, error) { return readTargetPlan(t.Context(), host, ns, "spread") }).
+			WithTimeout(wait).WithPolling(poll).Should(Equal(targetPlan{Placed: []string{"cce", "local"}, Replicas: split{"cce": 2, "local": 2}}))
+		g.Eventually(func(g Gomega) {
+			p := getRSPIn(t, host, ns, "spread")
+			g.Expect(plannedCondition(p)).To(Equal("True/" + rsp.ReasonApplied))
+			g.Expect(statusSplit(p)).To(Equal(split{"cce": 2, "local": 2}))
+		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+		// The sync controller still honours the namespace placement: only local runs the
+		// workload, with its share.
+		g.Eventually(func() (int64, error) { return replicasIn(t.Context(), members["local"], ns, "spread") }).
+			WithTimeout(wait).WithPolling(poll).Should(Equal(int64(2)))
+		g.Expect(replicasIn(t.Context(), members["cce"], ns, "spread")).To(Equal(int64(-1)), "no Deployment in cce, where the namespace is not placed")
+	})
+
+	t.Run("candidates with intersectWithClusterSelector: the target's clusterSelector and the FederatedNamespace's", func(t *testing.T) {
+		g := NewWithT(t)
+		// As in KubeFed's own e2e: the namespace is placed by an empty selector, the target by
+		// an empty cluster list and a selector that only cce matches.
+		const ns = "rsp-all-members"
+		g.Expect(client.IgnoreAlreadyExists(host.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))).To(Succeed())
+		framework.ApplyObject(t, host, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+			"metadata": map[string]any{"name": ns, "namespace": ns},
+			"spec":     map[string]any{"placement": map[string]any{"clusterSelector": map[string]any{}}},
+		}})
+		framework.ApplyObject(t, host, placedDeployment(ns, "narrowed", map[string]any{
+			"clusters": []any{}, "clusterSelector": map[string]any{"matchLabels": map[string]any{"region": "lab-cce"}},
+		}))
+		framework.ApplyObject(t, host, preference(ns, "narrowed", 6, true, map[string]any{
+			"local": map[string]any{"minReplicas": int64(3), "weight": int64(2)},
+			"cce":   map[string]any{"minReplicas": int64(3), "weight": int64(1)},
+		}))
+		g.Eventually(func() (targetPlan, error) { return readTargetPlan(t.Context(), host, ns, "narrowed") }).
+			WithTimeout(wait).WithPolling(poll).Should(Equal(targetPlan{Placed: []string{"cce"}, Replicas: split{"cce": 6}}))
+		g.Eventually(func() (int64, error) { return replicasIn(t.Context(), members["cce"], ns, "narrowed") }).
+			WithTimeout(wait).WithPolling(poll).Should(Equal(int64(6)))
+
+		// A FederatedNamespace placed by its cluster list alone has no clusterSelector, which
+		// matches no cluster: there is no candidate, the target is left as it is, and the
+		// status says why.
+		const one = "rsp-one-member"
+		framework.FederateNamespace(t, host, one, "local")
+		framework.ApplyObject(t, host, placedDeployment(one, "narrowed", map[string]any{"clusterSelector": map[string]any{}}))
+		framework.ApplyObject(t, host, preference(one, "narrowed", 6, true, nil))
+		g.Eventually(func(g Gomega) {
+			p := getRSPIn(t, host, one, "narrowed")
+			g.Expect(plannedCondition(p)).To(Equal("False/" + rsp.ReasonNoReadyClusters))
+			g.Expect(meta(p).Message).To(ContainSubstring("FederatedNamespace's"))
+		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+		g.Expect(readTargetPlan(t.Context(), host, one, "narrowed")).To(Equal(targetPlan{Replicas: split{}}), "the target is left as it is")
+	})
+}
+
+// targetPlan is what a preference wrote on its target: the placement's clusters and the
+// /spec/replicas overrides.
+type targetPlan struct {
+	Placed   []string
+	Replicas split
+}
+
+func readTargetPlan(ctx context.Context, host client.Client, namespace, name string) (targetPlan, error) {
+	fd, err := framework.GetObject(ctx, host, fedDeploymetGVK, namespace, name)
+	if err != nil || fd == nil {
+		return targetPlan{}, err
+	}
+	out := targetPlan{Placed: placed(fd), Replicas: split{}}
+	overrides, _, _ := unstructured.NestedSlice(fd.Object, "spec", "overrides")
+	for _, o := range overrides {
+		co, _ := o.(map[string]any)
+		ops, _ := co["clusterOverrides"].([]any)
+		for _, op := range ops {
+			if m, _ := op.(map[string]any); m["path"] == "/spec/replicas" {
+				n, _ := m["value"].(int64)
+				out.Replicas[co["clusterName"].(string)] = n
+			}
+		}
+	}
+	return out, nil
+}
+
+// placedDeployment builds a FederatedDeployment of one replica with the given placement.
+func placedDeployment(namespace, name string, placement map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedDeployment",
+		"metadata": map[string]any{"name": name, "namespace": namespace},
+		"spec": map[string]any{
+			"template": map[string]any{"spec": map[string]any{
+				"replicas": int64(1),
+				"selector": map[string]any{"matchLabels": map[string]any{"app": name}},
+				"template": map[string]any{
+					"metadata": map[string]any{"labels": map[string]any{"app": name}},
+					"spec":     map[string]any{"containers": []any{map[string]any{"name": "app", "image": "nginx:1.25"}}},
+				},
+			}},
+			"placement": placement,
+		},
+	}}
+}
+
+// preference builds a ReplicaSchedulingPreference of a FederatedDeployment.
+func preference(namespace, name string, total int64, intersect bool, clusters map[string]any) *unstructured.Unstructured {
+	spec := map[string]any{"targetKind": "FederatedDeployment", "totalReplicas": total, "intersectWithClusterSelector": intersect}
+	if clusters != nil {
+		spec["clusters"] = clusters
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "scheduling.kubefed.io/v1alpha1", "kind": "ReplicaSchedulingPreference",
+		"metadata": map[string]any{"name": name, "namespace": namespace},
+		"spec":     spec,
+	}}
 }
 
 // readExpected reads seed/expected/03-rsp.yaml: the Ready split of each preference, and, from
@@ -301,7 +424,12 @@ func ready(t *testing.T, host client.Client, name string) bool {
 
 // replicas returns spec.replicas of a member's Deployment, or -1 when there is none.
 func replicas(ctx context.Context, c client.Client, name string) (int64, error) {
-	d, err := framework.GetObject(ctx, c, deploymentGVK, testNS, name)
+	return replicasIn(ctx, c, testNS, name)
+}
+
+// replicasIn is replicas in another namespace.
+func replicasIn(ctx context.Context, c client.Client, namespace, name string) (int64, error) {
+	d, err := framework.GetObject(ctx, c, deploymentGVK, namespace, name)
 	if err != nil || d == nil {
 		return -1, err
 	}
@@ -338,8 +466,12 @@ func image(ctx context.Context, c client.Client, name string) (string, error) {
 }
 
 func getRSP(t *testing.T, host client.Client, name string) *schedulingv1alpha1.ReplicaSchedulingPreference {
+	return getRSPIn(t, host, testNS, name)
+}
+
+func getRSPIn(t *testing.T, host client.Client, namespace, name string) *schedulingv1alpha1.ReplicaSchedulingPreference {
 	p := &schedulingv1alpha1.ReplicaSchedulingPreference{}
-	if err := host.Get(t.Context(), client.ObjectKey{Namespace: testNS, Name: name}, p); err != nil {
+	if err := host.Get(t.Context(), client.ObjectKey{Namespace: namespace, Name: name}, p); err != nil {
 		t.Fatalf("failed to read RSP %s: %v", name, err)
 	}
 	return p

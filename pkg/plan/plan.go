@@ -157,9 +157,13 @@ func planObject(o *unstructured.Unstructured, clusters []placement.Cluster, type
 	clusterOverrides := fed.Spec.Overrides
 	var replicas map[string]int64
 	if pref, ok := preferences[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()]; ok {
-		replicas, input, clusterOverrides, err = schedule(pref, fed, input)
+		var candidates bool
+		replicas, input, clusterOverrides, candidates, err = schedule(pref, fed, input)
 		if err != nil {
 			return fail(string(placement.NoPlacement), fmt.Errorf("failed to plan replicas with ReplicaSchedulingPreference %s: %w", pref.Name, err))
+		}
+		if !candidates {
+			item.Errors = append(item.Errors, Error{Message: fmt.Sprintf("ReplicaSchedulingPreference %s has no candidate cluster: %s; the object is left as it is", pref.Name, NoCandidates(pref.Spec, input))})
 		}
 	}
 

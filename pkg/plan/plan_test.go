@@ -205,6 +205,31 @@ func TestCompute(t *testing.T) {
 			},
 		},
 		{
+			name: "a preference spreads over every Ready cluster, even one that the namespace does not place",
+			objects: []object{federated("FederatedNamespace", "shop", "shop").clusters("a"),
+				federated("FederatedDeployment", "shop", "web").selector(map[string]any{})},
+			prefs: []schedulingv1alpha1.ReplicaSchedulingPreference{rsp("shop", "web", 6, false)},
+			item:  "web",
+			want: map[string]summary{
+				"a": {Selected: true, Replicas: n(3), HasObject: true},
+				"b": {Reason: "NotInNamespacePlacement", Replicas: n(3)},
+				"c": {Reason: "ClusterNotReady", Replicas: n(0)},
+			},
+		},
+		{
+			name: "with intersectWithClusterSelector a namespace placed by its cluster list alone gives no candidate, and says so",
+			objects: []object{federated("FederatedNamespace", "shop", "shop").clusters("a"),
+				federated("FederatedDeployment", "shop", "web").selector(map[string]any{})},
+			prefs: []schedulingv1alpha1.ReplicaSchedulingPreference{rsp("shop", "web", 6, true)},
+			item:  "web",
+			want: map[string]summary{
+				"a": {Selected: true, Replicas: n(0), HasObject: true},
+				"b": {Reason: "NotInNamespacePlacement", Replicas: n(0)},
+				"c": {Reason: "ClusterNotReady", Replicas: n(0)},
+			},
+			wantErrors: 1,
+		},
+		{
 			name:       "names that are not registered clusters are reported",
 			objects:    []object{ns, federated("FederatedDeployment", "shop", "web").clusters("a", "typo")},
 			item:       "web",

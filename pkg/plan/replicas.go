@@ -63,14 +63,14 @@ func setReplicas(ops []typesv1beta1.Override, n int64) []typesv1beta1.Override {
 }
 
 // schedule plans the replicas of an object that a ReplicaSchedulingPreference governs, as the
-// RSP controller does, without member state: it returns the replicas per planned cluster and
-// the rewritten placement input and overrides.
-func schedule(pref *schedulingv1alpha1.ReplicaSchedulingPreference, fed *typesv1beta1.FederatedObject, in placement.Input) (map[string]int64, placement.Input, []typesv1beta1.ClusterOverrides, error) {
+// RSP controller does, without member state: it returns the replicas per planned cluster, the
+// rewritten placement input and overrides, and whether any cluster was a candidate.
+func schedule(pref *schedulingv1alpha1.ReplicaSchedulingPreference, fed *typesv1beta1.FederatedObject, in placement.Input) (map[string]int64, placement.Input, []typesv1beta1.ClusterOverrides, bool, error) {
 	s, err := Schedule(ScheduleInput{Preference: pref, Target: fed.Spec, Clusters: in})
 	if err != nil {
-		return nil, in, nil, err
+		return nil, in, nil, false, err
 	}
 	scheduled := in
 	scheduled.Placement = s.Placement
-	return s.Result.Replicas, scheduled, s.Overrides, nil
+	return s.Result.Replicas, scheduled, s.Overrides, len(s.Candidates) > 0, nil
 }

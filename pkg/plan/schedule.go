@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
@@ -52,20 +53,51 @@ type Scheduled struct {
 	Changed bool
 }
 
-// Candidates returns the clusters that a preference spreads its target's replicas over, sorted:
-// the Ready registered clusters within the target's namespace placement and, with
-// intersectWithClusterSelector, matching the target's clusterSelector.
+// Candidates returns the clusters that a preference spreads its target's replicas over, sorted.
+// As in KubeFed, they are every Ready registered cluster: neither the target's placement nor its
+// namespace's FederatedNamespace limits them. With intersectWithClusterSelector they are only
+// the Ready clusters that match both the target's placement.clusterSelector and, for a namespaced
+// target, the clusterSelector of its namespace's FederatedNamespace. placement.clusters is not
+// looked at on either, since the controller writes the target's itself; a missing
+// clusterSelector matches no cluster and an empty one matches every cluster, and a namespace
+// without a FederatedNamespace has no candidate. An invalid selector is an error that names it.
 func Candidates(spec schedulingv1alpha1.ReplicaSchedulingPreferenceSpec, target typesv1beta1.Placement, clusters placement.Input) ([]string, error) {
-	in := clusters
-	in.Placement = typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}
-	if spec.IntersectWithClusterSelector && target.ClusterSelector != nil {
-		in.Placement.ClusterSelector = target.ClusterSelector
+	own, ns := labels.Everything(), labels.Everything()
+	if spec.IntersectWithClusterSelector {
+		var err error
+		if own, err = metav1.LabelSelectorAsSelector(target.ClusterSelector); err != nil {
+			return nil, fmt.Errorf("failed to find the candidate clusters: the target's spec.placement.clusterSelector: %w", err)
+		}
+		if clusters.Namespaced && !clusters.IsFederatedNamespace {
+			if clusters.NamespacePlacement == nil {
+				return nil, nil
+			}
+			if ns, err = metav1.LabelSelectorAsSelector(clusters.NamespacePlacement.ClusterSelector); err != nil {
+				return nil, fmt.Errorf("failed to find the candidate clusters: the FederatedNamespace's spec.placement.clusterSelector: %w", err)
+			}
+		}
 	}
-	res, err := placement.Resolve(in)
-	if err != nil {
-		return nil, fmt.Errorf("failed to find the candidate clusters: %w", err)
+	var out []string
+	for _, c := range clusters.Clusters {
+		if c.Ready && own.Matches(labels.Set(c.Labels)) && ns.Matches(labels.Set(c.Labels)) {
+			out = append(out, c.Name)
+		}
 	}
-	return res.Writable, nil
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// NoCandidates says why Candidates found no cluster, in words that name the fields involved.
+func NoCandidates(spec schedulingv1alpha1.ReplicaSchedulingPreferenceSpec, clusters placement.Input) string {
+	switch {
+	case !spec.IntersectWithClusterSelector:
+		return "no Ready cluster to place replicas in"
+	case clusters.Namespaced && !clusters.IsFederatedNamespace && clusters.NamespacePlacement == nil:
+		return "spec.intersectWithClusterSelector is set and the namespace has no FederatedNamespace"
+	default:
+		return "spec.intersectWithClusterSelector is set and no Ready cluster matches both the target's " +
+			"spec.placement.clusterSelector and its FederatedNamespace's (a missing clusterSelector matches no cluster)"
+	}
 }
 
 // Schedule plans the replicas of a federated workload that a ReplicaSchedulingPreference

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -244,6 +245,136 @@ func TestMemberReplicas(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.wantCapacity, capacity); diff != "" {
 				t.Errorf("capacity (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCandidates(t *testing.T) {
+	clusters := []placement.Cluster{
+		cl("a", true, map[string]string{"region": "eu"}),
+		cl("b", true, map[string]string{"region": "us"}),
+		cl("c", false, map[string]string{"region": "eu"}),
+	}
+	all := &metav1.LabelSelector{}
+	eu := &metav1.LabelSelector{MatchLabels: map[string]string{"region": "eu"}}
+	us := &metav1.LabelSelector{MatchLabels: map[string]string{"region": "us"}}
+	onlyA := &typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{{Name: "a"}}}
+	cases := []struct {
+		name      string
+		intersect bool
+		target    typesv1beta1.Placement
+		namespace *typesv1beta1.Placement
+		want      []string
+	}{
+		{
+			name:      "every Ready cluster, whatever the FederatedNamespace places",
+			target:    typesv1beta1.Placement{ClusterSelector: all},
+			namespace: onlyA,
+			want:      []string{"a", "b"},
+		},
+		{
+			name:   "every Ready cluster without a FederatedNamespace",
+			target: typesv1beta1.Placement{ClusterSelector: all},
+			want:   []string{"a", "b"},
+		},
+		{
+			name:      "every Ready cluster, whatever the target's own placement selects",
+			target:    typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{{Name: "b"}}, ClusterSelector: eu},
+			namespace: &typesv1beta1.Placement{ClusterSelector: eu},
+			want:      []string{"a", "b"},
+		},
+		{
+			name:      "every Ready cluster when the target has no placement at all",
+			namespace: &typesv1beta1.Placement{ClusterSelector: all},
+			want:      []string{"a", "b"},
+		},
+		{
+			name:      "intersect: the Ready clusters that match the target's clusterSelector",
+			intersect: true,
+			target:    typesv1beta1.Placement{ClusterSelector: eu},
+			namespace: &typesv1beta1.Placement{ClusterSelector: all},
+			want:      []string{"a"},
+		},
+		{
+			name:      "intersect: the target's placement.clusters is ignored, its clusterSelector decides",
+			intersect: true,
+			target:    typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{}, ClusterSelector: us},
+			namespace: &typesv1beta1.Placement{ClusterSelector: all},
+			want:      []string{"b"},
+		},
+		{
+			name:      "intersect: an empty clusterSelector on the target matches every Ready cluster",
+			intersect: true,
+			target:    typesv1beta1.Placement{ClusterSelector: all},
+			namespace: &typesv1beta1.Placement{ClusterSelector: all},
+			want:      []string{"a", "b"},
+		},
+		{
+			name:      "intersect: a target without clusterSelector has no candidate, even with placement.clusters",
+			intersect: true,
+			target:    typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{{Name: "a"}}},
+			namespace: &typesv1beta1.Placement{ClusterSelector: all},
+		},
+		{
+			name:      "intersect: the FederatedNamespace's clusterSelector limits the candidates too",
+			intersect: true,
+			target:    typesv1beta1.Placement{ClusterSelector: all},
+			namespace: &typesv1beta1.Placement{ClusterSelector: us},
+			want:      []string{"b"},
+		},
+		{
+			name:      "intersect: a FederatedNamespace placed by placement.clusters alone matches no cluster",
+			intersect: true,
+			target:    typesv1beta1.Placement{ClusterSelector: all},
+			namespace: onlyA,
+		},
+		{
+			name:      "intersect: without a FederatedNamespace there is no candidate",
+			intersect: true,
+			target:    typesv1beta1.Placement{ClusterSelector: all},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := pref(4, false, tc.intersect, nil).Spec
+			in := placement.Input{Namespaced: true, NamespacePlacement: tc.namespace, Clusters: clusters}
+			got, err := Candidates(spec, tc.target, in)
+			if err != nil {
+				t.Fatalf("Candidates() error: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("candidates (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCandidatesInvalidSelectorNamesTheField(t *testing.T) {
+	bad := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "region", Operator: "Near"}}}
+	in := placement.Input{Namespaced: true, NamespacePlacement: &typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}, Clusters: []placement.Cluster{cl("a", true, nil)}}
+	_, err := Candidates(pref(4, false, true, nil).Spec, typesv1beta1.Placement{ClusterSelector: bad}, in)
+	if err == nil || !strings.Contains(err.Error(), "spec.placement.clusterSelector") {
+		t.Errorf("Candidates() error = %v, want one naming spec.placement.clusterSelector", err)
+	}
+}
+
+func TestNoCandidates(t *testing.T) {
+	nsPlaced := placement.Input{Namespaced: true, NamespacePlacement: &typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}}}
+	cases := []struct {
+		name      string
+		intersect bool
+		clusters  placement.Input
+		want      string
+	}{
+		{name: "without intersect only readiness counts", clusters: nsPlaced, want: "no Ready cluster"},
+		{name: "intersect without a FederatedNamespace", intersect: true, clusters: placement.Input{Namespaced: true}, want: "has no FederatedNamespace"},
+		{name: "intersect with selectors that match no Ready cluster", intersect: true, clusters: nsPlaced, want: "spec.placement.clusterSelector"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NoCandidates(pref(4, false, tc.intersect, nil).Spec, tc.clusters); !strings.Contains(got, tc.want) {
+				t.Errorf("NoCandidates() = %q, want it to contain %q", got, tc.want)
 			}
 		})
 	}

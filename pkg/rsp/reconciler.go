@@ -156,7 +156,7 @@ func (r *Reconciler) run(ctx context.Context, s *scope) (reconcile.Result, error
 	}
 	if len(s.planned.Candidates) == 0 {
 		s.status, s.reason = metav1.ConditionFalse, ReasonNoReadyClusters
-		s.message = "No Ready cluster to place replicas in; the target is left as it is"
+		s.message = "No candidate cluster: " + plan.NoCandidates(s.rsp.Spec, s.clusters) + "; the target is left as it is"
 		return reconcile.Result{}, nil
 	}
 	if err := r.apply(ctx, s); err != nil {

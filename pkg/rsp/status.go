@@ -25,7 +25,8 @@ const (
 	ReasonTargetNotFound = "TargetNotFound"
 	// ReasonTargetDeleting: the target is being deleted; it is left alone.
 	ReasonTargetDeleting = "TargetDeleting"
-	// ReasonNoReadyClusters: no candidate cluster is Ready; the target is left as it is.
+	// ReasonNoReadyClusters: no cluster is a candidate (none is Ready or, with
+	// intersectWithClusterSelector, none matches); the target is left as it is.
 	ReasonNoReadyClusters = "NoReadyClusters"
 	// ReasonInvalidPreference: the preference or the target cannot be planned.
 	ReasonInvalidPreference = "InvalidPreference"

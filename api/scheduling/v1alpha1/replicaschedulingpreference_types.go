@@ -45,8 +45,10 @@ type ReplicaSchedulingPreferenceSpec struct {
 	// +optional
 	Rebalance bool `json:"rebalance,omitempty"`
 
-	// IntersectWithClusterSelector limits the candidate clusters to those that the target's
-	// placement selects.
+	// IntersectWithClusterSelector limits the candidate clusters, which are otherwise every
+	// Ready cluster, to those that match both the target's placement.clusterSelector and the
+	// clusterSelector of its namespace's FederatedNamespace. placement.clusters is not looked at,
+	// a missing clusterSelector matches no cluster, and an empty one matches every cluster.
 	// +optional
 	IntersectWithClusterSelector bool `json:"intersectWithClusterSelector,omitempty"`
 
