@@ -97,7 +97,7 @@ func (t *ContentionTracker) Reverted(k ContentionKey) (wait time.Duration, start
 	if e.armed {
 		e.armed = false
 		e.reverts = append(within(e.reverts, now.Add(-t.window())), now)
-		if len(e.reverts) >= t.threshold() {
+		if e.fighting || len(e.reverts) >= t.threshold() {
 			if !e.fighting {
 				e.fighting, started = true, true
 				e.delay = t.baseDelay()
