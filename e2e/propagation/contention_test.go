@@ -14,11 +14,11 @@ import (
 	"github.com/fedplane/fedplane/e2e/framework"
 )
 
-// memberWrites reads fed-controller's count of writes of one action to a member, with one
-// result.
-func memberWrites(t *testing.T, c *framework.Controller, cluster, action, result string) float64 {
+// memberWrites reads fed-controller's count of ConfigMap writes of one action to member
+// local, with one result.
+func memberWrites(t *testing.T, c *framework.Controller, action, result string) float64 {
 	t.Helper()
-	return c.Metric(t, "fedplane_member_writes_total", map[string]string{"cluster": cluster, "type": "configmaps", "action": action, "result": result})
+	return c.Metric(t, "fedplane_member_writes_total", map[string]string{"cluster": "local", "type": "configmaps", "action": action, "result": result})
 }
 
 // fedEvents returns the reasons and messages of the events about a federated object.
@@ -62,11 +62,11 @@ func TestAnotherWriterRevertingACopyIsBackedOff(t *testing.T) {
 
 	framework.ApplyObject(t, host, configMap(namespace, name, map[string]any{"ca.crt": "the host's CA, not the member's"}, "local"))
 	// The copy is adopted; from then on the publisher and fed-controller disagree.
-	g.Eventually(func() float64 { return memberWrites(t, fed.Controller, "local", "Update", "success") }).
+	g.Eventually(func() float64 { return memberWrites(t, fed.Controller, "Update", "success") }).
 		WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">", 0))
-	before := memberWrites(t, fed.Controller, "local", "Update", "success")
+	before := memberWrites(t, fed.Controller, "Update", "success")
 	time.Sleep(15 * time.Second)
-	updates := memberWrites(t, fed.Controller, "local", "Update", "success") - before
+	updates := memberWrites(t, fed.Controller, "Update", "success") - before
 	t.Logf("fed-controller updated the fought-over copy %v times in the 15 s after the first update", updates)
 	// Backing off from 5 s, doubling: two reverts more to notice the fight, then one update
 	// at 5 s and one at 15 s.
@@ -128,11 +128,11 @@ func TestCreateInATerminatingNamespaceWaitsForTheNamespace(t *testing.T) {
 	t.Cleanup(release)
 
 	framework.ApplyObject(t, host, configMap(namespace, name, map[string]any{"k": "v"}, "local"))
-	g.Eventually(func() float64 { return memberWrites(t, fed.Controller, "local", "Create", "error") }).
+	g.Eventually(func() float64 { return memberWrites(t, fed.Controller, "Create", "error") }).
 		WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">", 0))
-	before := memberWrites(t, fed.Controller, "local", "Create", "error")
+	before := memberWrites(t, fed.Controller, "Create", "error")
 	time.Sleep(10 * time.Second)
-	attempts := memberWrites(t, fed.Controller, "local", "Create", "error") - before
+	attempts := memberWrites(t, fed.Controller, "Create", "error") - before
 	t.Logf("fed-controller tried %v more creates in the terminating namespace in the 10 s after the first", attempts)
 	g.Expect(attempts).To(BeNumerically("<=", 1), "creates retried in 10 s in a terminating namespace")
 	st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, namespace, name)
