@@ -26,9 +26,52 @@ import (
 // member that connects late, or connects again with a new cache, is watched too; a member
 // that never connects holds up nothing.
 func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.Unstructured) types.NamespacedName, all func(context.Context) []reconcile.Request) source.Source {
+	return watchMembers(members, gvk, all, func(_ context.Context, w *memberWatch) toolscache.ResourceEventHandlerFuncs {
+		enqueue := func(o any) {
+			if obj := memberObject(o); obj != nil {
+				w.q.Add(reconcile.Request{NamespacedName: key(obj)})
+			}
+		}
+		return toolscache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue}
+	})
+}
+
+// NamespaceSource watches the managed namespaces of every member. When one appears (is
+// created, or labelled managed) or goes, it enqueues inNamespace(its name): the objects there
+// are looked at again, such as a copy whose create the member refused because the namespace
+// was being deleted. Updates enqueue nothing: a namespace being deleted accepts no new object
+// until it is gone and made again, and one that is not being deleted needs nothing.
+func NamespaceSource(members *Cache, inNamespace func(context.Context, string) []reconcile.Request) source.Source {
+	gvk := schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
+	return watchMembers(members, gvk, nil, func(ctx context.Context, w *memberWatch) toolscache.ResourceEventHandlerFuncs {
+		enqueue := func(obj *unstructured.Unstructured) {
+			for _, req := range inNamespace(ctx, obj.GetName()) {
+				w.q.Add(req)
+			}
+		}
+		return toolscache.ResourceEventHandlerFuncs{
+			AddFunc: func(o any) {
+				if obj := memberObject(o); obj != nil {
+					enqueue(obj)
+				}
+			},
+			DeleteFunc: func(o any) {
+				if obj := memberObject(o); obj != nil {
+					enqueue(obj)
+				}
+			},
+		}
+	})
+}
+
+// watchMembers registers the handler that handlers builds on the informer of gvk of every
+// member's cache, as members connect. When all is set, its requests are enqueued when a member
+// connects or disconnects, and when a member's informer has listed the objects.
+func watchMembers(members *Cache, gvk schema.GroupVersionKind, all func(context.Context) []reconcile.Request, handlers func(context.Context, *memberWatch) toolscache.ResourceEventHandlerFuncs) source.Source {
 	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		events := members.Subscribe()
-		w := &memberWatch{members: members, gvk: gvk, key: key, all: all, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
+		w := &memberWatch{members: members, gvk: gvk, all: all, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
+		w.handler = handlers(ctx, w)
 		go func() {
 			defer members.Unsubscribe(events)
 			defer w.stopAll()
@@ -45,6 +88,9 @@ func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.
 					}
 					name := ev.Object.GetName()
 					w.watch(ctx, name)
+					if all == nil {
+						continue
+					}
 					for _, req := range all(ctx) {
 						q.Add(req)
 					}
@@ -58,9 +104,9 @@ func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.
 type memberWatch struct {
 	members *Cache
 	gvk     schema.GroupVersionKind
-	key     func(*unstructured.Unstructured) types.NamespacedName
 	all     func(context.Context) []reconcile.Request
 	q       workqueue.TypedRateLimitingInterface[reconcile.Request]
+	handler toolscache.ResourceEventHandlerFuncs
 
 	mu      sync.Mutex
 	watched map[string]cache.Informers
@@ -95,11 +141,7 @@ func (w *memberWatch) watch(ctx context.Context, name string) {
 		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
 		return
 	}
-	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { w.enqueue(o) },
-		UpdateFunc: func(_, o any) { w.enqueue(o) },
-		DeleteFunc: func(o any) { w.enqueue(o) },
-	})
+	reg, err := inf.AddEventHandler(w.handler)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
 		return
@@ -120,7 +162,7 @@ func (w *memberWatch) watch(ctx context.Context, name string) {
 			case <-stopped:
 			}
 		}()
-		if toolscache.WaitForCacheSync(done, reg.HasSynced) {
+		if toolscache.WaitForCacheSync(done, reg.HasSynced) && w.all != nil {
 			for _, req := range w.all(ctx) {
 				w.q.Add(req)
 			}
@@ -137,16 +179,13 @@ func (w *memberWatch) stopAll() {
 	w.regs = map[string]func(){}
 }
 
-// enqueue maps a member object to a request with key.
-func (w *memberWatch) enqueue(o any) {
+// memberObject is the object of an informer's notification, nil when it is not one.
+func memberObject(o any) *unstructured.Unstructured {
 	if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
 		o = d.Obj
 	}
-	obj, ok := o.(*unstructured.Unstructured)
-	if !ok {
-		return
-	}
-	w.q.Add(reconcile.Request{NamespacedName: w.key(obj)})
+	obj, _ := o.(*unstructured.Unstructured)
+	return obj
 }
 
 // JoinedAnnotation is stamped on a KubeFedCluster by every join, with the time of the join: a

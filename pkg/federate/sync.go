@@ -37,6 +37,10 @@ import (
 // namespaced federated object in its namespace.
 var FederatedNamespaceGVK = schema.GroupVersionKind{Group: typesv1beta1.GroupVersion.Group, Version: typesv1beta1.GroupVersion.Version, Kind: "FederatedNamespace"}
 
+// terminatingNamespaceRecheck is how soon a create refused because the member's namespace is
+// being deleted is tried again, when no change of the namespace brings it back sooner.
+const terminatingNamespaceRecheck = 2 * time.Minute
+
 // DefaultMemberTimeout bounds each request to a member cluster.
 const DefaultMemberTimeout = 10 * time.Second
 
@@ -129,6 +133,9 @@ type SyncReconciler struct {
 	// Requeue brings an object back to the queue, when a member answers after its reconcile
 	// stopped waiting; nil brings nothing back.
 	Requeue func(types.NamespacedName)
+	// Contention notices member copies that another writer keeps changing back, and backs
+	// off from them; nil never backs off.
+	Contention *ContentionTracker
 
 	lateMu sync.Mutex
 	late   map[types.NamespacedName]map[string]lateResult
@@ -183,6 +190,7 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 		if apierrors.IsNotFound(err) {
 			// Late answers for an object that is gone are for nobody.
 			r.takeLate(req.NamespacedName, "")
+			r.Contention.Forget(req.NamespacedName)
 		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
@@ -555,6 +563,9 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		res.version = ClusterVersion(in.Existing)
 		res.remoteStatus = r.remoteStatus(in.Existing)
 	}
+	if in.Existing != nil && r.contend(s, name, in, &res) {
+		return res
+	}
 	if res.decision.Status == typesv1beta1.ManagedForAnotherCluster && s.previousStatus(name) != res.decision.Status {
 		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, string(typesv1beta1.ManagedForAnotherCluster), "Fence",
 			"%s %s in cluster %s was written for KubeFedCluster %s; it is left alone: two registrations reach one cluster",
@@ -585,12 +596,21 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		if isTimeout(err) {
 			r.Members.ReportTimeout(name)
 		}
+		if res.decision.Action == ActionCreate && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			// Retrying cannot help until the member's namespace changes, which brings the
+			// object back (see cluster.NamespaceSource); the long requeue is for a namespace
+			// that this control plane does not manage, whose changes it does not see.
+			res.err, res.retry = nil, terminatingNamespaceRecheck
+		}
 		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, string(res.decision.Action)+"InClusterFailed", string(res.decision.Action),
 			"Failed to %s %s %s in cluster %s: %v", strings.ToLower(string(res.decision.Action)), r.Type.Target.Kind, klog.KObj(s.fed), name, err)
 		return res
 	}
 	r.Members.ReportSuccess(name)
 	res.written = true
+	if res.decision.Action == ActionCreate || res.decision.Action == ActionUpdate {
+		r.Contention.Applied(ContentionKey{Object: client.ObjectKeyFromObject(s.fed), Cluster: name}, freshApply(in.Desired, in.Existing))
+	}
 	log.V(1).Info("wrote the member object", "action", res.decision.Action)
 	if obj != nil {
 		res.version = ClusterVersion(obj)

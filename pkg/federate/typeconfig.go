@@ -331,7 +331,7 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	reconciler := &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
 		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
-		MemberWait: r.MemberWait, Requeue: func(key types.NamespacedName) {
+		MemberWait: r.MemberWait, Contention: &ContentionTracker{}, Requeue: func(key types.NamespacedName) {
 			obj := &unstructured.Unstructured{}
 			obj.SetGroupVersionKind(t.Federated)
 			obj.SetNamespace(key.Namespace)
@@ -423,7 +423,9 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-
 		inNamespace := func(ctx context.Context, o client.Object) []reconcile.Request {
 			return r.list(ctx, t, o.GetNamespace())
 		}
-		sources = append(sources, hostKind(r.Cache, fns, handler.EnqueueRequestsFromMapFunc(inNamespace), metadataOrSpecChanged()))
+		sources = append(sources, hostKind(r.Cache, fns, handler.EnqueueRequestsFromMapFunc(inNamespace), metadataOrSpecChanged()),
+			// A member namespace that goes or comes back, such as one whose deletion refused a copy.
+			cluster.NamespaceSource(r.Members, func(ctx context.Context, namespace string) []reconcile.Request { return r.list(ctx, t, namespace) }))
 	}
 	for _, s := range sources {
 		if err := c.Watch(s); err != nil {

@@ -174,7 +174,8 @@ type ClusterStatus struct {
 type PropagationStatus string
 
 // The statuses of the object in one member cluster. The strings are KubeFed's, except
-// ManagedByAnotherControlPlane and ManagedForAnotherCluster, which fencing adds.
+// ManagedByAnotherControlPlane and ManagedForAnotherCluster, which fencing adds, and
+// RevertedByAnotherWriter.
 const (
 	// ClusterPropagationOK means the member object is as it should be.
 	ClusterPropagationOK PropagationStatus = ""
@@ -221,4 +222,8 @@ const (
 	// another cluster registration (two KubeFedClusters that reach one cluster), so it is never
 	// written or deleted through this one.
 	ManagedForAnotherCluster PropagationStatus = "ManagedForAnotherCluster"
+	// RevertedByAnotherWriter means another writer in the member cluster (a controller there)
+	// keeps changing the member object back after the control plane applies it, so the control
+	// plane applies it again only after a growing delay.
+	RevertedByAnotherWriter PropagationStatus = "RevertedByAnotherWriter"
 )
