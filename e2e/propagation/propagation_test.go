@@ -142,6 +142,33 @@ func TestPropagation(t *testing.T) {
 		g.Eventually(presence(t, members, configMapGVK, "e2e-move", "moving")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]bool{"local": true, "cce": false}))
 	})
 
+	t.Run("an override of /metadata/labels without an op adds labels to a template that has none", func(t *testing.T) {
+		// KubeFed's e2e suite updates federated objects this way; the replace creates the labels.
+		g := NewWithT(t)
+		federateNamespace(t, host, "e2e-labels", "local", "cce")
+		cm := configMap("e2e-labels", "labelled", map[string]any{"k": "v"}, "local", "cce")
+		framework.ApplyObject(t, host, cm)
+		g.Eventually(presence(t, members, configMapGVK, "e2e-labels", "labelled")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]bool{"local": true, "cce": true}))
+		g.Expect(unstructured.SetNestedSlice(cm.Object, []any{map[string]any{
+			"clusterName":      "cce",
+			"clusterOverrides": []any{map[string]any{"path": "/metadata/labels", "value": map[string]any{"team": "a"}}},
+		}}, "spec", "overrides")).To(Succeed())
+		framework.ApplyObject(t, host, cm)
+		g.Eventually(func(g Gomega) {
+			got, err := framework.GetObject(t.Context(), members["cce"], configMapGVK, "e2e-labels", "labelled")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).NotTo(BeNil())
+			g.Expect(got.GetLabels()).To(HaveKeyWithValue("team", "a"))
+			g.Expect(got.GetLabels()).To(HaveKeyWithValue("kubefed.io/managed", "true"))
+			st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, "e2e-labels", "labelled")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(clusterStatuses(st)).To(Equal([]string{"cce=", "local="}))
+		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+		local, err := framework.GetObject(t.Context(), members["local"], configMapGVK, "e2e-labels", "labelled")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(local.GetLabels()).NotTo(HaveKey("team"), "the override is for cce only")
+	})
+
 	t.Run("a namespaced object whose namespace is not federated reports NamespaceNotFederated", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(host.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-plain"}})).To(Succeed())

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -30,7 +32,8 @@ const (
 	OpAdd = "add"
 	// OpRemove removes the value at the path, which must exist.
 	OpRemove = "remove"
-	// OpReplace replaces the value at the path, which must exist.
+	// OpReplace replaces the value at the path. As in KubeFed, a missing member of an existing
+	// object is created; any other missing path fails.
 	OpReplace = "replace"
 )
 
@@ -55,7 +58,8 @@ var (
 	// ErrInvalidValue means an override's value is not valid JSON.
 	ErrInvalidValue = errors.New("invalid value")
 	// ErrPatchFailed means the patch could not be applied to the object, for example because a
-	// path to replace or remove does not exist or an array index is out of range.
+	// path to remove does not exist, a path's parent does not exist or an array index is out of
+	// range.
 	ErrPatchFailed = errors.New("patch does not apply")
 	// ErrInvalidResult means the patched object is not a valid object, for example because its
 	// labels are not a map of strings.
@@ -97,8 +101,8 @@ type Input struct {
 	Namespace string
 	// Namespaced tells whether the target type is namespaced.
 	Namespaced bool
-	// Overrides are the cluster's overrides, applied in order as one RFC 6902 patch. Use
-	// ForCluster to find them.
+	// Overrides are the cluster's overrides, applied in order as one RFC 6902 patch with
+	// KubeFed's leniencies (see Render). Use ForCluster to find them.
 	Overrides []typesv1beta1.Override
 }
 
@@ -159,7 +163,9 @@ func ForCluster(all []typesv1beta1.ClusterOverrides, cluster string) ([]typesv1b
 // warning each (they may be set by overrides instead), forces metadata.name, apiVersion and
 // kind, and sets metadata.namespace for namespaced targets or removes it otherwise. It then
 // applies the cluster's overrides as one RFC 6902 patch in list order, an empty op meaning
-// replace, and finally sets the managed label. Overrides that target a protected path, and
+// replace, and finally sets the managed label. The patch follows KubeFed where KubeFed departs
+// from RFC 6902: a replace of a missing member of an existing object creates it, and a negative
+// array index counts from the end. Overrides that target a protected path, and
 // patches that change the name, namespace, generateName or kind by any path, are refused. Any
 // error concerns this cluster alone; when an override is at fault the error is an
 // *OverrideError.
@@ -358,7 +364,12 @@ func applyPatch(obj map[string]any, patchJSON []byte, overrides []typesv1beta1.O
 	opts := applyOptions()
 	out, err := safeApply(patch, doc, opts)
 	if err != nil {
-		return nil, locateFailure(patch, doc, opts, overrides, err)
+		// The whole patch fails when an override is wrong, and also when a replace targets a
+		// missing member of an object, which KubeFed creates. Applying the operations one by
+		// one tells the two apart and names the failing override.
+		if out, err = applyEach(patch, doc, opts, overrides); err != nil {
+			return nil, err
+		}
 	}
 	var patched any
 	if err := utiljson.Unmarshal(out, &patched); err != nil {
@@ -372,7 +383,9 @@ func applyPatch(obj map[string]any, patchJSON []byte, overrides []typesv1beta1.O
 }
 
 // applyOptions are KubeFed's: RFC 6902 semantics, plus negative array indices counted from
-// the end, as KubeFed's patch library allowed.
+// the end, as KubeFed's patch library allowed. Parents are not created on add and a missing
+// path fails a remove, as in KubeFed; the one leniency these options cannot express, a
+// replace that creates a missing member of an object, is handled by applyEach.
 func applyOptions() *jsonpatch.ApplyOptions {
 	opts := jsonpatch.NewApplyOptions()
 	opts.SupportNegativeIndices = true
@@ -392,15 +405,78 @@ func safeApply(patch jsonpatch.Patch, doc []byte, opts *jsonpatch.ApplyOptions) 
 	return patch.ApplyWithOptions(doc, opts)
 }
 
-func locateFailure(patch jsonpatch.Patch, doc []byte, opts *jsonpatch.ApplyOptions, overrides []typesv1beta1.Override, cause error) error {
-	for i := range patch {
+// applyEach applies the patch one operation at a time. A replace whose path names a missing
+// member of an existing object is applied as an add, since KubeFed's patch library creates the
+// member in that case (for example an override of /metadata/labels without an op on a
+// template that has no labels). Any other failure is returned as an *OverrideError naming the
+// first override that fails.
+func applyEach(patch jsonpatch.Patch, doc []byte, opts *jsonpatch.ApplyOptions, overrides []typesv1beta1.Override) ([]byte, error) {
+	for i, op := range patch {
 		next, err := safeApply(patch[i:i+1], doc, opts)
+		if err != nil && op.Kind() == OpReplace && replaceCreates(doc, op) {
+			next, err = safeApply(jsonpatch.Patch{asAdd(op)}, doc, opts)
+		}
 		if err != nil {
-			return &OverrideError{Index: i, Op: opName(overrides[i].Op), Path: overrides[i].Path, Err: fmt.Errorf("%w: %w", ErrPatchFailed, err)}
+			return nil, &OverrideError{Index: i, Op: opName(overrides[i].Op), Path: overrides[i].Path, Err: fmt.Errorf("%w: %w", ErrPatchFailed, err)}
 		}
 		doc = next
 	}
-	return fmt.Errorf("failed to apply the overrides: %w: %w", ErrPatchFailed, cause)
+	return doc, nil
+}
+
+// pointerUnescaper turns the escapes of a JSON pointer's reference token back into the
+// characters they stand for.
+var pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+
+// replaceCreates reports whether a replace of op's path in doc is one that KubeFed's patch
+// library turns into the creation of a member: every token but the last leads through an
+// existing object member or array item (a negative index counting from the end), and the last
+// names a member that the object reached does not have.
+func replaceCreates(doc []byte, op jsonpatch.Operation) bool {
+	path, err := op.Path()
+	if err != nil || !strings.HasPrefix(path, "/") {
+		return false
+	}
+	var cur any
+	if err := json.Unmarshal(doc, &cur); err != nil {
+		return false
+	}
+	tokens := strings.Split(path[1:], "/")
+	for _, token := range tokens[:len(tokens)-1] {
+		token = pointerUnescaper.Replace(token)
+		switch c := cur.(type) {
+		case map[string]any:
+			cur = c[token]
+		case []any:
+			i, err := strconv.Atoi(token)
+			if err != nil {
+				return false
+			}
+			if i < 0 {
+				i += len(c)
+			}
+			if i < 0 || i >= len(c) {
+				return false
+			}
+			cur = c[i]
+		default:
+			return false
+		}
+	}
+	obj, ok := cur.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, exists := obj[pointerUnescaper.Replace(tokens[len(tokens)-1])]
+	return !exists
+}
+
+// asAdd returns op with its op changed to add.
+func asAdd(op jsonpatch.Operation) jsonpatch.Operation {
+	add := json.RawMessage(`"` + OpAdd + `"`)
+	out := maps.Clone(op)
+	out["op"] = &add
+	return out
 }
 
 // checkIdentity refuses a patched object whose name, namespace, generateName or kind differs
