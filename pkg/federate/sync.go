@@ -743,13 +743,17 @@ func (r *SyncReconciler) act(ctx context.Context, s *scope, name string, action 
 				return nil, r.orphanCopy(ctx, cl, in.Existing)
 			}
 		}
-		opts, err := deleteOptions(s.fed)
+		opts, err := memberDeleteOptions(s.fed, in.Existing)
 		if err != nil {
 			return nil, err
 		}
-		uid := in.Existing.GetUID()
-		opts.Preconditions = &metav1.Preconditions{UID: &uid}
-		return nil, client.IgnoreNotFound(cl.Delete(ctx, in.Existing, &client.DeleteOptions{Raw: opts}))
+		err = cl.Delete(ctx, in.Existing, opts)
+		if apierrors.IsConflict(err) && userPreconditions(s.fed) {
+			// The annotation's own preconditions do not hold for the copy: reading it again
+			// cannot help, so the failure is reported rather than retried as a stale read.
+			return nil, fmt.Errorf("the preconditions of annotation %s do not hold for the member object: %s", DeleteOptionAnnotation, err.Error())
+		}
+		return nil, client.IgnoreNotFound(err)
 	case ActionOrphan:
 		return nil, r.orphanCopy(ctx, cl, in.Existing)
 	}
@@ -775,7 +779,8 @@ func (r *SyncReconciler) isHostNamespace(ctx context.Context, member *unstructur
 	return ns.UID == member.GetUID(), nil
 }
 
-// deleteOptions reads the kubefed.io/deleteoption annotation.
+// deleteOptions reads the kubefed.io/deleteoption annotation. A dry run is refused: the copy
+// would never be deleted, and the federated object would wait for it forever.
 func deleteOptions(fed *unstructured.Unstructured) (*metav1.DeleteOptions, error) {
 	opts := &metav1.DeleteOptions{}
 	raw, ok := fed.GetAnnotations()[DeleteOptionAnnotation]
@@ -785,7 +790,45 @@ func deleteOptions(fed *unstructured.Unstructured) (*metav1.DeleteOptions, error
 	if err := json.Unmarshal([]byte(raw), opts); err != nil {
 		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s is not valid DeleteOptions JSON: %w", DeleteOptionAnnotation, err))
 	}
+	if len(opts.DryRun) > 0 {
+		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s: dryRun is not supported: a dry-run delete never removes the member object", DeleteOptionAnnotation))
+	}
 	return opts, nil
+}
+
+// userPreconditions tells whether the kubefed.io/deleteoption annotation sets a
+// resourceVersion precondition, the one the member's API server checks that fedplane does
+// not.
+func userPreconditions(fed *unstructured.Unstructured) bool {
+	opts, err := deleteOptions(fed)
+	return err == nil && opts.Preconditions != nil && opts.Preconditions.ResourceVersion != nil
+}
+
+// memberDeleteOptions are the options of the DELETE of a member object: those of the
+// kubefed.io/deleteoption annotation, with a UID precondition on the object that was read, so
+// that an object that replaced it is never deleted. A UID the annotation sets must be that
+// one. controller-runtime builds the request's options from its typed fields and overwrites
+// the raw ones with them, so every field the annotation sets is given in both.
+func memberDeleteOptions(fed, existing *unstructured.Unstructured) (*client.DeleteOptions, error) {
+	raw, err := deleteOptions(fed)
+	if err != nil {
+		return nil, err
+	}
+	uid := existing.GetUID()
+	if raw.Preconditions == nil {
+		raw.Preconditions = &metav1.Preconditions{}
+	}
+	if p := raw.Preconditions.UID; p != nil && *p != uid {
+		return nil, fmt.Errorf("annotation %s: preconditions.uid %s is not the UID of the member object (%s)", DeleteOptionAnnotation, *p, uid)
+	}
+	raw.Preconditions.UID = &uid
+	return &client.DeleteOptions{
+		GracePeriodSeconds: raw.GracePeriodSeconds,
+		Preconditions:      raw.Preconditions,
+		PropagationPolicy:  raw.PropagationPolicy,
+		DryRun:             raw.DryRun,
+		Raw:                raw,
+	}, nil
 }
 
 // remoteStatus is the member object's status, for types that collect it.
