@@ -539,6 +539,13 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		}
 		in.Existing = existing
 	}
+	if (s.deleting || !d.Selected) && r.Type.isNamespace() && in.Existing != nil && in.Existing.GetLabels()[ManagedLabel] == "true" {
+		host, err := r.isHostNamespace(ctx, in.Existing)
+		if err != nil {
+			return unread(err)
+		}
+		in.HostNamespace = host
+	}
 	if place {
 		desired, err := r.render(s, name, in.Existing)
 		if err != nil {
