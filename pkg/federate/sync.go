@@ -180,11 +180,12 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	fed := &unstructured.Unstructured{}
 	fed.SetGroupVersionKind(r.Type.Federated)
 	if err := r.Client.Get(ctx, req.NamespacedName, fed); err != nil {
-		if apierrors.IsNotFound(err) {
-			// Late answers for an object that is gone are for nobody.
-			r.takeLate(req.NamespacedName, "")
+		if !apierrors.IsNotFound(err) {
+			return reconcile.Result{}, err
 		}
-		return reconcile.Result{}, client.IgnoreNotFound(err)
+		// Late answers for an object that is gone are for nobody.
+		r.takeLate(req.NamespacedName, "")
+		return r.releaseStrays(ctx, req.NamespacedName)
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues(strings.ToLower(r.Type.Federated.Kind), klog.KObj(fed))
 	ctx = ctrl.LoggerInto(ctx, log)
@@ -767,10 +768,122 @@ func (r *SyncReconciler) act(ctx context.Context, s *scope, name string, action 
 	return nil, fmt.Errorf("unknown action %q", action)
 }
 
-// orphanCopy removes the managed label and the control-plane annotation.
+// orphanCopy removes the managed label and this control plane's annotations. The patch
+// applies only to the version of the object that was read (and fenced): a changed object
+// gives a conflict, and is read again.
 func (r *SyncReconciler) orphanCopy(ctx context.Context, cl client.Client, obj *unstructured.Unstructured) error {
-	patch := []byte(fmt.Sprintf(`{"metadata":{"labels":{%q:null},"annotations":{%q:null}}}`, ManagedLabel, ControlPlaneAnnotation))
+	meta := map[string]any{
+		"labels":      map[string]any{ManagedLabel: nil},
+		"annotations": map[string]any{ControlPlaneAnnotation: nil, ClusterAnnotation: nil, AppliedAnnotation: nil},
+	}
+	if rv := obj.GetResourceVersion(); rv != "" {
+		meta["resourceVersion"] = rv
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": meta})
+	if err != nil {
+		return err
+	}
 	return client.IgnoreNotFound(cl.Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner)))
+}
+
+// releaseStrays handles a federated object that does not exist: a member object of its name
+// still labelled kubefed.io/managed=true (created so by hand, or left by a control plane that
+// was stopped) loses the label and this control plane's annotations, as KubeFed does, in
+// every Ready member where this control plane may own it. Decide chooses as for a federated
+// object deleted with kubefed.io/orphan, so that an object of another control plane, or one
+// written for another registration, is never touched. Before any write, the host itself (not
+// its cache) must say that the federated object is gone.
+func (r *SyncReconciler) releaseStrays(ctx context.Context, key types.NamespacedName) (reconcile.Result, error) {
+	fed := &unstructured.Unstructured{}
+	fed.SetGroupVersionKind(r.Type.Federated)
+	fed.SetNamespace(key.Namespace)
+	fed.SetName(key.Name)
+	type stray struct {
+		cluster string
+		cl      client.Client
+		obj     *unstructured.Unstructured
+	}
+	var strays []stray
+	var errs []error
+	for _, name := range r.Members.Connected() {
+		cl, ok := r.Members.Client(name)
+		if !ok || r.Members.Suspended(name) > 0 {
+			continue
+		}
+		// The member's cache holds managed objects only, and answers without asking it.
+		obj, err := r.cachedCopy(ctx, &scope{fed: fed}, name, cl)
+		switch {
+		case errors.Is(err, errNotSynced):
+			// The listing brings every object of the kind back once it completes.
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("cluster %s: failed to read the member object: %w", name, err))
+			continue
+		case obj == nil || obj.GetDeletionTimestamp() != nil:
+			continue
+		}
+		in := ClusterInput{Ready: true, Deleting: true, Orphan: true, ControlPlaneID: r.ControlPlaneID, ClusterName: name, Existing: obj}
+		if Decide(in).Action == ActionOrphan {
+			strays = append(strays, stray{cluster: name, cl: cl, obj: obj})
+		}
+	}
+	if len(strays) == 0 {
+		return reconcile.Result{}, errors.Join(errs...)
+	}
+	ready, err := r.readyClusters(ctx)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	switch err := r.APIReader.Get(ctx, key, fed.DeepCopy()); {
+	case err == nil:
+		// The cache is behind: the federated object exists, and its own reconcile follows.
+		return reconcile.Result{}, errors.Join(errs...)
+	case !apierrors.IsNotFound(err):
+		return reconcile.Result{}, fmt.Errorf("failed to confirm that the %s is gone: %w", r.Type.Federated.Kind, err)
+	}
+	var result reconcile.Result
+	for _, st := range strays {
+		if !ready[st.cluster] {
+			continue
+		}
+		end, _ := r.Members.Begin(st.cluster, r.Type.Name+"/"+key.String())
+		if end == nil {
+			// The member has no room now, or a request about the object is outstanding.
+			result.RequeueAfter = time.Second
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.timeout())
+		err := r.orphanCopy(cctx, st.cl, st.obj)
+		cancel()
+		end()
+		r.Metrics.countWrite(st.cluster, r.Type.Name, ActionOrphan, err)
+		switch {
+		case apierrors.IsConflict(err):
+			result.RequeueAfter = time.Second
+		case err != nil:
+			errs = append(errs, fmt.Errorf("cluster %s: failed to remove the managed label from %s %s: %w", st.cluster, r.Type.Target.Kind, klog.KObj(st.obj), err))
+		default:
+			ctrl.LoggerFrom(ctx).Info("removed the managed label from a member object whose federated object does not exist",
+				"cluster", st.cluster, strings.ToLower(r.Type.Target.Kind), klog.KObj(st.obj))
+		}
+	}
+	if len(errs) > 0 {
+		return reconcile.Result{}, errors.Join(errs...)
+	}
+	return result, nil
+}
+
+// readyClusters tells which registered clusters are Ready.
+func (r *SyncReconciler) readyClusters(ctx context.Context) (map[string]bool, error) {
+	list := &corev1beta1.KubeFedClusterList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
+		return nil, fmt.Errorf("failed to list the KubeFedClusters: %w", err)
+	}
+	ready := map[string]bool{}
+	for _, c := range list.Items {
+		ready[c.Name] = cluster.IsReady(c.Status)
+	}
+	return ready, nil
 }
 
 // isHostNamespace tells whether a member's namespace is the host's own namespace of the same
