@@ -305,6 +305,18 @@ func TestPropagation(t *testing.T) {
 	t.Run("with cce stopped, 50 new objects reach local without waiting, and cce catches up", func(t *testing.T) {
 		testStoppedMember(t, host, members, cce)
 	})
+
+	t.Run("deleteoption: a FederatedDeployment deleted with propagationPolicy Orphan leaves the member's ReplicaSet", func(t *testing.T) {
+		testDeleteOptions(t, host, members["local"])
+	})
+
+	t.Run("unmanaged: a member object labelled managed with no federated object loses the label, unless another owns it", func(t *testing.T) {
+		testManagedLabelRemoved(t, host, members["local"])
+	})
+
+	t.Run("hostns: with the host joined as a member, deleting its namespace or the FederatedNamespace finishes", func(t *testing.T) {
+		testHostNamespace(t, host, members["local"])
+	})
 }
 
 // presence tells, per member, whether the object exists there.

@@ -83,6 +83,10 @@ type ClusterInput struct {
 	// MayHaveCopy tells, for a cluster whose objects cannot be read, whether a copy may be
 	// there: it was recorded as propagated, or the cluster is selected.
 	MayHaveCopy bool
+	// HostNamespace tells that Existing is the host's own namespace, reached through a
+	// registration of the host as a member: the namespace that holds the federated object.
+	// It is never deleted through the registration, only unlabelled.
+	HostNamespace bool
 }
 
 // ClusterDecision is what Decide returns for one cluster.
@@ -126,6 +130,12 @@ func Decide(in ClusterInput) ClusterDecision {
 			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ClusterNotReady, Listed: true, Pending: true}
 		case !managed:
 			return ClusterDecision{Action: ActionNone}
+		case in.HostNamespace && in.Existing.GetDeletionTimestamp() != nil:
+			// The host is deleting its own namespace, which waits for the federated objects
+			// in it: waiting for the namespace in turn would wait forever.
+			return ClusterDecision{Action: ActionNone}
+		case in.HostNamespace:
+			return ClusterDecision{Action: ActionOrphan, Status: typesv1beta1.WaitingForRemoval, Listed: true, Pending: true}
 		case in.Deleting && in.Orphan:
 			return ClusterDecision{Action: ActionOrphan, Status: typesv1beta1.WaitingForRemoval, Listed: true, Pending: true}
 		case in.Existing.GetDeletionTimestamp() != nil:

@@ -39,6 +39,8 @@ func (b *input) adopt() *input { b.in.AdoptResources = true; return b }
 
 func (b *input) mayHaveCopy() *input { b.in.MayHaveCopy = true; return b }
 
+func (b *input) hostNamespace() *input { b.in.HostNamespace = true; return b }
+
 // renderFailed drops the desired object; overridesFailed tells whether the overrides did not
 // apply.
 func (b *input) renderFailed(overridesFailed bool) *input {
@@ -238,6 +240,31 @@ func TestDecide(t *testing.T) {
 			name: "a managed copy being deleted is waited for",
 			in:   newInput().deleting().existing(managedCopy().deleting()).build(),
 			want: waitPending,
+		},
+		{
+			name: "the host's own namespace is unlabelled, never deleted, when its FederatedNamespace is deleted",
+			in:   newInput().deleting().hostNamespace().existing(managedCopy()).build(),
+			want: orphanPending,
+		},
+		{
+			name: "the host's own namespace is unlabelled, never deleted, when its cluster is no longer selected",
+			in:   newInput().notSelected().hostNamespace().existing(managedCopy()).build(),
+			want: orphanPending,
+		},
+		{
+			name: "the host's own namespace being deleted does not hold its FederatedNamespace's deletion",
+			in:   newInput().deleting().hostNamespace().existing(managedCopy().deleting()).build(),
+			want: noneUnlisted,
+		},
+		{
+			name: "the host's own namespace in a cluster that is not Ready holds the deletion",
+			in:   newInput().deleting().notReady().hostNamespace().existing(managedCopy()).build(),
+			want: notReadyHeld,
+		},
+		{
+			name: "the host's own namespace of another control plane is left alone",
+			in:   newInput().deleting().hostNamespace().existing(managedCopy().annotate(ControlPlaneAnnotation, otherControlPlane)).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane},
 		},
 		{
 			name: "an unmanaged copy is left alone when the federated object is deleted",

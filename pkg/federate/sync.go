@@ -187,12 +187,13 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	fed := &unstructured.Unstructured{}
 	fed.SetGroupVersionKind(r.Type.Federated)
 	if err := r.Client.Get(ctx, req.NamespacedName, fed); err != nil {
-		if apierrors.IsNotFound(err) {
-			// Late answers for an object that is gone are for nobody.
-			r.takeLate(req.NamespacedName, "")
-			r.Contention.Forget(req.NamespacedName)
+		if !apierrors.IsNotFound(err) {
+			return reconcile.Result{}, err
 		}
-		return reconcile.Result{}, client.IgnoreNotFound(err)
+		r.Contention.Forget(req.NamespacedName)
+		// Late answers for an object that is gone are for nobody.
+		r.takeLate(req.NamespacedName, "")
+		return r.releaseStrays(ctx, req.NamespacedName)
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues(strings.ToLower(r.Type.Federated.Kind), klog.KObj(fed))
 	ctx = ctrl.LoggerInto(ctx, log)
@@ -553,6 +554,13 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		}
 		in.Existing = existing
 	}
+	if (s.deleting || !d.Selected) && r.Type.isNamespace() && in.Existing != nil && in.Existing.GetLabels()[ManagedLabel] == "true" {
+		host, err := r.isHostNamespace(ctx, in.Existing)
+		if err != nil {
+			return unread(err)
+		}
+		in.HostNamespace = host
+	}
 	if place {
 		desired, err := r.render(s, name, in.Existing)
 		if err != nil {
@@ -769,23 +777,139 @@ func (r *SyncReconciler) act(ctx context.Context, s *scope, name string, action 
 				return nil, r.orphanCopy(ctx, cl, in.Existing)
 			}
 		}
-		opts, err := deleteOptions(s.fed)
+		opts, err := memberDeleteOptions(s.fed, in.Existing)
 		if err != nil {
 			return nil, err
 		}
-		uid := in.Existing.GetUID()
-		opts.Preconditions = &metav1.Preconditions{UID: &uid}
-		return nil, client.IgnoreNotFound(cl.Delete(ctx, in.Existing, &client.DeleteOptions{Raw: opts}))
+		err = cl.Delete(ctx, in.Existing, opts)
+		if apierrors.IsConflict(err) && userPreconditions(s.fed) {
+			// The annotation's own preconditions do not hold for the copy: reading it again
+			// cannot help, so the failure is reported rather than retried as a stale read.
+			return nil, fmt.Errorf("the preconditions of annotation %s do not hold for the member object: %s", DeleteOptionAnnotation, err.Error())
+		}
+		return nil, client.IgnoreNotFound(err)
 	case ActionOrphan:
 		return nil, r.orphanCopy(ctx, cl, in.Existing)
 	}
 	return nil, fmt.Errorf("unknown action %q", action)
 }
 
-// orphanCopy removes the managed label and the control-plane annotation.
+// orphanCopy removes the managed label and this control plane's annotations. The patch
+// applies only to the version of the object that was read (and fenced): a changed object
+// gives a conflict, and is read again.
 func (r *SyncReconciler) orphanCopy(ctx context.Context, cl client.Client, obj *unstructured.Unstructured) error {
-	patch := []byte(fmt.Sprintf(`{"metadata":{"labels":{%q:null},"annotations":{%q:null}}}`, ManagedLabel, ControlPlaneAnnotation))
+	meta := map[string]any{
+		"labels":      map[string]any{ManagedLabel: nil},
+		"annotations": map[string]any{ControlPlaneAnnotation: nil, ClusterAnnotation: nil, AppliedAnnotation: nil},
+	}
+	if rv := obj.GetResourceVersion(); rv != "" {
+		meta["resourceVersion"] = rv
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": meta})
+	if err != nil {
+		return err
+	}
 	return client.IgnoreNotFound(cl.Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner)))
+}
+
+// releaseStrays handles a federated object that does not exist: a member object of its name
+// still labelled kubefed.io/managed=true (created so by hand, or left by a control plane that
+// was stopped) loses the label and this control plane's annotations, as KubeFed does, in
+// every Ready member where this control plane may own it. Decide chooses as for a federated
+// object deleted with kubefed.io/orphan, so that an object of another control plane, or one
+// written for another registration, is never touched. Before any write, the host itself (not
+// its cache) must say that the federated object is gone.
+func (r *SyncReconciler) releaseStrays(ctx context.Context, key types.NamespacedName) (reconcile.Result, error) {
+	fed := &unstructured.Unstructured{}
+	fed.SetGroupVersionKind(r.Type.Federated)
+	fed.SetNamespace(key.Namespace)
+	fed.SetName(key.Name)
+	type stray struct {
+		cluster string
+		cl      client.Client
+		obj     *unstructured.Unstructured
+	}
+	var strays []stray
+	var errs []error
+	for _, name := range r.Members.Connected() {
+		cl, ok := r.Members.Client(name)
+		if !ok || r.Members.Suspended(name) > 0 {
+			continue
+		}
+		// The member's cache holds managed objects only, and answers without asking it.
+		obj, err := r.cachedCopy(ctx, &scope{fed: fed}, name, cl)
+		switch {
+		case errors.Is(err, errNotSynced):
+			// The listing brings every object of the kind back once it completes.
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("cluster %s: failed to read the member object: %w", name, err))
+			continue
+		case obj == nil || obj.GetDeletionTimestamp() != nil:
+			continue
+		}
+		in := ClusterInput{Ready: true, Deleting: true, Orphan: true, ControlPlaneID: r.ControlPlaneID, ClusterName: name, Existing: obj}
+		if Decide(in).Action == ActionOrphan {
+			strays = append(strays, stray{cluster: name, cl: cl, obj: obj})
+		}
+	}
+	if len(strays) == 0 {
+		return reconcile.Result{}, errors.Join(errs...)
+	}
+	ready, err := r.readyClusters(ctx)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	switch err := r.APIReader.Get(ctx, key, fed.DeepCopy()); {
+	case err == nil:
+		// The cache is behind: the federated object exists, and its own reconcile follows.
+		return reconcile.Result{}, errors.Join(errs...)
+	case !apierrors.IsNotFound(err):
+		return reconcile.Result{}, fmt.Errorf("failed to confirm that the %s is gone: %w", r.Type.Federated.Kind, err)
+	}
+	var result reconcile.Result
+	for _, st := range strays {
+		if !ready[st.cluster] {
+			continue
+		}
+		end, _ := r.Members.Begin(st.cluster, r.Type.Name+"/"+key.String())
+		if end == nil {
+			// The member has no room now, or a request about the object is outstanding.
+			result.RequeueAfter = time.Second
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.timeout())
+		err := r.orphanCopy(cctx, st.cl, st.obj)
+		cancel()
+		end()
+		r.Metrics.countWrite(st.cluster, r.Type.Name, ActionOrphan, err)
+		switch {
+		case apierrors.IsConflict(err):
+			result.RequeueAfter = time.Second
+		case err != nil:
+			errs = append(errs, fmt.Errorf("cluster %s: failed to remove the managed label from %s %s: %w", st.cluster, r.Type.Target.Kind, klog.KObj(st.obj), err))
+		default:
+			ctrl.LoggerFrom(ctx).Info("removed the managed label from a member object whose federated object does not exist",
+				"cluster", st.cluster, strings.ToLower(r.Type.Target.Kind), klog.KObj(st.obj))
+		}
+	}
+	if len(errs) > 0 {
+		return reconcile.Result{}, errors.Join(errs...)
+	}
+	return result, nil
+}
+
+// readyClusters tells which registered clusters are Ready.
+func (r *SyncReconciler) readyClusters(ctx context.Context) (map[string]bool, error) {
+	list := &corev1beta1.KubeFedClusterList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
+		return nil, fmt.Errorf("failed to list the KubeFedClusters: %w", err)
+	}
+	ready := map[string]bool{}
+	for _, c := range list.Items {
+		ready[c.Name] = cluster.IsReady(c.Status)
+	}
+	return ready, nil
 }
 
 // isHostNamespace tells whether a member's namespace is the host's own namespace of the same
@@ -801,7 +925,8 @@ func (r *SyncReconciler) isHostNamespace(ctx context.Context, member *unstructur
 	return ns.UID == member.GetUID(), nil
 }
 
-// deleteOptions reads the kubefed.io/deleteoption annotation.
+// deleteOptions reads the kubefed.io/deleteoption annotation. A dry run is refused: the copy
+// would never be deleted, and the federated object would wait for it forever.
 func deleteOptions(fed *unstructured.Unstructured) (*metav1.DeleteOptions, error) {
 	opts := &metav1.DeleteOptions{}
 	raw, ok := fed.GetAnnotations()[DeleteOptionAnnotation]
@@ -811,7 +936,45 @@ func deleteOptions(fed *unstructured.Unstructured) (*metav1.DeleteOptions, error
 	if err := json.Unmarshal([]byte(raw), opts); err != nil {
 		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s is not valid DeleteOptions JSON: %w", DeleteOptionAnnotation, err))
 	}
+	if len(opts.DryRun) > 0 {
+		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s: dryRun is not supported: a dry-run delete never removes the member object", DeleteOptionAnnotation))
+	}
 	return opts, nil
+}
+
+// userPreconditions tells whether the kubefed.io/deleteoption annotation sets a
+// resourceVersion precondition, the one the member's API server checks that fedplane does
+// not.
+func userPreconditions(fed *unstructured.Unstructured) bool {
+	opts, err := deleteOptions(fed)
+	return err == nil && opts.Preconditions != nil && opts.Preconditions.ResourceVersion != nil
+}
+
+// memberDeleteOptions are the options of the DELETE of a member object: those of the
+// kubefed.io/deleteoption annotation, with a UID precondition on the object that was read, so
+// that an object that replaced it is never deleted. A UID the annotation sets must be that
+// one. controller-runtime builds the request's options from its typed fields and overwrites
+// the raw ones with them, so every field the annotation sets is given in both.
+func memberDeleteOptions(fed, existing *unstructured.Unstructured) (*client.DeleteOptions, error) {
+	raw, err := deleteOptions(fed)
+	if err != nil {
+		return nil, err
+	}
+	uid := existing.GetUID()
+	if raw.Preconditions == nil {
+		raw.Preconditions = &metav1.Preconditions{}
+	}
+	if p := raw.Preconditions.UID; p != nil && *p != uid {
+		return nil, fmt.Errorf("annotation %s: preconditions.uid %s is not the UID of the member object (%s)", DeleteOptionAnnotation, *p, uid)
+	}
+	raw.Preconditions.UID = &uid
+	return &client.DeleteOptions{
+		GracePeriodSeconds: raw.GracePeriodSeconds,
+		Preconditions:      raw.Preconditions,
+		PropagationPolicy:  raw.PropagationPolicy,
+		DryRun:             raw.DryRun,
+		Raw:                raw,
+	}, nil
 }
 
 // remoteStatus is the member object's status, for types that collect it.
