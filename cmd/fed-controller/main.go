@@ -195,7 +195,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("failed to register metrics: %w", err)
 	}
 	// Members' clients and caches, for the controllers that read and write members.
-	members := &cluster.Cache{Scheme: scheme, Namespace: o.namespace}
+	members := &cluster.Cache{Scheme: scheme, Namespace: o.namespace, Metrics: metrics}
 	health := &cluster.HealthReconciler{
 		Client: mgr.GetClient(), Namespace: o.namespace, Metrics: metrics, Cache: members,
 		MemberQPS: float32(o.memberQPS), MemberBurst: o.memberBurst,

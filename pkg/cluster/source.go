@@ -24,12 +24,18 @@ import (
 // when an object changes in any member, and every request of all when a member connects or
 // disconnects. It registers a handler on each member's cache as the member connects, so a
 // member that connects late, or connects again with a new cache, is watched too; a member
-// that never connects holds up nothing.
+// that never connects holds up nothing. The source holds the kind in members (Cache.Hold)
+// while it runs: when the last source or holder of the kind stops, the members' informers of
+// the kind go.
 func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.Unstructured) types.NamespacedName, all func(context.Context) []reconcile.Request) source.Source {
 	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		release := members.Hold(gvk)
 		events := members.Subscribe()
 		w := &memberWatch{members: members, gvk: gvk, key: key, all: all, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
 		go func() {
+			// The handlers go first, then the hold: no watch of this source starts an informer
+			// once the kind is released.
+			defer release()
 			defer members.Unsubscribe(events)
 			defer w.stopAll()
 			for _, name := range members.Connected() {
@@ -86,15 +92,19 @@ func (w *memberWatch) watch(ctx context.Context, name string) {
 	if stop := w.regs[name]; stop != nil {
 		stop()
 	}
-	w.watched[name] = informers
+	delete(w.watched, name)
+	delete(w.regs, name)
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(w.gvk)
 	// The informer starts in the background: a member that does not answer never blocks here.
-	inf, err := informers.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	informers, inf, err := w.members.Informer(ctx, name, obj)
 	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
+		if ctx.Err() == nil {
+			ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
+		}
 		return
 	}
+	w.watched[name] = informers
 	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.enqueue(o) },
 		UpdateFunc: func(_, o any) { w.enqueue(o) },

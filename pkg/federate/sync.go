@@ -466,7 +466,7 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	log := ctrl.LoggerFrom(ctx).WithValues("cluster", name)
 	ctx = ctrl.LoggerInto(ctx, log)
 	res := clusterResult{name: name}
-	cl, connected := r.Members.Client(name)
+	_, connected := r.Members.Client(name)
 	suspended := r.Members.Suspended(name)
 	in := ClusterInput{
 		Selected: d.Selected, Ready: d.Ready && connected && suspended == 0,
@@ -482,7 +482,7 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		return res
 	}
 	if connected {
-		existing, err := r.cachedCopy(ctx, s, name, cl)
+		existing, err := r.cachedCopy(ctx, s, name)
 		switch {
 		case errors.Is(err, errNotSynced) && !in.Ready:
 			// Nothing can be done there now; say so, as for a cluster not connected.
@@ -650,17 +650,17 @@ func (r *SyncReconciler) replicas(in ClusterInput) (desired, ready *int64) {
 
 // cachedCopy reads the member object from the member's cache, which holds managed objects
 // only. It never waits for the member: until the cache has listed the kind it says
-// errNotSynced.
-func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string, cl client.Client) (*unstructured.Unstructured, error) {
+// errNotSynced, as it does once ctx has ended (the type is stopping).
+func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string) (*unstructured.Unstructured, error) {
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(r.Type.Target)
-	if !r.Members.Synced(ctx, name, obj) {
+	synced, err := r.Members.GetSynced(ctx, name, r.targetKey(s.fed), obj)
+	switch {
+	case !synced:
 		return nil, errNotSynced
-	}
-	if err := cl.Get(ctx, r.targetKey(s.fed), obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
 		return nil, err
 	}
 	return obj, nil
