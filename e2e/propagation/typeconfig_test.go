@@ -406,3 +406,44 @@ func TestStoppingATypeStopsItsMemberWatches(t *testing.T) {
 	g.Expect(host.Delete(t.Context(), ftc)).To(Succeed())
 	stopped("deleted")
 }
+
+// TestKubeFedMetricNamesAreExported scrapes fed-controller's /metrics: KubeFed's metric names
+// must be there beside fedplane's, with values that agree with the control plane's state.
+func TestKubeFedMetricNamesAreExported(t *testing.T) {
+	framework.Require(t, lab)
+	g := NewWithT(t)
+	fed := startTypesFederation(t)
+	host := fed.Host
+	readyClusters := func() (float64, error) {
+		list := &corev1beta1.KubeFedClusterList{}
+		if err := host.List(t.Context(), list, client.InNamespace(ns)); err != nil {
+			return 0, err
+		}
+		n := 0.0
+		for _, c := range list.Items {
+			if cluster.IsReady(c.Status) {
+				n++
+			}
+		}
+		return n, nil
+	}
+	ready, err := readyClusters()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(ready).To(BeNumerically(">=", 2))
+	metric := func(name string, match map[string]string) func() (float64, error) {
+		return func() (float64, error) { return fed.Controller.ReadMetric(name, match) }
+	}
+	g.Eventually(metric("kubefedcluster_total", map[string]string{"state": "ready"})).WithTimeout(wait).WithPolling(poll).Should(Equal(ready))
+	g.Expect(fed.Controller.Metric(t, "kubefedcluster_total", map[string]string{"state": "ready", "cluster": "local"})).To(BeEquivalentTo(1))
+	g.Expect(fed.Controller.Metric(t, "kubefedcluster_total", map[string]string{"state": "offline", "cluster": "local"})).To(BeZero())
+	g.Expect(fed.Controller.Metric(t, "joined_cluster_total", nil)).To(BeNumerically(">=", ready))
+	g.Eventually(metric("cluster_health_status_duration_seconds_count", nil)).WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">=", ready))
+	g.Expect(fed.Controller.Metric(t, "cluster_client_connection_duration_seconds_count", nil)).To(BeNumerically(">=", 2))
+
+	federateNamespace(t, host, "e2e-metrics", "local", "cce")
+	framework.ApplyObject(t, host, configMap("e2e-metrics", "counted", map[string]any{"a": "1"}, "local", "cce"))
+	g.Eventually(metric("dispatch_operation_duration_seconds_count", map[string]string{"action": "create"})).WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">=", 2))
+	g.Expect(fed.Controller.Metric(t, "reconcile_federated_resources_duration_seconds_count", nil)).To(BeNumerically(">=", 1))
+	// controller-runtime's own metrics carry KubeFed's controller metric names.
+	g.Expect(fed.Controller.Metric(t, "controller_runtime_reconcile_total", map[string]string{"controller": "sync-configmaps"})).To(BeNumerically(">=", 1))
+}

@@ -3,6 +3,8 @@ package cluster
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
 
 // Metrics are the health metrics of member clusters.
@@ -17,6 +19,9 @@ type Metrics struct {
 	ProbeDuration *prometheus.HistogramVec
 	// WatchedKinds is 1 for each kind watched in a member's cache.
 	WatchedKinds *prometheus.GaugeVec
+	// KubeFed records the same probes and connections under KubeFed's names; nil records
+	// nothing.
+	KubeFed *kubefedmetrics.Metrics
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -67,6 +72,7 @@ func (m *Metrics) forget(cluster string) {
 	if m == nil {
 		return
 	}
+	m.KubeFed.ForgetCluster(cluster)
 	m.Ready.DeleteLabelValues(cluster)
 	m.ProbeErrors.DeleteLabelValues(cluster)
 	m.ProbeDuration.DeleteLabelValues(cluster)

@@ -177,6 +177,8 @@ type clusterResult struct {
 
 // Reconcile propagates one federated object.
 func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	started := time.Now()
+	defer func() { r.Metrics.reconciled(time.Since(started)) }()
 	fed := &unstructured.Unstructured{}
 	fed.SetGroupVersionKind(r.Type.Federated)
 	if err := r.Client.Get(ctx, req.NamespacedName, fed); err != nil {
@@ -572,7 +574,9 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.timeout())
 	defer cancel()
+	writing := time.Now()
 	obj, err := r.act(cctx, s, name, res.decision.Action, in)
+	r.Metrics.dispatched(res.decision.Action, time.Since(writing))
 	r.Metrics.countWrite(name, r.Type.Name, res.decision.Action, err)
 	if apierrors.IsConflict(err) {
 		// The member object changed since it was read: read it again.
