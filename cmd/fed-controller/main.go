@@ -39,6 +39,7 @@ import (
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/federate"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
+	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 	"github.com/fedplane/fedplane/pkg/rsp"
 )
 
@@ -194,8 +195,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
 	}
+	// KubeFed's metric names, beside fedplane's, fed from the same places.
+	kubefed, err := kubefedmetrics.New(ctrlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("failed to register metrics: %w", err)
+	}
+	metrics.KubeFed = kubefed
 	// Members' clients and caches, for the controllers that read and write members.
-	members := &cluster.Cache{Scheme: scheme, Namespace: o.namespace}
+	members := &cluster.Cache{Scheme: scheme, Namespace: o.namespace, Metrics: metrics}
 	health := &cluster.HealthReconciler{
 		Client: mgr.GetClient(), Namespace: o.namespace, Metrics: metrics, Cache: members,
 		MemberQPS: float32(o.memberQPS), MemberBurst: o.memberBurst,
@@ -211,6 +218,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
 	}
+	syncMetrics.KubeFed = kubefed
 	// Discovery tells the FederatedTypeConfig controller whether a kind is served now; each
 	// request is bounded, so that a slow aggregated API does not hold a reconcile.
 	discoveryCfg := rest.CopyConfig(cfg)

@@ -316,3 +316,135 @@ func TestRemovingACRDStopsItsWatches(t *testing.T) {
 		HaveField("Message", ContainSubstring("target type")),
 	))
 }
+
+// TestStoppingATypeStopsItsMemberWatches enables a custom type and propagates an object, then
+// disables the type and removes the target's CRD from the members: fed-controller must stop
+// watching the kind in the members ("Failed to watch" no longer logged for it, and
+// fedplane_member_watched_kinds without it). Enabled again, with the CRDs back, the type
+// watches the members afresh and propagates again; deleted, it stops watching them again.
+func TestStoppingATypeStopsItsMemberWatches(t *testing.T) {
+	framework.Require(t, lab)
+	g := NewWithT(t)
+	fed := startTypesFederation(t)
+	host, members := fed.Host, fed.Members
+	federateNamespace(t, host, "e2e-gizmos", "local", "cce")
+
+	target, federated := typeCRDs("Gizmo")
+	for _, mc := range members {
+		createCRD(t, mc, target.DeepCopy())
+	}
+	createCRD(t, host, target.DeepCopy())
+	createCRD(t, host, federated.DeepCopy())
+	ftc := typeConfig("Gizmo", "v1beta1")
+	g.Expect(host.Create(t.Context(), ftc)).To(Succeed())
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(HaveField("Controller", "Running"))
+	gizmo := func(name string, size int) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedGizmo",
+			"metadata": map[string]any{"name": name, "namespace": "e2e-gizmos"},
+			"spec": map[string]any{
+				"template":  map[string]any{"spec": map[string]any{"size": int64(size)}},
+				"placement": map[string]any{"clusters": []any{map[string]any{"name": "local"}, map[string]any{"name": "cce"}}},
+			},
+		}}
+	}
+	gizmoGVK := schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Gizmo"}
+	watched := func(member string) func() (float64, error) {
+		return func() (float64, error) {
+			return fed.Controller.ReadMetric("fedplane_member_watched_kinds", map[string]string{"cluster": member, "group": "example.com", "kind": "Gizmo"})
+		}
+	}
+	framework.ApplyObject(t, host, gizmo("first", 1))
+	for name, mc := range members {
+		g.Eventually(memberSize(t, mc, gizmoGVK, "e2e-gizmos", "first")).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(1), "gizmo in %s", name)
+		g.Eventually(watched(name)).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(1), "%s's Gizmos watched", name)
+	}
+
+	// stopped checks that the members' Gizmos are no longer watched once the type stopped and
+	// the members no longer serve the kind.
+	stopped := func(when string) {
+		t.Helper()
+		for name := range members {
+			g.Eventually(watched(name)).WithTimeout(wait).WithPolling(poll).Should(BeZero(), "%s: %s's Gizmos still watched", when, name)
+		}
+		for name, mc := range members {
+			g.Expect(mc.Delete(t.Context(), target.DeepCopy())).To(Succeed(), "delete the Gizmo CRD of %s", name)
+		}
+		// The reflector of a watch left behind would log within 0.8 to 30 s of each failure.
+		time.Sleep(time.Second)
+		before := logCount(t, fed.Controller, "Failed to watch", "Kind=Gizmo")
+		time.Sleep(15 * time.Second)
+		after := logCount(t, fed.Controller, "Failed to watch", "Kind=Gizmo")
+		g.Expect(after).To(Equal(before), "%s: fed-controller still watches the members' Gizmos", when)
+		t.Logf("%s: %d lines of \"Failed to watch\" Gizmo in all, none in the 15 s after the members' CRDs went", when, after)
+	}
+
+	// Disabled: the type stops, and with it the members' watches of its target kind.
+	g.Expect(host.Get(t.Context(), client.ObjectKeyFromObject(ftc), ftc)).To(Succeed())
+	patch := client.MergeFrom(ftc.DeepCopy())
+	ftc.Spec.Propagation = corev1beta1.PropagationDisabled
+	g.Expect(host.Patch(t.Context(), ftc, patch)).To(Succeed())
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(HaveField("Controller", "NotRunning"))
+	stopped("disabled")
+
+	// Enabled again, with the members' CRDs back: the members are watched afresh.
+	for _, mc := range members {
+		createCRD(t, mc, target.DeepCopy())
+	}
+	g.Expect(host.Get(t.Context(), client.ObjectKeyFromObject(ftc), ftc)).To(Succeed())
+	patch = client.MergeFrom(ftc.DeepCopy())
+	ftc.Spec.Propagation = corev1beta1.PropagationEnabled
+	g.Expect(host.Patch(t.Context(), ftc, patch)).To(Succeed())
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(HaveField("Controller", "Running"))
+	framework.ApplyObject(t, host, gizmo("second", 2))
+	for name, mc := range members {
+		g.Eventually(memberSize(t, mc, gizmoGVK, "e2e-gizmos", "second")).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(2), "gizmo in %s", name)
+		g.Eventually(watched(name)).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(1), "%s's Gizmos watched again", name)
+	}
+
+	// Deleted: the same.
+	g.Expect(host.Delete(t.Context(), ftc)).To(Succeed())
+	stopped("deleted")
+}
+
+// TestKubeFedMetricNamesAreExported scrapes fed-controller's /metrics: KubeFed's metric names
+// must be there beside fedplane's, with values that agree with the control plane's state.
+func TestKubeFedMetricNamesAreExported(t *testing.T) {
+	framework.Require(t, lab)
+	g := NewWithT(t)
+	fed := startTypesFederation(t)
+	host := fed.Host
+	readyClusters := func() (float64, error) {
+		list := &corev1beta1.KubeFedClusterList{}
+		if err := host.List(t.Context(), list, client.InNamespace(ns)); err != nil {
+			return 0, err
+		}
+		n := 0.0
+		for _, c := range list.Items {
+			if cluster.IsReady(c.Status) {
+				n++
+			}
+		}
+		return n, nil
+	}
+	ready, err := readyClusters()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(ready).To(BeNumerically(">=", 2))
+	metric := func(name string, match map[string]string) func() (float64, error) {
+		return func() (float64, error) { return fed.Controller.ReadMetric(name, match) }
+	}
+	g.Eventually(metric("kubefedcluster_total", map[string]string{"state": "ready"})).WithTimeout(wait).WithPolling(poll).Should(Equal(ready))
+	g.Expect(fed.Controller.Metric(t, "kubefedcluster_total", map[string]string{"state": "ready", "cluster": "local"})).To(BeEquivalentTo(1))
+	g.Expect(fed.Controller.Metric(t, "kubefedcluster_total", map[string]string{"state": "offline", "cluster": "local"})).To(BeZero())
+	g.Expect(fed.Controller.Metric(t, "joined_cluster_total", nil)).To(BeNumerically(">=", ready))
+	g.Eventually(metric("cluster_health_status_duration_seconds_count", nil)).WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">=", ready))
+	g.Expect(fed.Controller.Metric(t, "cluster_client_connection_duration_seconds_count", nil)).To(BeNumerically(">=", 2))
+
+	federateNamespace(t, host, "e2e-metrics", "local", "cce")
+	framework.ApplyObject(t, host, configMap("e2e-metrics", "counted", map[string]any{"a": "1"}, "local", "cce"))
+	g.Eventually(metric("dispatch_operation_duration_seconds_count", map[string]string{"action": "create"})).WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">=", 2))
+	// Both are recorded as the reconcile returns, a moment after its writes.
+	g.Eventually(metric("reconcile_federated_resources_duration_seconds_count", nil)).WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">=", 1))
+	// controller-runtime's own metrics carry KubeFed's controller metric names.
+	g.Eventually(metric("controller_runtime_reconcile_total", map[string]string{"controller": "sync-configmaps"})).WithTimeout(wait).WithPolling(poll).Should(BeNumerically(">=", 1))
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,16 +30,28 @@ const ManagedLabel = overrides.ManagedLabel
 // objects labelled kubefed.io/managed=true, and only the kinds that are read through it
 // (informers start on first use), so its memory stays bounded. Members are connected and
 // disconnected independently: there is no gate that waits for every member's cache.
+//
+// The informers of a kind are removed from every member's cache when the last holder of the
+// kind releases it (see Hold), so that a kind nothing reads any more is not watched, nor
+// retried when a member stops serving it.
 type Cache struct {
 	// Scheme knows the kinds read from members.
 	Scheme *runtime.Scheme
 	// Namespace is the control plane's namespace, where KubeFedClusters live; events name
 	// the KubeFedCluster of the member.
 	Namespace string
+	// Metrics counts the kinds watched in each member; nil counts nothing.
+	Metrics *Metrics
 
+	// informing is held for reading while an informer is looked up (and maybe started), and
+	// for writing while the informers of a released kind are removed: a reader whose context
+	// ended before the removal cannot start the informer again after it.
+	informing   sync.RWMutex
 	mu          sync.RWMutex
 	members     map[string]*member
 	subscribers []chan event.GenericEvent
+	// holds counts, by kind, the holders that read the kind in members.
+	holds map[schema.GroupVersionKind]int
 
 	kindsOnce sync.Once
 	kinds     *kindMapper
@@ -58,6 +71,8 @@ type member struct {
 	inFlight map[string]time.Time
 	// connected is when the member was connected.
 	connected time.Time
+	// watched are the kinds whose informer was started in the member's cache.
+	watched map[schema.GroupVersionKind]bool
 }
 
 // Connect creates the member's client and cache and starts the cache in the background,
@@ -90,7 +105,7 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{}), inFlight: map[string]time.Time{}, connected: time.Now()}
+	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{}), inFlight: map[string]time.Time{}, connected: time.Now(), watched: map[schema.GroupVersionKind]bool{}}
 	go func() {
 		defer close(m.done)
 		if err := mc.Start(runCtx); err != nil {
@@ -103,6 +118,9 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 	}
 	old := c.members[name]
 	c.members[name] = m
+	if old != nil {
+		c.Metrics.unwatch(name, old.watched)
+	}
 	c.mu.Unlock()
 	if old != nil {
 		old.stop()
@@ -126,17 +144,104 @@ func (c *Cache) mapper() *kindMapper {
 
 // Synced tells whether the member's cache holds the objects of obj's kind, so that a read of
 // it answers from memory at once. The first call for a kind starts its informer in the
-// background; it never waits for the member.
+// background; it never waits for the member. It is false once ctx has ended.
 func (c *Cache) Synced(ctx context.Context, name string, obj client.Object) bool {
-	informers, ok := c.Informers(name)
-	if !ok {
-		return false
+	c.informing.RLock()
+	defer c.informing.RUnlock()
+	_, inf, err := c.informer(ctx, name, obj)
+	return err == nil && inf.HasSynced()
+}
+
+// GetSynced reads obj from the member's cache when the cache holds the objects of its kind,
+// and tells whether it did, as Synced: it never waits for the member, and reads nothing once
+// ctx has ended. A read and the removal of the kind's informers never cross.
+func (c *Cache) GetSynced(ctx context.Context, name string, key client.ObjectKey, obj client.Object) (bool, error) {
+	c.informing.RLock()
+	defer c.informing.RUnlock()
+	m, inf, err := c.informer(ctx, name, obj)
+	if err != nil || !inf.HasSynced() {
+		return false, nil
 	}
-	inf, err := informers.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	return true, m.cache.Get(ctx, key, obj)
+}
+
+// Informer returns the informer of obj's kind in the member's cache, started in the background
+// if it was not, and the cache it belongs to. It fails once ctx has ended, so that a reader of
+// a kind whose holders have all stopped does not start its informer again.
+func (c *Cache) Informer(ctx context.Context, name string, obj client.Object) (cache.Informers, cache.Informer, error) {
+	c.informing.RLock()
+	defer c.informing.RUnlock()
+	m, inf, err := c.informer(ctx, name, obj)
 	if err != nil {
-		return false
+		return nil, nil, err
 	}
-	return inf.HasSynced()
+	return m.cache, inf, nil
+}
+
+// informer is Informer, with c.informing held for reading.
+func (c *Cache) informer(ctx context.Context, name string, obj client.Object) (*member, cache.Informer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	c.mu.RLock()
+	m, ok := c.members[name]
+	c.mu.RUnlock()
+	if !ok {
+		return nil, nil, fmt.Errorf("member %s is not connected", name)
+	}
+	inf, err := m.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		return nil, nil, err
+	}
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	c.mu.Lock()
+	if !m.watched[gvk] {
+		m.watched[gvk] = true
+		if c.members[name] == m {
+			c.Metrics.watch(name, gvk)
+		}
+	}
+	c.mu.Unlock()
+	return m, inf, nil
+}
+
+// Hold tells the cache that the caller reads (unstructured) objects of kind gvk in members,
+// until it calls release. When the last holder of a kind releases it, the kind's informers
+// are removed from every member's cache: nothing watches it any more, and a member that no
+// longer serves it is not retried. A holder that comes later starts fresh informers.
+// Callers release only after they stopped reading the kind, or with their reads' context
+// ended.
+func (c *Cache) Hold(gvk schema.GroupVersionKind) (release func()) {
+	c.mu.Lock()
+	if c.holds == nil {
+		c.holds = map[schema.GroupVersionKind]int{}
+	}
+	c.holds[gvk]++
+	c.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { c.release(gvk) }) }
+}
+
+// release drops one hold of gvk, and removes the kind's informers with the last.
+func (c *Cache) release(gvk schema.GroupVersionKind) {
+	c.informing.Lock()
+	defer c.informing.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holds[gvk]--
+	if c.holds[gvk] > 0 {
+		return
+	}
+	delete(c.holds, gvk)
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(gvk)
+	for name, m := range c.members {
+		// Removing an informer only stops it, if there is one: it never fails for an
+		// unstructured kind. A read through the member's client may have started it.
+		_ = m.cache.RemoveInformer(context.Background(), obj)
+		delete(m.watched, gvk)
+		c.Metrics.unwatch(name, map[schema.GroupVersionKind]bool{gvk: true})
+	}
 }
 
 // ConnectedFor tells how long the member has been connected; zero when it is not.
@@ -199,6 +304,9 @@ func (c *Cache) Disconnect(name string) {
 	c.mu.Lock()
 	m, ok := c.members[name]
 	delete(c.members, name)
+	if ok {
+		c.Metrics.unwatch(name, m.watched)
+	}
 	c.mu.Unlock()
 	if !ok {
 		return

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
 
 // HealthReconciler keeps the health status of every KubeFedCluster of its namespace current.
@@ -283,7 +284,12 @@ func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cf
 			}
 		}
 		if r.Cache != nil && cfg != nil && !connected && IsReady(status) {
-			if err := r.Cache.Connect(r.base, key.Name, cfg); err != nil {
+			connecting := r.Now()
+			err := r.Cache.Connect(r.base, key.Name, cfg)
+			if r.Metrics != nil {
+				r.Metrics.KubeFed.Connected(r.Now().Sub(connecting))
+			}
+			if err != nil {
 				log.Error(err, "failed to connect the member's cache; will retry at the next probe")
 			} else {
 				connected = true
@@ -312,6 +318,15 @@ func (r *HealthReconciler) record(cluster string, probe Probe, took time.Duratio
 		v = 1
 	}
 	r.Metrics.Ready.WithLabelValues(cluster).Set(v)
+	// KubeFed's states: ready; offline when the member does not answer; notready otherwise.
+	state := kubefedmetrics.StateNotReady
+	switch {
+	case ready:
+		state = kubefedmetrics.StateReady
+	case probe.Outcome == Unreachable:
+		state = kubefedmetrics.StateOffline
+	}
+	r.Metrics.KubeFed.ClusterState(cluster, state, took)
 }
 
 func sameTopology(a, b corev1beta1.KubeFedClusterStatus) bool {

@@ -24,7 +24,9 @@ import (
 // when an object changes in any member, and every request of all when a member connects or
 // disconnects. It registers a handler on each member's cache as the member connects, so a
 // member that connects late, or connects again with a new cache, is watched too; a member
-// that never connects holds up nothing.
+// that never connects holds up nothing. The source holds the kind in members (Cache.Hold)
+// while it runs: when the last source or holder of the kind stops, the members' informers of
+// the kind go.
 func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.Unstructured) types.NamespacedName, all func(context.Context) []reconcile.Request) source.Source {
 	return watchMembers(members, gvk, all, func(_ context.Context, w *memberWatch) toolscache.ResourceEventHandlerFuncs {
 		enqueue := func(o any) {
@@ -69,10 +71,14 @@ func NamespaceSource(members *Cache, inNamespace func(context.Context, string) [
 // connects or disconnects, and when a member's informer has listed the objects.
 func watchMembers(members *Cache, gvk schema.GroupVersionKind, all func(context.Context) []reconcile.Request, handlers func(context.Context, *memberWatch) toolscache.ResourceEventHandlerFuncs) source.Source {
 	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		release := members.Hold(gvk)
 		events := members.Subscribe()
 		w := &memberWatch{members: members, gvk: gvk, all: all, q: q, watched: map[string]cache.Informers{}, regs: map[string]func(){}}
 		w.handler = handlers(ctx, w)
 		go func() {
+			// The handlers go first, then the hold: no watch of this source starts an informer
+			// once the kind is released.
+			defer release()
 			defer members.Unsubscribe(events)
 			defer w.stopAll()
 			for _, name := range members.Connected() {
@@ -132,15 +138,19 @@ func (w *memberWatch) watch(ctx context.Context, name string) {
 	if stop := w.regs[name]; stop != nil {
 		stop()
 	}
-	w.watched[name] = informers
+	delete(w.watched, name)
+	delete(w.regs, name)
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(w.gvk)
 	// The informer starts in the background: a member that does not answer never blocks here.
-	inf, err := informers.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	informers, inf, err := w.members.Informer(ctx, name, obj)
 	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
+		if ctx.Err() == nil {
+			ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)
+		}
 		return
 	}
+	w.watched[name] = informers
 	reg, err := inf.AddEventHandler(w.handler)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "failed to watch the member's objects", "cluster", name, "kind", w.gvk.Kind)

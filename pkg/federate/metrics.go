@@ -1,7 +1,12 @@
 package federate
 
 import (
+	"strings"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
 
 // Metrics are the propagation metrics.
@@ -10,6 +15,8 @@ type Metrics struct {
 	// (Create, Update, Delete, Orphan) and result (success, error). In steady state it does
 	// not move.
 	MemberWrites *prometheus.CounterVec
+	// KubeFed records the reconciles and writes under KubeFed's names; nil records nothing.
+	KubeFed *kubefedmetrics.Metrics
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -36,4 +43,24 @@ func (m *Metrics) countWrite(cluster, typeName string, action Action, err error)
 		result = "error"
 	}
 	m.MemberWrites.WithLabelValues(cluster, typeName, string(action), result).Inc()
+}
+
+// reconciled records the duration of a reconcile; m may be nil.
+func (m *Metrics) reconciled(took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.KubeFed.Reconciled(took)
+}
+
+// dispatched records the duration of a write that KubeFed times (create, update, delete);
+// m may be nil.
+func (m *Metrics) dispatched(action Action, took time.Duration) {
+	if m == nil {
+		return
+	}
+	switch action {
+	case ActionCreate, ActionUpdate, ActionDelete:
+		m.KubeFed.Dispatched(strings.ToLower(string(action)), took)
+	}
 }

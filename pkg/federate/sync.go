@@ -184,6 +184,8 @@ type clusterResult struct {
 
 // Reconcile propagates one federated object.
 func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	started := time.Now()
+	defer func() { r.Metrics.reconciled(time.Since(started)) }()
 	fed := &unstructured.Unstructured{}
 	fed.SetGroupVersionKind(r.Type.Federated)
 	if err := r.Client.Get(ctx, req.NamespacedName, fed); err != nil {
@@ -481,7 +483,7 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	log := ctrl.LoggerFrom(ctx).WithValues("cluster", name)
 	ctx = ctrl.LoggerInto(ctx, log)
 	res := clusterResult{name: name}
-	cl, connected := r.Members.Client(name)
+	_, connected := r.Members.Client(name)
 	suspended := r.Members.Suspended(name)
 	in := ClusterInput{
 		Selected: d.Selected, Ready: d.Ready && connected && suspended == 0,
@@ -497,7 +499,7 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		return res
 	}
 	if connected {
-		existing, err := r.cachedCopy(ctx, s, name, cl)
+		existing, err := r.cachedCopy(ctx, s, name)
 		switch {
 		case errors.Is(err, errNotSynced) && !in.Ready:
 			// Nothing can be done there now; say so, as for a cluster not connected.
@@ -597,7 +599,9 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.timeout())
 	defer cancel()
+	writing := time.Now()
 	obj, err := r.act(cctx, s, name, res.decision.Action, in)
+	r.Metrics.dispatched(res.decision.Action, time.Since(writing))
 	r.Metrics.countWrite(name, r.Type.Name, res.decision.Action, err)
 	if apierrors.IsConflict(err) {
 		// The member object changed since it was read: read it again.
@@ -684,17 +688,17 @@ func (r *SyncReconciler) replicas(in ClusterInput) (desired, ready *int64) {
 
 // cachedCopy reads the member object from the member's cache, which holds managed objects
 // only. It never waits for the member: until the cache has listed the kind it says
-// errNotSynced.
-func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string, cl client.Client) (*unstructured.Unstructured, error) {
+// errNotSynced, as it does once ctx has ended (the type is stopping).
+func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string) (*unstructured.Unstructured, error) {
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(r.Type.Target)
-	if !r.Members.Synced(ctx, name, obj) {
+	synced, err := r.Members.GetSynced(ctx, name, r.targetKey(s.fed), obj)
+	switch {
+	case !synced:
 		return nil, errNotSynced
-	}
-	if err := cl.Get(ctx, r.targetKey(s.fed), obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
 		return nil, err
 	}
 	return obj, nil
@@ -837,7 +841,7 @@ func (r *SyncReconciler) releaseStrays(ctx context.Context, key types.Namespaced
 			continue
 		}
 		// The member's cache holds managed objects only, and answers without asking it.
-		obj, err := r.cachedCopy(ctx, &scope{fed: fed}, name, cl)
+		obj, err := r.cachedCopy(ctx, &scope{fed: fed}, name)
 		switch {
 		case errors.Is(err, errNotSynced):
 			// The listing brings every object of the kind back once it completes.

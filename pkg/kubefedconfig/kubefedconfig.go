@@ -15,7 +15,8 @@ import (
 )
 
 // Default returns the KubeFedConfig that KubeFed installs, in namespace: scope Cluster and
-// every setting at its default, written out so that users see them.
+// every setting at its default, written out so that users see them. They are the defaults of
+// the CRD's schema too, which the API server writes into a KubeFedConfig a user creates.
 func Default(namespace string) *corev1beta1.KubeFedConfig {
 	d := func(x time.Duration) *metav1.Duration { return &metav1.Duration{Duration: x} }
 	adopt := corev1beta1.AdoptResourcesEnabled
@@ -35,7 +36,12 @@ func Default(namespace string) *corev1beta1.KubeFedConfig {
 				Period: d(10 * time.Second), Timeout: d(3 * time.Second), FailureThreshold: ptr.To[int64](3), SuccessThreshold: ptr.To[int64](1),
 			},
 			// The sync workers are left to fed-controller (federate.DefaultSyncWorkers) unless set.
-			SyncController:   &corev1beta1.SyncControllerConfig{AdoptResources: &adopt},
+			SyncController: &corev1beta1.SyncControllerConfig{AdoptResources: &adopt},
+			FeatureGates: []corev1beta1.FeatureGatesConfig{
+				{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationEnabled},
+				{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationDisabled},
+				{Name: "SchedulerPreferences", Configuration: corev1beta1.ConfigurationEnabled},
+			},
 			StatusController: &corev1beta1.StatusControllerConfig{MaxConcurrentReconciles: ptr.To[int64](1)},
 		},
 	}

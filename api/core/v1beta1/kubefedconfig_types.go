@@ -15,7 +15,9 @@ type KubeFedConfig struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// Spec is the settings.
+	// Spec is the settings; an absent spec takes every default.
+	// +optional
+	// +kubebuilder:default={}
 	Spec KubeFedConfigSpec `json:"spec"`
 }
 
@@ -31,31 +33,43 @@ const (
 	DefaultConfigName               = "kubefed"
 )
 
-// KubeFedConfigSpec is the control plane's settings. Unset fields take KubeFed's defaults.
+// KubeFedConfigSpec is the control plane's settings. Unset fields take KubeFed's defaults,
+// which the API server writes into the object (the settings' parents default to {}, so that
+// their fields are defaulted too). FeatureGates is defaulted as a whole: a list the user
+// writes is kept as written.
 type KubeFedConfigSpec struct {
 	// Scope is Cluster when the control plane federates every namespace, or Namespaced when it
-	// federates only its own. It cannot be changed.
+	// federates only its own (default Cluster). It cannot be changed.
+	// +optional
+	// +kubebuilder:default=Cluster
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="scope cannot be changed"
-	Scope ResourceScope `json:"scope"`
+	Scope ResourceScope `json:"scope,omitempty"`
 	// ControllerDuration tunes how long controllers wait.
 	// +optional
+	// +kubebuilder:default={}
 	ControllerDuration *DurationConfig `json:"controllerDuration,omitempty"`
 	// LeaderElect tunes leader election.
 	// +optional
+	// +kubebuilder:default={}
 	LeaderElect *LeaderElectConfig `json:"leaderElect,omitempty"`
-	// FeatureGates enables or disables features by name.
+	// FeatureGates enables or disables features by name (default PushReconciler and
+	// SchedulerPreferences Enabled, RawResourceStatusCollection Disabled).
 	// +optional
+	// +kubebuilder:default={{name:PushReconciler,configuration:Enabled},{name:RawResourceStatusCollection,configuration:Disabled},{name:SchedulerPreferences,configuration:Enabled}}
 	// +listType=map
 	// +listMapKey=name
 	FeatureGates []FeatureGatesConfig `json:"featureGates,omitempty"`
 	// ClusterHealthCheck tunes the member health probes.
 	// +optional
+	// +kubebuilder:default={}
 	ClusterHealthCheck *ClusterHealthCheckConfig `json:"clusterHealthCheck,omitempty"`
 	// SyncController tunes propagation.
 	// +optional
+	// +kubebuilder:default={}
 	SyncController *SyncControllerConfig `json:"syncController,omitempty"`
 	// StatusController tunes status collection.
 	// +optional
+	// +kubebuilder:default={}
 	StatusController *StatusControllerConfig `json:"statusController,omitempty"`
 }
 
@@ -64,13 +78,16 @@ type DurationConfig struct {
 	// AvailableDelay is how long to wait before reconciling again after a cluster becomes
 	// available (default 20s).
 	// +optional
+	// +kubebuilder:default="20s"
 	AvailableDelay *metav1.Duration `json:"availableDelay,omitempty"`
 	// UnavailableDelay is how long to wait before reconciling again after a cluster becomes
 	// unavailable (default 60s).
 	// +optional
+	// +kubebuilder:default="1m0s"
 	UnavailableDelay *metav1.Duration `json:"unavailableDelay,omitempty"`
 	// CacheSyncTimeout bounds the wait for a member cache to sync (default 5m).
 	// +optional
+	// +kubebuilder:default="5m0s"
 	CacheSyncTimeout *metav1.Duration `json:"cacheSyncTimeout,omitempty"`
 }
 
@@ -79,15 +96,20 @@ type DurationConfig struct {
 type LeaderElectConfig struct {
 	// LeaseDuration is how long a lease is valid (default 15s).
 	// +optional
+	// +kubebuilder:default="15s"
 	LeaseDuration *metav1.Duration `json:"leaseDuration,omitempty"`
 	// RenewDeadline is how long the leader tries to renew before giving up (default 10s).
 	// +optional
+	// +kubebuilder:default="10s"
 	RenewDeadline *metav1.Duration `json:"renewDeadline,omitempty"`
 	// RetryPeriod is how long candidates wait between tries (default 5s).
 	// +optional
+	// +kubebuilder:default="5s"
 	RetryPeriod *metav1.Duration `json:"retryPeriod,omitempty"`
-	// ResourceLock is kept for compatibility; fedplane always uses a Lease.
+	// ResourceLock is kept for compatibility (default configmaps); fedplane always uses a
+	// Lease.
 	// +optional
+	// +kubebuilder:default=configmaps
 	ResourceLock *ResourceLockType `json:"resourceLock,omitempty"`
 }
 
@@ -118,31 +140,38 @@ type FeatureGatesConfig struct {
 type ClusterHealthCheckConfig struct {
 	// Period is the time between two probes of a cluster (default 10s).
 	// +optional
+	// +kubebuilder:default="10s"
 	Period *metav1.Duration `json:"period,omitempty"`
 	// FailureThreshold is how many consecutive failed probes make a Ready cluster not Ready
 	// (default 3).
 	// +optional
+	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=1
 	FailureThreshold *int64 `json:"failureThreshold,omitempty"`
 	// SuccessThreshold is how many consecutive successful probes make a cluster Ready again
 	// (default 1).
 	// +optional
+	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
 	SuccessThreshold *int64 `json:"successThreshold,omitempty"`
 	// Timeout bounds one probe (default 3s).
 	// +optional
+	// +kubebuilder:default="3s"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // SyncControllerConfig tunes propagation.
 type SyncControllerConfig struct {
 	// MaxConcurrentReconciles is the number of federated objects reconciled at once, per type.
+	// It has no default in the object: unset, fed-controller runs 16 (KubeFed's default is 1,
+	// which fedplane leaves to those who write it).
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	MaxConcurrentReconciles *int64 `json:"maxConcurrentReconciles,omitempty"`
 	// AdoptResources says whether objects that already exist in a member, without the managed
 	// label, are adopted (Enabled, the default) or reported as AlreadyExists (Disabled).
 	// +optional
+	// +kubebuilder:default=Enabled
 	AdoptResources *ResourceAdoption `json:"adoptResources,omitempty"`
 }
 
@@ -158,8 +187,10 @@ const (
 
 // StatusControllerConfig tunes status collection.
 type StatusControllerConfig struct {
-	// MaxConcurrentReconciles is the number of objects whose status is collected at once.
+	// MaxConcurrentReconciles is the number of objects whose status is collected at once
+	// (default 1).
 	// +optional
+	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
 	MaxConcurrentReconciles *int64 `json:"maxConcurrentReconciles,omitempty"`
 }
