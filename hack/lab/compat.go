@@ -54,9 +54,11 @@ func compat(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if framework.Running(*dir) {
-		if err := framework.Down(*dir); err != nil {
-			return fmt.Errorf("failed to stop the previous lab in %s: %w", *dir, err)
+	labDir := filepath.Join(*dir, "lab")
+	controllerLog := filepath.Join(*dir, "fed-controller.log")
+	if framework.Running(labDir) {
+		if err := framework.Down(labDir); err != nil {
+			return fmt.Errorf("failed to stop the previous lab in %s: %w", labDir, err)
 		}
 	}
 	_ = os.RemoveAll(*dir)
@@ -65,19 +67,25 @@ func compat(ctx context.Context, args []string) error {
 		return err
 	}
 	l, err := framework.Start(ctx, framework.Options{
-		Dir: *dir, Binaries: bins, Members: []string{*member}, Detach: true,
+		Dir: labDir, Binaries: bins, Members: []string{*member}, Detach: true,
 		Logf: func(format string, a ...any) { fmt.Printf(format+"\n", a...) },
 	})
 	if err != nil {
 		return err
 	}
-	if !*keep {
-		defer func() {
-			if err := framework.Down(*dir); err != nil {
-				fmt.Fprintln(os.Stderr, "compat: failed to stop the lab:", err)
-			}
-		}()
-	}
+	defer func() {
+		// fed-controller's log outlives the lab.
+		if b, err := os.ReadFile(filepath.Join(labDir, "fedplane", "fed-controller.log")); err == nil {
+			_ = os.WriteFile(controllerLog, b, 0o600)
+		}
+		if *keep {
+			fmt.Printf("compat: the lab keeps running: kubeconfig %s; stop it with go run ./hack/lab down --dir %s\n", l.KubeconfigPath(), labDir)
+			return
+		}
+		if err := framework.Down(labDir); err != nil {
+			fmt.Fprintln(os.Stderr, "compat: failed to stop the lab:", err)
+		}
+	}()
 	cfg := l.Host().RESTConfig()
 	if err := framework.Install(ctx, cfg); err != nil {
 		return fmt.Errorf("failed to install fedplane's API into the host: %w", err)
@@ -91,7 +99,7 @@ func compat(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := startController(*dir, *bin, kubeconfig, framework.HostName, metricsAddr, healthAddr); err != nil {
+	if err := startController(labDir, *bin, kubeconfig, framework.HostName, metricsAddr, healthAddr); err != nil {
 		return err
 	}
 	for _, c := range []string{framework.HostName, *member} {
@@ -109,7 +117,7 @@ func compat(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := waitClustersReady(ctx, dyn, 2, 2*time.Minute); err != nil {
-		return fmt.Errorf("%w; see %s", err, filepath.Join(*dir, "fedplane", "fed-controller.log"))
+		return fmt.Errorf("%w; see %s", err, controllerLog)
 	}
 	fmt.Printf("compat: lab, fed-controller and joins ready in %s; running the suite\n", time.Since(started).Round(time.Second))
 
@@ -150,7 +158,7 @@ func compat(ctx context.Context, args []string) error {
 	fmt.Printf("\ncompat: %d passed, %d failed, %d skipped themselves, of %d specs run; suite %s, total %s\n",
 		counts[outcomePass], counts[outcomeFail], counts[outcomeSkip], len(results),
 		time.Since(runStarted).Round(time.Second), time.Since(started).Round(time.Second))
-	fmt.Printf("compat: the suite's log is %s, fed-controller's %s\n", logPath, filepath.Join(*dir, "fedplane", "fed-controller.log"))
+	fmt.Printf("compat: the suite's log is %s, fed-controller's %s\n", logPath, controllerLog)
 	if counts[outcomeFail] > 0 {
 		return fmt.Errorf("%d of %d specs failed", counts[outcomeFail], len(results))
 	}
