@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,7 +145,7 @@ func compat(ctx context.Context, args []string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("failed to start the suite: %w", err)
 	}
-	results, scanErr := parseGinkgo(io.TeeReader(out, log), func(r specResult) {
+	results, summary, scanErr := parseGinkgo(io.TeeReader(out, log), func(r specResult) {
 		fmt.Printf("%-4s %s (%s)\n", r.Outcome, r.Name, r.Duration)
 	})
 	runErr := cmd.Wait()
@@ -159,6 +160,13 @@ func compat(ctx context.Context, args []string) error {
 		counts[outcomePass], counts[outcomeFail], counts[outcomeSkip], len(results),
 		time.Since(runStarted).Round(time.Second), time.Since(started).Round(time.Second))
 	fmt.Printf("compat: the suite's log is %s, fed-controller's %s\n", logPath, controllerLog)
+	if summary.Found && (summary.Passed != counts[outcomePass] || summary.Failed != counts[outcomeFail]) {
+		return fmt.Errorf("the suite counts %d passed and %d failed, but %d passed and %d failed were read from its report: see %s",
+			summary.Passed, summary.Failed, counts[outcomePass], counts[outcomeFail], logPath)
+	}
+	if !summary.Found {
+		return fmt.Errorf("the suite ended without its summary (%v): see %s", runErr, logPath)
+	}
 	if counts[outcomeFail] > 0 {
 		return fmt.Errorf("%d of %d specs failed", counts[outcomeFail], len(results))
 	}
@@ -304,49 +312,93 @@ var (
 	ginkgoSeparator = regexp.MustCompile(`^-{30}$`)
 	ginkgoLocation  = regexp.MustCompile(`^\s*\S+\.go:\d+\s*$`)
 	ginkgoLogLine   = regexp.MustCompile(`^(STEP:|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|[IWEF]\d{4} )`)
-	ginkgoOutcome   = regexp.MustCompile(`^(•|S) ?(\[SKIPPING\]|Failure|Panic)?`)
+	ginkgoOutcome   = regexp.MustCompile(`^(•|S \[SKIPPING\]|S+$)( (Failure|Panic))?`)
+	ginkgoHeader    = regexp.MustCompile(`^Will run \d+ of \d+ specs`)
+	ginkgoCounts    = regexp.MustCompile(`-- (\d+) Passed \| (\d+) Failed \|`)
 )
 
-// parseGinkgo reads the verbose report of Ginkgo v1 (-ginkgo.v): a spec's block starts after
-// a line of dashes with the spec's texts and locations, and ends with its outcome ("•",
-// "• Failure [...]", "S [SKIPPING] [...]"). Specs that the focus or skip filtered out print only
-// "S" and are not counted. Each result is also passed to report as it is read.
-func parseGinkgo(r io.Reader, report func(specResult)) ([]specResult, error) {
+// ginkgoSummary is the suite's own count of the specs that passed and failed.
+type ginkgoSummary struct {
+	Found          bool
+	Passed, Failed int
+}
+
+// parseGinkgo reads the verbose report of Ginkgo v1 (-ginkgo.v). A spec's block starts after
+// the "Will run" header or a line of dashes, with the spec's texts and locations, and ends with
+// its outcome ("•", "• Failure [...]", "S [SKIPPING] [...]"). Specs that the focus or skip
+// filtered out print only "S" and are not counted. Each result is also passed to report as it
+// is read. The summary is the suite's last line of counts, to check the parse against.
+func parseGinkgo(r io.Reader, report func(specResult)) ([]specResult, ginkgoSummary, error) {
+	const (
+		between   = iota // after an outcome: failure details, until a separator
+		expecting        // a spec's texts come next, after any log lines of setup
+		naming           // reading the spec's texts
+		running          // the spec runs, until its outcome
+	)
 	var results []specResult
+	var summary ginkgoSummary
 	var name []string
-	naming := false
 	var began time.Time
+	state := between
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		switch {
-		case ginkgoSeparator.MatchString(line):
-			name, naming, began = nil, true, time.Now()
-			continue
-		case naming && (ginkgoLogLine.MatchString(line) || strings.TrimSpace(line) == ""):
-			naming = false
-		case naming && !ginkgoLocation.MatchString(line) && !strings.HasPrefix(line, "•") && !strings.HasPrefix(line, "S "):
-			name = append(name, strings.TrimSpace(line))
+		if m := ginkgoCounts.FindStringSubmatch(line); m != nil {
+			summary.Found = true
+			summary.Passed, _ = strconv.Atoi(m[1])
+			summary.Failed, _ = strconv.Atoi(m[2])
 			continue
 		}
-		if name == nil {
+		if ginkgoSeparator.MatchString(line) || ginkgoHeader.MatchString(line) {
+			name, state = nil, expecting
 			continue
 		}
-		m := ginkgoOutcome.FindStringSubmatch(line)
-		if m == nil || strings.HasPrefix(line, "S") && m[2] != "[SKIPPING]" {
+		blank := strings.TrimSpace(line) == ""
+		outcome := ginkgoOutcome.FindStringSubmatch(line)
+		if outcome != nil && strings.HasPrefix(outcome[1], "S") && outcome[1] != "S [SKIPPING]" {
+			// A row of specs filtered out.
+			outcome = nil
+			if state == expecting {
+				continue
+			}
+		}
+		switch state {
+		case between:
 			continue
+		case expecting:
+			if blank || ginkgoLogLine.MatchString(line) || ginkgoLocation.MatchString(line) || outcome != nil {
+				continue
+			}
+			name, state, began = []string{strings.TrimSpace(line)}, naming, time.Now()
+			continue
+		case naming:
+			switch {
+			case outcome != nil:
+			case ginkgoLocation.MatchString(line):
+				continue
+			case blank || ginkgoLogLine.MatchString(line):
+				state = running
+				continue
+			default:
+				name = append(name, strings.TrimSpace(line))
+				continue
+			}
+		case running:
+			if outcome == nil {
+				continue
+			}
 		}
 		res := specResult{Name: strings.Join(name, " "), Outcome: outcomePass, Duration: time.Since(began).Round(100 * time.Millisecond)}
 		switch {
-		case m[2] == "[SKIPPING]":
+		case outcome[1] == "S [SKIPPING]":
 			res.Outcome = outcomeSkip
-		case m[2] == "Failure" || m[2] == "Panic":
+		case outcome[3] != "":
 			res.Outcome = outcomeFail
 		}
 		results = append(results, res)
 		report(res)
-		name, naming = nil, false
+		name, state = nil, between
 	}
-	return results, sc.Err()
+	return results, summary, sc.Err()
 }

@@ -7,14 +7,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestParseGinkgoReadsEachSpecsOutcome(t *testing.T) {
+func TestParseGinkgoReadsEachSpecsOutcomeAndTheSummary(t *testing.T) {
 	f, err := os.Open("testdata/ginkgo-v.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = f.Close() }()
 	var reported []string
-	results, err := parseGinkgo(f, func(r specResult) { reported = append(reported, r.Name) })
+	results, summary, err := parseGinkgo(f, func(r specResult) { reported = append(reported, r.Name) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +32,9 @@ func TestParseGinkgoReadsEachSpecsOutcome(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if want := (ginkgoSummary{Found: true, Passed: 2, Failed: 2}); summary != want {
+		t.Errorf("summary = %+v, want %+v", summary, want)
 	}
 	if len(reported) != len(results) {
 		t.Errorf("reported %d results as they were read, want %d", len(reported), len(results))
