@@ -90,8 +90,11 @@ build: ## Build fed-controller and fedctl into bin/.
 ##@ Tests
 
 .PHONY: test
-test: lab-tools ## Run the unit tests and the integration tests against lab API servers.
+test: lab-tools ## Run the unit tests, the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+	@if [ -n "$(TEST_FLAGS)" ]; then echo "make test: TEST_FLAGS narrows the Go tests; make compat is not run"; \
+	elif [ -d "$(KUBEFED_E2E_SRC)" ]; then $(MAKE) --no-print-directory compat; \
+	else echo "make test: $(KUBEFED_E2E_SRC) is missing: KubeFed's e2e suite (make compat) is not run"; fi
 
 .PHONY: e2e
 e2e: lab-tools ## Run only the suites under e2e/ against lab clusters.
