@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -167,7 +168,11 @@ func newJoinCommand() *cobra.Command {
 In the member it creates (or updates) the control plane's namespace, a ServiceAccount, a
 long-lived token Secret, and a ClusterRole and ClusterRoleBinding that grant what fed-controller
 needs: full control of the target types of the FederatedTypeConfigs enabled in the host, read
-access to nodes and pods, and the health and version endpoints. --broad-role grants KubeFed's
+access to nodes and pods, and the health and version endpoints. When an RBAC type is enabled
+(roles, clusterroles, rolebindings, clusterrolebindings), the role also grants escalate or bind
+on the kinds of role that type needs, and join says so: Kubernetes refuses, without them, roles
+and bindings that grant more than the role holds. With escalate or bind on clusterroles the
+member's joined identity can make itself cluster-admin there. --broad-role grants KubeFed's
 everything-on-everything role instead. In the host it creates the Secret with the token and the
 member's CA, and the KubeFedCluster with the member's endpoint, CA bundle and proxy URL, taken
 from the member's kubeconfig context; a context that skips TLS verification gives
@@ -280,7 +285,14 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 	}
 	say("member %s: Secret %s/%s (long-lived token of the ServiceAccount)", o.clusterContext, o.namespace, tokenSecret)
 	role := rbacv1ac.ClusterRole(clusterRoleName(sa)).WithLabels(labels)
-	for _, r := range cluster.MemberRules(ftcs, o.broadRole) {
+	rules := cluster.MemberRules(ftcs, o.broadRole)
+	var delegation []rbacv1.PolicyRule
+	var rbacTypes []string
+	if !o.broadRole {
+		delegation, rbacTypes = delegationRules(ftcs)
+		rules = append(rules, delegation...)
+	}
+	for _, r := range rules {
 		role.WithRules(rbacv1ac.PolicyRule().WithAPIGroups(r.APIGroups...).WithResources(r.Resources...).
 			WithVerbs(r.Verbs...).WithNonResourceURLs(r.NonResourceURLs...))
 	}
@@ -293,7 +305,10 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 			WithSubjects(rbacv1ac.Subject().WithKind("ServiceAccount").WithName(sa).WithNamespace(o.namespace)), apply); err != nil {
 		return fmt.Errorf("member %s: failed to apply ClusterRoleBinding: %w", o.clusterContext, err)
 	}
-	say("member %s: ClusterRole and ClusterRoleBinding %s (%d rules)", o.clusterContext, clusterRoleName(sa), len(cluster.MemberRules(ftcs, o.broadRole)))
+	say("member %s: ClusterRole and ClusterRoleBinding %s (%d rules)", o.clusterContext, clusterRoleName(sa), len(rules))
+	if len(delegation) > 0 {
+		say("member %s: %s", o.clusterContext, describeDelegation(delegation, rbacTypes))
+	}
 
 	token, tokenCA := []byte("dry-run"), []byte(nil)
 	if !o.dryRun {

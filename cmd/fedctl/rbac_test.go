@@ -7,11 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/gomega"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 )
@@ -26,8 +29,9 @@ func TestJoinedMemberAcceptsFederatedRBAC(t *testing.T) {
 	host := framework.InstallHost(t, lab.Host())
 	kubeconfig := lab.KubeconfigPath()
 	hostArgs := []string{"--kubeconfig", kubeconfig, "--context", "host"}
-	_, err := fedctl(t, append([]string{"enable", "clusterrolebindings"}, hostArgs...)...)
+	out, err := fedctl(t, append([]string{"enable", "clusterrolebindings"}, hostArgs...)...)
 	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("members refuse the ClusterRoleBinding objects that grant more than their joined role holds: join also grants bind on clusterroles for this type"))
 	t.Cleanup(func() {
 		_, err := fedctlIn(context.Background(), append([]string{"disable", "clusterrolebindings.rbac.authorization.k8s.io", "--delete-crd", "--force", "--wait=false"}, hostArgs...)...)
 		if err != nil {
@@ -35,9 +39,9 @@ func TestJoinedMemberAcceptsFederatedRBAC(t *testing.T) {
 		}
 	})
 	joinArgs := []string{"--kubeconfig", kubeconfig, "--cluster-context", "cce", "--host-cluster-context", "host"}
-	out, err := fedctl(t, append([]string{"join", "cce"}, joinArgs...)...)
+	out, err = fedctl(t, append([]string{"join", "cce"}, joinArgs...)...)
 	g.Expect(err).NotTo(HaveOccurred())
-	t.Log(out)
+	g.Expect(out).To(ContainSubstring("member cce: the role also grants bind on clusterroles and escalate on clusterroles: the enabled RBAC types (clusterrolebindings.rbac.authorization.k8s.io, clusterroles.rbac.authorization.k8s.io)"))
 	t.Cleanup(func() {
 		if _, err := fedctlIn(context.Background(), append([]string{"unjoin", "cce"}, joinArgs...)...); err != nil {
 			t.Errorf("failed to unjoin cce: %v", err)
@@ -106,7 +110,9 @@ func TestJoinedMemberAcceptsFederatedRBAC(t *testing.T) {
 		_, err := cce.RbacV1().ClusterRoles().Get(t.Context(), "fedctl-rbac-everything", metav1.GetOptions{})
 		return err
 	}).WithTimeout(30*time.Second).WithPolling(200*time.Millisecond).Should(Succeed(),
-		func() string { return "FederatedClusterRole: " + statusOf("FederatedClusterRole", "fedctl-rbac-everything") })
+		func() string {
+			return "FederatedClusterRole: " + statusOf("FederatedClusterRole", "fedctl-rbac-everything")
+		})
 	g.Eventually(func() error {
 		_, err := cce.RbacV1().ClusterRoleBindings().Get(t.Context(), "fedctl-rbac-admin", metav1.GetOptions{})
 		return err
@@ -129,4 +135,99 @@ func fedctlIn(ctx context.Context, args ...string) (string, error) {
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	return out.String(), err
+}
+
+// enabledFTC builds an enabled FederatedTypeConfig of the target group and plural.
+func enabledFTC(group, plural string) corev1beta1.FederatedTypeConfig {
+	return corev1beta1.FederatedTypeConfig{Spec: corev1beta1.FederatedTypeConfigSpec{
+		TargetType:  corev1beta1.APIResource{Group: group, Version: "v1", PluralName: plural},
+		Propagation: corev1beta1.PropagationEnabled,
+	}}
+}
+
+func disabled(ftc corev1beta1.FederatedTypeConfig) corev1beta1.FederatedTypeConfig {
+	ftc.Spec.Propagation = corev1beta1.PropagationDisabled
+	return ftc
+}
+
+func TestDelegationRules(t *testing.T) {
+	rbac := rbacv1.GroupName
+	rule := func(verb string, resources ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{APIGroups: []string{rbac}, Resources: resources, Verbs: []string{verb}}
+	}
+	cases := []struct {
+		name      string
+		ftcs      []corev1beta1.FederatedTypeConfig
+		wantRules []rbacv1.PolicyRule
+		wantTypes []string
+		wantLine  string
+	}{
+		{name: "no RBAC type: nothing more", ftcs: []corev1beta1.FederatedTypeConfig{enabledFTC("", "configmaps"), enabledFTC("apps", "deployments")}},
+		{
+			name:      "cluster roles need escalate on clusterroles only",
+			ftcs:      []corev1beta1.FederatedTypeConfig{enabledFTC("", "configmaps"), enabledFTC(rbac, "clusterroles")},
+			wantRules: []rbacv1.PolicyRule{rule("escalate", "clusterroles")},
+			wantTypes: []string{"clusterroles.rbac.authorization.k8s.io"},
+			wantLine:  "the role also grants escalate on clusterroles: the enabled RBAC types (clusterroles.rbac.authorization.k8s.io) federate roles and bindings that may grant more than the role itself holds",
+		},
+		{
+			name:      "roles need escalate on roles only",
+			ftcs:      []corev1beta1.FederatedTypeConfig{enabledFTC(rbac, "roles")},
+			wantRules: []rbacv1.PolicyRule{rule("escalate", "roles")},
+			wantTypes: []string{"roles.rbac.authorization.k8s.io"},
+		},
+		{
+			name:      "cluster role bindings need bind on clusterroles only",
+			ftcs:      []corev1beta1.FederatedTypeConfig{enabledFTC(rbac, "clusterrolebindings")},
+			wantRules: []rbacv1.PolicyRule{rule("bind", "clusterroles")},
+			wantTypes: []string{"clusterrolebindings.rbac.authorization.k8s.io"},
+		},
+		{
+			name:      "role bindings reference roles and cluster roles",
+			ftcs:      []corev1beta1.FederatedTypeConfig{enabledFTC(rbac, "rolebindings")},
+			wantRules: []rbacv1.PolicyRule{rule("bind", "clusterroles", "roles")},
+			wantTypes: []string{"rolebindings.rbac.authorization.k8s.io"},
+		},
+		{
+			name: "all four: one rule per verb, resources sorted and not repeated",
+			ftcs: []corev1beta1.FederatedTypeConfig{
+				enabledFTC(rbac, "rolebindings"), enabledFTC(rbac, "clusterroles"),
+				enabledFTC(rbac, "clusterrolebindings"), enabledFTC(rbac, "roles"),
+			},
+			wantRules: []rbacv1.PolicyRule{rule("bind", "clusterroles", "roles"), rule("escalate", "clusterroles", "roles")},
+			wantTypes: []string{
+				"clusterrolebindings.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io",
+				"rolebindings.rbac.authorization.k8s.io", "roles.rbac.authorization.k8s.io",
+			},
+			wantLine: "the role also grants bind on clusterroles,roles and escalate on clusterroles,roles: the enabled RBAC types " +
+				"(clusterrolebindings.rbac.authorization.k8s.io, clusterroles.rbac.authorization.k8s.io, rolebindings.rbac.authorization.k8s.io, roles.rbac.authorization.k8s.io) " +
+				"federate roles and bindings that may grant more than the role itself holds",
+		},
+		{
+			name:      "a disabled RBAC type needs nothing",
+			ftcs:      []corev1beta1.FederatedTypeConfig{disabled(enabledFTC(rbac, "clusterroles")), enabledFTC(rbac, "clusterrolebindings")},
+			wantRules: []rbacv1.PolicyRule{rule("bind", "clusterroles")},
+			wantTypes: []string{"clusterrolebindings.rbac.authorization.k8s.io"},
+		},
+		{
+			name: "a custom type of the same plural in another group is no RBAC type",
+			ftcs: []corev1beta1.FederatedTypeConfig{enabledFTC("example.com", "clusterroles")},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rules, types := delegationRules(tc.ftcs)
+			if diff := cmp.Diff(tc.wantRules, rules); diff != "" {
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantTypes, types); diff != "" {
+				t.Errorf("types (-want +got):\n%s", diff)
+			}
+			if tc.wantLine != "" {
+				if diff := cmp.Diff(tc.wantLine, describeDelegation(rules, types)); diff != "" {
+					t.Errorf("describeDelegation (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
 }
