@@ -54,13 +54,25 @@ type clusterFlags struct {
 	kubeconfig     string
 	clusterContext string
 	hostContext    string
-	namespace      string
+	// hostName stands for the host's context in the names of the member's objects.
+	hostName  string
+	namespace string
+}
+
+// hostClusterName is the host's name in the names of the member's objects (see
+// serviceAccountName): --host-cluster-name, or the host's context.
+func (f *clusterFlags) hostClusterName() string {
+	if f.hostName != "" {
+		return f.hostName
+	}
+	return f.hostContext
 }
 
 func (f *clusterFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig with both contexts; empty means $KUBECONFIG or ~/.kube/config")
 	cmd.Flags().StringVar(&f.clusterContext, "cluster-context", "", "kubeconfig context of the member cluster (required)")
 	cmd.Flags().StringVar(&f.hostContext, "host-cluster-context", "", "kubeconfig context of the host cluster (required)")
+	cmd.Flags().StringVar(&f.hostName, "host-cluster-name", "", "name of the host in the names of the member's ServiceAccount and RBAC objects, instead of --host-cluster-context (as kubefedctl's flag); give join and unjoin the same")
 	cmd.Flags().StringVar(&f.namespace, "kubefed-namespace", corev1beta1.DefaultNamespace, "namespace of the control plane, in the host and in the member")
 	_ = cmd.MarkFlagRequired("cluster-context")
 	_ = cmd.MarkFlagRequired("host-cluster-context")
@@ -88,6 +100,11 @@ func (c *contexts) hostClients(namespace string) (kubernetes.Interface, dynamic.
 }
 
 func (f *clusterFlags) load() (*contexts, error) {
+	if f.hostName != "" {
+		if errs := validation.IsDNS1123Subdomain(f.hostName); len(errs) > 0 {
+			return nil, fmt.Errorf("invalid --host-cluster-name %q: it goes into the names of the member's objects: %s", f.hostName, strings.Join(errs, "; "))
+		}
+	}
 	raw, rules, err := loadKubeconfig(f.kubeconfig)
 	if err != nil {
 		return nil, err
@@ -136,9 +153,10 @@ func contextConfig(raw *clientcmdapi.Config, rules *clientcmd.ClientConfigLoadin
 var invalidNameChars = regexp.MustCompile(`[^a-z0-9.-]+`)
 
 // serviceAccountName is the name of the control plane's service account in the member:
-// KubeFed's "<cluster>-<host context>", made a valid name.
-func serviceAccountName(cluster, hostContext string) string {
-	name := strings.ToLower(cluster + "-" + hostContext)
+// KubeFed's "<cluster>-<host name>", made a valid name. The host name is --host-cluster-name,
+// or the host's context.
+func serviceAccountName(cluster, hostName string) string {
+	name := strings.ToLower(cluster + "-" + hostName)
 	name = invalidNameChars.ReplaceAllString(name, "-")
 	name = strings.Trim(name, "-.")
 	if len(name) > 200 {
@@ -165,7 +183,8 @@ func newJoinCommand() *cobra.Command {
 		Short: "Register a member cluster with the host",
 		Long: `Register a member cluster with the host cluster, as the KubeFedCluster NAME.
 
-In the member it creates (or updates) the control plane's namespace, a ServiceAccount, a
+In the member it creates (or updates) the control plane's namespace, a ServiceAccount
+NAME-HOST (HOST is --host-cluster-name, or else the host's context, as with kubefedctl), a
 long-lived token Secret, and a ClusterRole and ClusterRoleBinding that grant what fed-controller
 needs: full control of the target types of the FederatedTypeConfigs enabled in the host, read
 access to nodes and pods, and the health and version endpoints. When an RBAC type is enabled
@@ -185,6 +204,7 @@ refuses to take over an object of the same name that another host's join made.
 join can be run again: it applies the same objects, so running it after more types are enabled
 in the host extends the member's role to them. Joining the host to itself works.`,
 		Example: `  fedctl join cce --cluster-context cce --host-cluster-context host
+  fedctl join cce --cluster-context cce --host-cluster-context arn:aws:eks:eu-west-1:1:cluster/hub --host-cluster-name hub
   fedctl join host --cluster-context host --host-cluster-context host`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -263,7 +283,7 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 	}
 
 	// Member side.
-	sa := serviceAccountName(name, o.hostContext)
+	sa := serviceAccountName(name, o.hostClusterName())
 	if err := refuseOtherJoins(ctx, memberObjects(member, o.namespace, sa), name, id); err != nil {
 		return fmt.Errorf("member %s: %w", o.clusterContext, err)
 	}
