@@ -33,7 +33,7 @@ func TestJoinedMemberAcceptsFederatedRBAC(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(ContainSubstring("members refuse the ClusterRoleBinding objects that grant more than their joined role holds: join also grants bind on clusterroles for this type"))
 	t.Cleanup(func() {
-		_, err := fedctlIn(context.Background(), append([]string{"disable", "clusterrolebindings.rbac.authorization.k8s.io", "--delete-crd", "--force", "--wait=false"}, hostArgs...)...)
+		err := fedctlIn(context.Background(), append([]string{"disable", "clusterrolebindings.rbac.authorization.k8s.io", "--delete-crd", "--force", "--wait=false"}, hostArgs...)...)
 		if err != nil {
 			t.Errorf("failed to disable clusterrolebindings: %v", err)
 		}
@@ -43,7 +43,7 @@ func TestJoinedMemberAcceptsFederatedRBAC(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(ContainSubstring("member cce: the role also grants bind on clusterroles and escalate on clusterroles: the enabled RBAC types (clusterrolebindings.rbac.authorization.k8s.io, clusterroles.rbac.authorization.k8s.io)"))
 	t.Cleanup(func() {
-		if _, err := fedctlIn(context.Background(), append([]string{"unjoin", "cce"}, joinArgs...)...); err != nil {
+		if err := fedctlIn(context.Background(), append([]string{"unjoin", "cce"}, joinArgs...)...); err != nil {
 			t.Errorf("failed to unjoin cce: %v", err)
 		}
 	})
@@ -129,12 +129,11 @@ func TestJoinedMemberAcceptsFederatedRBAC(t *testing.T) {
 }
 
 // fedctlIn runs fedctl with ctx: cleanups run after the test's context is done.
-func fedctlIn(ctx context.Context, args ...string) (string, error) {
+func fedctlIn(ctx context.Context, args ...string) error {
 	var out, errOut bytes.Buffer
 	cmd := newRootCommand(&out, &errOut)
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
-	return out.String(), err
+	return cmd.ExecuteContext(ctx)
 }
 
 // enabledFTC builds an enabled FederatedTypeConfig of the target group and plural.
