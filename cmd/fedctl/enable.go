@@ -292,6 +292,10 @@ func (h *hostClient) install(ctx context.Context, crd *apiextv1.CustomResourceDe
 	say("FederatedTypeConfig %s/%s applied: %s propagated as %s", h.namespace, ftc.Name, ftc.Spec.TargetType.Kind, ftc.Spec.FederatedType.Kind)
 	if !dryRun {
 		say("Federation of %s enabled. Run fedctl join again for each member, so that its role covers the type.", ftc.Name)
+		if rules, _ := delegationRules([]corev1beta1.FederatedTypeConfig{*ftc}); len(rules) > 0 {
+			say("Until then, members refuse the %s objects that grant more than their joined role holds: join also grants %s for this type.",
+				ftc.Spec.TargetType.Kind, describeVerbs(rules))
+		}
 	}
 	return nil
 }

@@ -7,16 +7,21 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/restmapper"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/federate/typegen"
+	"github.com/fedplane/fedplane/pkg/manifests"
 )
 
 // managedLabel marks the objects that a control plane propagated to a member cluster.
@@ -47,6 +52,8 @@ type federateOptions struct {
 	hostFlags
 	namespace  string
 	contents   bool
+	skip       []string
+	filename   string
 	output     string
 	enableType bool
 	timeout    time.Duration
@@ -55,7 +62,7 @@ type federateOptions struct {
 func newFederateCommand() *cobra.Command {
 	o := &federateOptions{}
 	cmd := &cobra.Command{
-		Use:   "federate TYPE NAME [-n NAMESPACE]",
+		Use:   "federate (TYPE NAME [-n NAMESPACE] | -f FILE)",
 		Short: "Create a federated object from an object of the host",
 		Long: `Create the federated object of the object NAME of type TYPE that exists in the host cluster:
 same name and namespace (a FederatedNamespace goes in the namespace it federates), spec.template
@@ -83,8 +90,19 @@ those propagated by a control plane (label kubefed.io/managed=true), those being
 kube-root-ca.crt ConfigMap, the default ServiceAccount, service account token Secrets, and every
 object of types that controllers create (endpoints, endpoint slices, events, propagated versions).
 
+--skip-api-resources (-s) leaves types out of --contents: each value (comma-separated, or the
+flag repeated) is a plural, singular, kind, short name or plural.group of a type, or an API group,
+which leaves out every type of that group, in any case; as kubefedctl's flag.
+
 -o yaml prints the federated objects instead of creating them, without checking whether they
-exist; the type need not be enabled then.`,
+exist; the type need not be enabled then.
+
+-f FILE (- for standard input) federates the objects of a manifest instead, as kubefedctl
+federate --filename does: it needs no cluster, reads every document (and the items of List
+documents), and prints the federated objects as YAML, creating nothing. The federated type of a
+default type (deployments, configmaps, ...) is the default one; for any other, it is what fedctl
+enable would generate, the plural guessed from the kind, and the object namespaced when it has a
+namespace. -n gives a namespace to the objects of namespaced default types that have none.`,
 		Example: `  # Federate the Deployment web of namespace shop to every member cluster.
   fedctl federate deployments.apps web -n shop
 
@@ -92,17 +110,37 @@ exist; the type need not be enabled then.`,
   fedctl federate namespaces shop --contents
 
   # Print the FederatedConfigMap of a ConfigMap, to edit its placement before applying it.
-  fedctl federate configmaps settings -n shop -o yaml`,
-		Args: cobra.ExactArgs(2),
+  fedctl federate configmaps settings -n shop -o yaml
+
+  # Federate a namespace without its Secrets and anything of group batch.
+  fedctl federate namespaces shop --contents --skip-api-resources secrets,batch
+
+  # Federate the objects of a manifest, offline.
+  fedctl federate -f deployment.yaml > federateddeployment.yaml
+  kubectl get deployment web -n shop -o yaml | fedctl federate -f -`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.filename != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("--filename takes no TYPE NAME arguments, got %q", args)
+				}
+				return nil
+			}
+			return cobra.ExactArgs(2)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.filename != "" {
+				return o.runFile(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.Flags().Changed("namespace"))
+			}
 			return o.run(cmd.Context(), args[0], args[1], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	o.bind(cmd)
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "", "namespace of the object; empty means the namespace of the kubeconfig context")
-	cmd.Flags().BoolVar(&o.contents, "contents", false, "with a Namespace, also federate the objects of every enabled type in it")
+	cmd.Flags().BoolVarP(&o.contents, "contents", "c", false, "with a Namespace, also federate the objects of every enabled type in it")
+	cmd.Flags().StringSliceVarP(&o.skip, "skip-api-resources", "s", nil, "with --contents, the types to leave out, comma-separated or repeated: a plural, singular, kind, short name or plural.group, or a group to leave out all its types")
+	cmd.Flags().StringVarP(&o.filename, "filename", "f", "", "federate the objects of this manifest file (- for standard input) instead of TYPE NAME, printing the federated objects as YAML; needs no cluster")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "print the federated objects in this format (yaml) instead of creating them")
-	cmd.Flags().BoolVar(&o.enableType, "enable-type", false, "enable the federation of TYPE first when it is not enabled")
+	cmd.Flags().BoolVarP(&o.enableType, "enable-type", "t", false, "enable the federation of TYPE first when it is not enabled")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", time.Minute, "how long to wait for the host (and to enable the type)")
 	return cmd
 }
@@ -160,7 +198,7 @@ func (o *federateOptions) run(ctx context.Context, typeArg, name string, out, er
 	}
 	work := []federation{{ftc: ftc, target: obj, federated: fed}}
 	if o.contents {
-		contents, err := h.namespaceContents(ctx, name, o.output == "", errOut)
+		contents, err := h.namespaceContents(ctx, name, o.skip, o.output == "", errOut)
 		if err != nil {
 			return err
 		}
@@ -181,6 +219,71 @@ func (o *federateOptions) run(ctx context.Context, typeArg, name string, out, er
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// runFile federates the objects of --filename offline and prints the federated objects as
+// YAML, as kubefedctl federate --filename does.
+func (o *federateOptions) runFile(stdin io.Reader, out io.Writer, namespaceSet bool) error {
+	switch {
+	case o.output != "" && o.output != "yaml":
+		return fmt.Errorf("invalid --output %q: the only format is yaml", o.output)
+	case o.contents, o.enableType, len(o.skip) > 0:
+		return errors.New("--filename federates the objects of the file only, offline: it does not go with --contents, --skip-api-resources or --enable-type")
+	}
+	objs, err := manifests.LoadFrom(stdin, o.filename)
+	if err != nil {
+		return err
+	}
+	fed := make([]any, 0, len(objs))
+	for _, obj := range objs {
+		u := obj.Object
+		if u.GetName() == "" {
+			return fmt.Errorf("%s: %s has no metadata.name", obj.Source(), u.GetKind())
+		}
+		ftc, err := fileTypeConfig(u)
+		if err != nil {
+			return fmt.Errorf("%s: %w", obj.Source(), err)
+		}
+		if ftc.Spec.TargetType.Scope == corev1beta1.NamespaceScoped && u.GetNamespace() == "" {
+			if !namespaceSet {
+				return fmt.Errorf("%s: %s %s has no metadata.namespace: give one with -n", obj.Source(), u.GetKind(), u.GetName())
+			}
+			u.SetNamespace(o.namespace)
+		}
+		f, err := federatedObject(ftc, u)
+		if err != nil {
+			return fmt.Errorf("%s: %w", obj.Source(), err)
+		}
+		fed = append(fed, f.Object)
+	}
+	return writeManifests(out, fed...)
+}
+
+// fileTypeConfig is the FederatedTypeConfig of an object read from a file, without a cluster:
+// the default one of its kind when there is one (with the object's version), otherwise the one
+// fedctl enable would generate, with the plural guessed from the kind and the object namespaced
+// when it has a namespace (runFile's -n applies to the namespaced default types only, whose
+// scope is known).
+func fileTypeConfig(u *unstructured.Unstructured) (*corev1beta1.FederatedTypeConfig, error) {
+	gvk := u.GroupVersionKind()
+	if gvk.Kind == "" || gvk.Version == "" {
+		return nil, errors.New("apiVersion and kind are required")
+	}
+	if slices.Contains(federationGroups, gvk.Group) {
+		return nil, fmt.Errorf("%s belongs to the federation API and cannot itself be federated", gvk.GroupKind())
+	}
+	for _, t := range typegen.DefaultTargets() {
+		if t.Group == gvk.Group && t.Kind == gvk.Kind {
+			t.Version = gvk.Version
+			return t.TypeConfig(corev1beta1.DefaultNamespace), nil
+		}
+	}
+	plural, _ := meta.UnsafeGuessKindToResource(gvk)
+	t := typegen.Target{
+		Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Plural: plural.Resource, Namespaced: u.GetNamespace() != "",
+		FederatedGroup: defaultFederatedGroup, FederatedVersion: defaultFederatedVersion,
+	}
+	return t.TypeConfig(corev1beta1.DefaultNamespace), nil
 }
 
 // typeConfigFor returns the FederatedTypeConfig of the type: the host's, one that --enable-type
@@ -346,15 +449,26 @@ func skipReason(ftc *corev1beta1.FederatedTypeConfig, obj *unstructured.Unstruct
 // namespaceContents lists the objects of every enabled namespaced type in the namespace, and
 // builds their federated objects. Objects that are skipped are reported to errOut; objects
 // federated already are skipped only when checkExisting is set.
-func (h *hostClient) namespaceContents(ctx context.Context, namespace string, checkExisting bool, errOut io.Writer) ([]federation, error) {
+func (h *hostClient) namespaceContents(ctx context.Context, namespace string, skip []string, checkExisting bool, errOut io.Writer) ([]federation, error) {
 	ftcs, err := h.typeConfigs(ctx)
 	if err != nil {
 		return nil, err
+	}
+	var groups []*restmapper.APIGroupResources
+	if len(skip) > 0 {
+		// Discovery gives the short and singular names that --skip-api-resources may use.
+		if groups, err = restmapper.GetAPIGroupResources(h.disc); err != nil && len(groups) == 0 {
+			return nil, fmt.Errorf("failed to discover the host's API types: %w", err)
+		}
 	}
 	var work []federation
 	for _, ftc := range sortedTypeConfigs(ftcs) {
 		if ftc.Spec.Propagation != corev1beta1.PropagationEnabled || ftc.Spec.TargetType.Scope != corev1beta1.NamespaceScoped ||
 			slices.Contains(controllerCreatedTypes, ftc.Name) {
+			continue
+		}
+		if name, ok := skippedBy(skip, discoveredTarget(groups, &ftc)); ok {
+			fmt.Fprintf(errOut, "skipped every %s: --skip-api-resources names %s\n", ftc.Spec.TargetType.Kind, name)
 			continue
 		}
 		list, err := h.resource(targetResource(&ftc), true, namespace).List(ctx, metav1.ListOptions{})
@@ -413,4 +527,39 @@ func noteAnnotations(errOut io.Writer, w federation) {
 	if a, _, _ := unstructured.NestedStringMap(w.federated.Object, "spec", "template", "metadata", "annotations"); len(a) > 0 {
 		fmt.Fprintf(errOut, "note: the template of %s keeps the annotations of %s, which are not propagated; set annotations with overrides\n", refOf(w.federated), refOf(w.target))
 	}
+}
+
+// discoveredTarget is the target type of ftc as the host's discovery lists it, with its short
+// and singular names; from the FederatedTypeConfig alone when discovery does not list it.
+func discoveredTarget(groups []*restmapper.APIGroupResources, ftc *corev1beta1.FederatedTypeConfig) metav1.APIResource {
+	if r, ok := findResource(groups, targetResource(ftc)); ok {
+		return r
+	}
+	tt := ftc.Spec.TargetType
+	return metav1.APIResource{Group: tt.Group, Version: tt.Version, Name: tt.PluralName, Kind: tt.Kind}
+}
+
+// skippedBy returns the first name of skip (the values of --skip-api-resources) that names the
+// type r, in any case: its group (which leaves out every type of the group; the core group has
+// no name), its plural, its singular, its kind, one of its short names, or plural.group.
+func skippedBy(skip []string, r metav1.APIResource) (string, bool) {
+	for _, name := range skip {
+		n := strings.ToLower(strings.TrimSpace(name))
+		if n == "" {
+			continue
+		}
+		if (r.Group != "" && n == strings.ToLower(r.Group)) || n == r.Name || n == strings.ToLower(r.SingularName) ||
+			n == strings.ToLower(r.Kind) || n == groupQualifiedName(r.Name, r.Group) || slices.Contains(lowered(r.ShortNames), n) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+func lowered(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, strings.ToLower(n))
+	}
+	return out
 }

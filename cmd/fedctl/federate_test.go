@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -483,6 +485,23 @@ spec:
 		g.Expect(federatedIn(t, dyn, "FederatedConfigMap", "shop")).To(BeEmpty())
 	})
 
+	t.Run("--skip-api-resources leaves types out of the contents, by any of their names or their group", func(t *testing.T) {
+		g := NewWithT(t)
+		out, errOut, err := onHost(t, "federate", "ns", "shop", "--contents", "-o", "yaml", "--skip-api-resources", "cm,SECRET", "-s", "apps", "-s", "sa")
+		g.Expect(err).NotTo(HaveOccurred())
+		docs, err := manifests.Decode([]byte(out))
+		g.Expect(err).NotTo(HaveOccurred())
+		var got []string
+		for _, d := range docs {
+			got = append(got, refOf(d))
+		}
+		g.Expect(got).To(Equal([]string{"FederatedNamespace shop/shop", "FederatedService shop/web"}))
+		g.Expect(errOut).To(ContainSubstring("skipped every ConfigMap: --skip-api-resources names cm\n"))
+		g.Expect(errOut).To(ContainSubstring("skipped every Secret: --skip-api-resources names SECRET\n"))
+		g.Expect(errOut).To(ContainSubstring("skipped every Deployment: --skip-api-resources names apps\n"))
+		g.Expect(errOut).To(ContainSubstring("skipped every ServiceAccount: --skip-api-resources names sa\n"))
+	})
+
 	t.Run("a namespace with its contents, skipping what is managed or federated already", func(t *testing.T) {
 		g := NewWithT(t)
 		out, errOut, err := onHost(t, "federate", "namespaces", "shop", "--contents")
@@ -537,4 +556,91 @@ FederatedService shop/web created from Service shop/web
 		_, _, err = onHost(t, "federate", "configmaps", "settings", "-n", "shop", "--enable-type", "-o", "yaml")
 		g.Expect(err).To(MatchError("--enable-type writes to the host and cannot go with --output"))
 	})
+}
+
+func TestFederateFileGolden(t *testing.T) {
+	input, err := os.ReadFile(filepath.Join("testdata", "federate-file-input.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "federate-file.yaml")
+	for _, args := range [][]string{
+		{"federate", "-f", "-", "-n", "shop"},
+		{"federate", "--filename", filepath.Join("testdata", "federate-file-input.yaml"), "-n", "shop", "-o", "yaml", "--host-cluster-context", "ignored"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			got, err := fedctlStdin(t, string(input), args...)
+			if err != nil {
+				t.Fatalf("fedctl %s: %v", strings.Join(args, " "), err)
+			}
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/fedctl -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("fedctl federate -f output differs from %s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
+
+func TestFederateFileRefuses(t *testing.T) {
+	cases := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{name: "TYPE NAME with --filename", args: []string{"federate", "configmaps", "a", "-f", "-"}, want: "--filename takes no TYPE NAME arguments"},
+		{name: "--contents with --filename", args: []string{"federate", "-f", "-", "--contents"}, want: "does not go with --contents"},
+		{name: "a federation type", stdin: "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {name: a, namespace: x}\n",
+			args: []string{"federate", "-f", "-"}, want: "standard input (document 1): FederatedConfigMap.types.kubefed.io belongs to the federation API"},
+		{name: "no name", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: x}\n", args: []string{"federate", "-f", "-"}, want: "standard input (document 1): ConfigMap has no metadata.name"},
+		{name: "a namespaced default type without namespace or -n", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+			args: []string{"federate", "-f", "-"}, want: "standard input (document 1): ConfigMap a has no metadata.namespace: give one with -n"},
+		{name: "a missing file", args: []string{"federate", "-f", "testdata/none.yaml"}, want: "testdata/none.yaml"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := fedctlStdin(t, tc.stdin, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSkippedBy(t *testing.T) {
+	deployments := metav1.APIResource{Group: "apps", Version: "v1", Name: "deployments", SingularName: "deployment", Kind: "Deployment", ShortNames: []string{"deploy"}}
+	configMaps := metav1.APIResource{Version: "v1", Name: "configmaps", SingularName: "configmap", Kind: "ConfigMap", ShortNames: []string{"cm"}}
+	cases := []struct {
+		name string
+		skip []string
+		r    metav1.APIResource
+		want string
+	}{
+		{name: "plural", skip: []string{"deployments"}, r: deployments, want: "deployments"},
+		{name: "singular", skip: []string{"deployment"}, r: deployments, want: "deployment"},
+		{name: "kind, in any case", skip: []string{"DEPLOYMENT"}, r: deployments, want: "DEPLOYMENT"},
+		{name: "short name", skip: []string{"secrets", "deploy"}, r: deployments, want: "deploy"},
+		{name: "plural.group", skip: []string{"deployments.apps"}, r: deployments, want: "deployments.apps"},
+		{name: "the group leaves out all its types", skip: []string{"apps"}, r: deployments, want: "apps"},
+		{name: "a core type by short name", skip: []string{"cm"}, r: configMaps, want: "cm"},
+		{name: "another type's names", skip: []string{"replicasets", "rs", "batch", "deployments.example.com"}, r: deployments},
+		{name: "an empty value names nothing, not the core group", skip: []string{""}, r: configMaps},
+		{name: "nothing to skip", r: configMaps},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := skippedBy(tc.skip, tc.r)
+			if ok != (tc.want != "") || got != tc.want {
+				t.Errorf("skippedBy(%q, %s) = %q, %v; want %q", tc.skip, tc.r.Name, got, ok, tc.want)
+			}
+		})
+	}
 }

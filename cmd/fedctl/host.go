@@ -35,6 +35,9 @@ type hostFlags struct {
 func (f *hostFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the host cluster; empty means $KUBECONFIG or ~/.kube/config")
 	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context of the host cluster; empty means the current context")
+	// kubefedctl names the host's context --host-cluster-context in these commands too.
+	cmd.Flags().StringVar(&f.context, "host-cluster-context", "", "the same as --context (kubefedctl's name)")
+	cmd.MarkFlagsMutuallyExclusive("context", "host-cluster-context")
 	cmd.Flags().StringVar(&f.namespace, "kubefed-namespace", corev1beta1.DefaultNamespace, "namespace of the control plane in the host, which holds the FederatedTypeConfigs")
 }
 

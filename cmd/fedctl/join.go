@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -53,13 +54,25 @@ type clusterFlags struct {
 	kubeconfig     string
 	clusterContext string
 	hostContext    string
-	namespace      string
+	// hostName stands for the host's context in the names of the member's objects.
+	hostName  string
+	namespace string
+}
+
+// hostClusterName is the host's name in the names of the member's objects (see
+// serviceAccountName): --host-cluster-name, or the host's context.
+func (f *clusterFlags) hostClusterName() string {
+	if f.hostName != "" {
+		return f.hostName
+	}
+	return f.hostContext
 }
 
 func (f *clusterFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig with both contexts; empty means $KUBECONFIG or ~/.kube/config")
 	cmd.Flags().StringVar(&f.clusterContext, "cluster-context", "", "kubeconfig context of the member cluster (required)")
 	cmd.Flags().StringVar(&f.hostContext, "host-cluster-context", "", "kubeconfig context of the host cluster (required)")
+	cmd.Flags().StringVar(&f.hostName, "host-cluster-name", "", "name of the host in the names of the member's ServiceAccount and RBAC objects, instead of --host-cluster-context (as kubefedctl's flag); give join and unjoin the same")
 	cmd.Flags().StringVar(&f.namespace, "kubefed-namespace", corev1beta1.DefaultNamespace, "namespace of the control plane, in the host and in the member")
 	_ = cmd.MarkFlagRequired("cluster-context")
 	_ = cmd.MarkFlagRequired("host-cluster-context")
@@ -87,6 +100,11 @@ func (c *contexts) hostClients(namespace string) (kubernetes.Interface, dynamic.
 }
 
 func (f *clusterFlags) load() (*contexts, error) {
+	if f.hostName != "" {
+		if errs := validation.IsDNS1123Subdomain(f.hostName); len(errs) > 0 {
+			return nil, fmt.Errorf("invalid --host-cluster-name %q: it goes into the names of the member's objects: %s", f.hostName, strings.Join(errs, "; "))
+		}
+	}
 	raw, rules, err := loadKubeconfig(f.kubeconfig)
 	if err != nil {
 		return nil, err
@@ -135,9 +153,10 @@ func contextConfig(raw *clientcmdapi.Config, rules *clientcmd.ClientConfigLoadin
 var invalidNameChars = regexp.MustCompile(`[^a-z0-9.-]+`)
 
 // serviceAccountName is the name of the control plane's service account in the member:
-// KubeFed's "<cluster>-<host context>", made a valid name.
-func serviceAccountName(cluster, hostContext string) string {
-	name := strings.ToLower(cluster + "-" + hostContext)
+// KubeFed's "<cluster>-<host name>", made a valid name. The host name is --host-cluster-name,
+// or the host's context.
+func serviceAccountName(cluster, hostName string) string {
+	name := strings.ToLower(cluster + "-" + hostName)
 	name = invalidNameChars.ReplaceAllString(name, "-")
 	name = strings.Trim(name, "-.")
 	if len(name) > 200 {
@@ -164,10 +183,15 @@ func newJoinCommand() *cobra.Command {
 		Short: "Register a member cluster with the host",
 		Long: `Register a member cluster with the host cluster, as the KubeFedCluster NAME.
 
-In the member it creates (or updates) the control plane's namespace, a ServiceAccount, a
+In the member it creates (or updates) the control plane's namespace, a ServiceAccount
+NAME-HOST (HOST is --host-cluster-name, or else the host's context, as with kubefedctl), a
 long-lived token Secret, and a ClusterRole and ClusterRoleBinding that grant what fed-controller
 needs: full control of the target types of the FederatedTypeConfigs enabled in the host, read
-access to nodes and pods, and the health and version endpoints. --broad-role grants KubeFed's
+access to nodes and pods, and the health and version endpoints. When an RBAC type is enabled
+(roles, clusterroles, rolebindings, clusterrolebindings), the role also grants escalate or bind
+on the kinds of role that type needs, and join says so: Kubernetes refuses, without them, roles
+and bindings that grant more than the role holds. With escalate or bind on clusterroles the
+member's joined identity can make itself cluster-admin there. --broad-role grants KubeFed's
 everything-on-everything role instead. In the host it creates the Secret with the token and the
 member's CA, and the KubeFedCluster with the member's endpoint, CA bundle and proxy URL, taken
 from the member's kubeconfig context; a context that skips TLS verification gives
@@ -180,6 +204,7 @@ refuses to take over an object of the same name that another host's join made.
 join can be run again: it applies the same objects, so running it after more types are enabled
 in the host extends the member's role to them. Joining the host to itself works.`,
 		Example: `  fedctl join cce --cluster-context cce --host-cluster-context host
+  fedctl join cce --cluster-context cce --host-cluster-context arn:aws:eks:eu-west-1:1:cluster/hub --host-cluster-name hub
   fedctl join host --cluster-context host --host-cluster-context host`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -258,7 +283,7 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 	}
 
 	// Member side.
-	sa := serviceAccountName(name, o.hostContext)
+	sa := serviceAccountName(name, o.hostClusterName())
 	if err := refuseOtherJoins(ctx, memberObjects(member, o.namespace, sa), name, id); err != nil {
 		return fmt.Errorf("member %s: %w", o.clusterContext, err)
 	}
@@ -280,7 +305,14 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 	}
 	say("member %s: Secret %s/%s (long-lived token of the ServiceAccount)", o.clusterContext, o.namespace, tokenSecret)
 	role := rbacv1ac.ClusterRole(clusterRoleName(sa)).WithLabels(labels)
-	for _, r := range cluster.MemberRules(ftcs, o.broadRole) {
+	rules := cluster.MemberRules(ftcs, o.broadRole)
+	var delegation []rbacv1.PolicyRule
+	var rbacTypes []string
+	if !o.broadRole {
+		delegation, rbacTypes = delegationRules(ftcs)
+		rules = append(rules, delegation...)
+	}
+	for _, r := range rules {
 		role.WithRules(rbacv1ac.PolicyRule().WithAPIGroups(r.APIGroups...).WithResources(r.Resources...).
 			WithVerbs(r.Verbs...).WithNonResourceURLs(r.NonResourceURLs...))
 	}
@@ -293,7 +325,10 @@ func (o *joinOptions) run(ctx context.Context, name string, out io.Writer) error
 			WithSubjects(rbacv1ac.Subject().WithKind("ServiceAccount").WithName(sa).WithNamespace(o.namespace)), apply); err != nil {
 		return fmt.Errorf("member %s: failed to apply ClusterRoleBinding: %w", o.clusterContext, err)
 	}
-	say("member %s: ClusterRole and ClusterRoleBinding %s (%d rules)", o.clusterContext, clusterRoleName(sa), len(cluster.MemberRules(ftcs, o.broadRole)))
+	say("member %s: ClusterRole and ClusterRoleBinding %s (%d rules)", o.clusterContext, clusterRoleName(sa), len(rules))
+	if len(delegation) > 0 {
+		say("member %s: %s", o.clusterContext, describeDelegation(delegation, rbacTypes))
+	}
 
 	token, tokenCA := []byte("dry-run"), []byte(nil)
 	if !o.dryRun {

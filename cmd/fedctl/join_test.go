@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,6 +204,22 @@ func TestJoinAndUnjoin(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 	})
 
+	t.Run("--host-cluster-name names the member's objects in place of the host's context, for join and unjoin", func(t *testing.T) {
+		g := NewWithT(t)
+		args := []string{"--kubeconfig", kubeconfig, "--cluster-context", "cce", "--host-cluster-context", "host", "--host-cluster-name", "hub"}
+		out, err := fedctl(t, append([]string{"join", "named"}, args...)...)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(out).To(ContainSubstring("member cce: ServiceAccount " + ns + "/named-hub\n"))
+		member, err := lab.Cluster("cce").Clientset()
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(joinedObjects(t, member, "named")).To(ConsistOf(
+			"ServiceAccount "+ns+"/named-hub", "Secret "+ns+"/named-hub-token",
+			"ClusterRole kubefed-controller-manager:named-hub", "ClusterRoleBinding kubefed-controller-manager:named-hub"))
+		_, err = fedctl(t, append([]string{"unjoin", "named"}, args...)...)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(joinedObjects(t, member, "named")).To(BeEmpty())
+	})
+
 	t.Run("unjoin leaves nothing behind, and never the host's own namespace", func(t *testing.T) {
 		g := NewWithT(t)
 		host, err := lab.Host().Clientset()
@@ -225,4 +242,15 @@ func TestJoinAndUnjoin(t *testing.T) {
 		_, err = host.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred(), "the host's own namespace stays")
 	})
+}
+
+func TestJoinRefusesAHostClusterNameThatCannotBeInAName(t *testing.T) {
+	for _, command := range []string{"join", "unjoin"} {
+		for _, bad := range []string{"arn:aws:eks/hub", "Hub", "hub/1"} {
+			_, err := fedctl(t, command, "cce", "--kubeconfig", filepath.Join(t.TempDir(), "none"), "--cluster-context", "cce", "--host-cluster-context", "host", "--host-cluster-name", bad)
+			if err == nil || !strings.Contains(err.Error(), `invalid --host-cluster-name "`+bad+`"`) {
+				t.Errorf("%s --host-cluster-name %q: got %v, want an error naming the flag", command, bad, err)
+			}
+		}
+	}
 }

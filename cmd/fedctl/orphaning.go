@@ -38,8 +38,10 @@ type orphaningOptions struct {
 
 func newOrphaningCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "orphaning",
-		Short: "Keep, or stop keeping, a federated object's copies in the members when it is deleted",
+		Use: "orphaning",
+		// kubefedctl's name for the command, so that its users' scripts keep working.
+		Aliases: []string{"orphaning-deletion"},
+		Short:   "Keep, or stop keeping, a federated object's copies in the members when it is deleted",
 		Long: `Manage the annotation kubefed.io/orphan of a federated object. When it is "true", deleting
 the federated object leaves the objects it propagated in the member clusters (they are no longer
 managed); otherwise they are deleted from the members first.
@@ -47,7 +49,10 @@ managed); otherwise they are deleted from the members first.
 TYPE names the federated type (federateddeployments, FederatedDeployment) or its target type
 (deployments.apps, deployments); NAME is the federated object, in the namespace -n (the context's
 by default; a FederatedNamespace's is NAME itself). Only the annotation is changed, with a merge
-patch.`,
+patch.
+
+fedctl orphaning-deletion is the same command, under kubefedctl's name, with the same
+subcommands and arguments.`,
 		Example: `  fedctl orphaning enable deployments.apps web -n shop
   fedctl orphaning status federateddeployments web -n shop
   fedctl orphaning disable deployments.apps web -n shop`,

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
@@ -86,6 +88,20 @@ spec:
 		g.Expect(status(g, "FederatedNamespace", "orphans")).To(Equal("Enabled\n"))
 	})
 
+	t.Run("kubefedctl's spelling: orphaning-deletion and --host-cluster-context", func(t *testing.T) {
+		g := NewWithT(t)
+		kubefedctl := func(args ...string) (string, error) {
+			return fedctl(t, append(append([]string{"orphaning-deletion"}, args...), "--kubeconfig", lab.KubeconfigPath(), "--host-cluster-context", "host")...)
+		}
+		out, err := kubefedctl("enable", "deployments", "web", "-n", "orphans")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(out).To(ContainSubstring("FederatedDeployment orphans/web: orphaning enabled"))
+		g.Expect(kubefedctl("status", "deployments", "web", "-n", "orphans")).To(Equal("Enabled\n"))
+		_, err = kubefedctl("disable", "deployments", "web", "-n", "orphans")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(kubefedctl("status", "deployments", "web", "-n", "orphans")).To(Equal("Disabled\n"))
+	})
+
 	t.Run("mistakes are named", func(t *testing.T) {
 		g := NewWithT(t)
 		_, _, err := onHost(t, "orphaning", "enable", "deployments.apps", "missing", "-n", "orphans")
@@ -95,4 +111,25 @@ spec:
 		_, _, err = onHost(t, "orphaning", "status", "deployments.apps")
 		g.Expect(err).To(MatchError(ContainSubstring("accepts 2 arg(s), received 1")))
 	})
+}
+
+func TestOrphaningDeletionIsKubefedctlsNameOfOrphaning(t *testing.T) {
+	root := newRootCommand(&bytes.Buffer{}, &bytes.Buffer{})
+	for _, sub := range []string{"enable", "disable", "status"} {
+		cmd, rest, err := root.Find([]string{"orphaning-deletion", sub, "deployments", "web"})
+		if err != nil {
+			t.Fatalf("orphaning-deletion %s: %v", sub, err)
+		}
+		if got := cmd.CommandPath(); got != "fedctl orphaning "+sub {
+			t.Errorf("orphaning-deletion %s runs %q, want fedctl orphaning %s", sub, got, sub)
+		}
+		if diff := cmp.Diff([]string{"deployments", "web"}, rest); diff != "" {
+			t.Errorf("orphaning-deletion %s arguments (-want +got):\n%s", sub, diff)
+		}
+		for _, flag := range []string{"namespace", "kubeconfig", "host-cluster-context", "kubefed-namespace"} {
+			if cmd.Flags().Lookup(flag) == nil {
+				t.Errorf("orphaning-deletion %s has no --%s", sub, flag)
+			}
+		}
+	}
 }

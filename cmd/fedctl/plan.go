@@ -38,14 +38,19 @@ func newPlanCommand() *cobra.Command {
 		Long: `Preview, without any cluster, what every member cluster would receive.
 
 plan reads KubeFedCluster, FederatedTypeConfig, FederatedNamespace, Federated* and
-ReplicaSchedulingPreference manifests from files and directories (other kinds are ignored), checks
-them as the API server would at kubectl apply time, and prints for every federated object and
-every cluster whether the cluster is selected and why, the replicas when a
-ReplicaSchedulingPreference governs the object, and the object the cluster would receive after
-its overrides.
+ReplicaSchedulingPreference manifests from files, directories and standard input (-f -; other
+kinds are ignored), checks them as the API server would at kubectl apply time, and prints for
+every federated object and every cluster whether the cluster is selected and why, the replicas
+when a ReplicaSchedulingPreference governs the object, and the object the cluster would receive
+after its overrides.
 
 A KubeFedCluster counts as Ready when its Ready condition is True, or when it has no status at
 all. The ten default federated types are known; pass the FederatedTypeConfig of any other.
+
+A document may be a list (kind: List with items, as kubectl get -o yaml prints): its items are
+read as if each were a document. So a live host can be previewed with
+  kubectl get kubefedclusters,federatedtypeconfigs,federatednamespaces,federateddeployments,\
+    replicaschedulingpreferences -A -o yaml | fedctl plan -f -
 
 The JSON form (-o json) is a stable contract:
   {"items": [{"apiVersion", "kind", "namespace", "name",
@@ -55,25 +60,26 @@ Items are sorted by kind, namespace and name; clusters by name. "replicas" is pr
 objects that a ReplicaSchedulingPreference governs, "object" only for selected clusters, and
 "cluster" only for errors that concern one cluster.`,
 		Example: `  fedctl plan -f manifests/ -f clusters.yaml
-  fedctl plan -f federateddeployment.yaml -f clusters.yaml -o json`,
+  fedctl plan -f federateddeployment.yaml -f clusters.yaml -o json
+  kubectl get kubefedclusters,federateddeployments -A -o yaml | fedctl plan -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return o.run(cmd.Context(), cmd.OutOrStdout())
+			return o.run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringArrayVarP(&o.files, "filename", "f", nil, "a manifest file or a directory of them (.yaml, .yml, .json); repeatable")
+	cmd.Flags().StringArrayVarP(&o.files, "filename", "f", nil, "a manifest file, a directory of them (.yaml, .yml, .json), or - for standard input; repeatable")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, yaml or json")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
 
-func (o *planOptions) run(ctx context.Context, out io.Writer) error {
+func (o *planOptions) run(ctx context.Context, stdin io.Reader, out io.Writer) error {
 	switch o.output {
 	case "table", "yaml", "json":
 	default:
 		return fmt.Errorf("unknown output format %q: use table, yaml or json", o.output)
 	}
-	objs, err := manifests.Load(o.files...)
+	objs, err := manifests.LoadFrom(stdin, o.files...)
 	if err != nil {
 		return err
 	}

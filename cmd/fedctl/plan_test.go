@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fedplane/fedplane/internal/testfixtures"
+	"github.com/fedplane/fedplane/pkg/manifests"
 	"github.com/fedplane/fedplane/pkg/plan"
 )
 
@@ -210,5 +215,75 @@ func TestPlanRefusesInvalidInputNamingFileAndField(t *testing.T) {
 func TestPlanRefusesUnknownOutputFormat(t *testing.T) {
 	if _, err := fedctl(t, "plan", "-f", readyClusters(t), "-o", "xml"); err == nil || !strings.Contains(err.Error(), "xml") {
 		t.Errorf("got %v, want an error naming the format", err)
+	}
+}
+
+// fedctlStdin runs fedctl with args and stdin as its standard input.
+func fedctlStdin(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := newRootCommand(&out, &errOut)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+// asLiveList turns the manifests under paths into one v1 List, as kubectl get -o yaml prints a
+// live host: every item with the metadata the API server adds.
+func asLiveList(t *testing.T, paths ...string) string {
+	t.Helper()
+	objs, err := manifests.Load(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]any, 0, len(objs))
+	for i, o := range objs {
+		u := o.Object.DeepCopy()
+		u.SetUID(types.UID(fmt.Sprintf("00000000-0000-0000-0000-%012d", i)))
+		u.SetResourceVersion(fmt.Sprint(1000 + i))
+		u.SetGeneration(1)
+		u.SetCreationTimestamp(metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)))
+		u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, APIVersion: u.GetAPIVersion()}})
+		items = append(items, u.Object)
+	}
+	b, err := yaml.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}, "items": items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPlanReadsAListFromStandardInput(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "plan-ready.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fedctlStdin(t, asLiveList(t, seedManifests(t), readyClusters(t)), "plan", "-f", "-", "-o", "json")
+	if err != nil {
+		t.Fatalf("fedctl plan -f -: %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("the plan of the same objects as a live List on standard input differs from plan-ready.json (-want +got):\n%s", diff)
+	}
+}
+
+func TestPlanNamesTheListItemOfAnInvalidObject(t *testing.T) {
+	list := `apiVersion: v1
+kind: List
+items:
+- apiVersion: core.kubefed.io/v1beta1
+  kind: KubeFedCluster
+  metadata: {name: cce, namespace: kube-federation-system}
+  spec: {apiEndpoint: "https://cce", secretRef: {name: cce}, disabledTLSValidations: [Bogus]}
+`
+	_, err := fedctlStdin(t, list, "plan", "-f", "-")
+	if err == nil {
+		t.Fatal("fedctl plan accepted invalid input")
+	}
+	for _, want := range []string{"standard input (document 1, item 1)", "spec.disabledTLSValidations"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
 	}
 }

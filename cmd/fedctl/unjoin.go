@@ -37,7 +37,8 @@ deletes only objects with both of its own marks. Objects of an older join, which
 mark, are kept and named in the output: run join again from the same host to mark them.
 
 Objects that fedplane propagated to the member are not touched. The member is cleaned first; when
-it cannot be reached, unjoin stops without changing the host, unless --force is given.`,
+it cannot be reached, unjoin stops without changing the host, unless --force is given. Give it the
+--host-cluster-name that join was given, if any: it is part of the member objects' names.`,
 		Example: `  fedctl unjoin cce --cluster-context cce --host-cluster-context host`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -105,7 +106,7 @@ func (o *unjoinOptions) cleanMember(ctx context.Context, c *contexts, host kuber
 	if !found {
 		say("the host has no namespace %s, whose UID marks what its joins created; nothing can be proven to be this host's, so everything is kept", o.namespace)
 	}
-	sa := serviceAccountName(name, o.hostContext)
+	sa := serviceAccountName(name, o.hostClusterName())
 	unmarked := false
 	for _, obj := range memberObjects(member, o.namespace, sa) {
 		got, err := obj.get(ctx)

@@ -16,25 +16,53 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
+// Stdin is the path that names standard input in Load's paths, as with kubectl -f -.
+const Stdin = "-"
+
 // Object is one object read from a manifest file.
 type Object struct {
-	// File is the file the object was read from.
+	// File is the file the object was read from ("-" for standard input).
 	File string
 	// Index is the object's position in the file, from 1.
 	Index int
+	// Item is the object's position, from 1, in the items of the list that document Index
+	// holds (kind: List, as kubectl get -o yaml prints, or any kind ending in List); 0 when the
+	// document is the object itself.
+	Item int
 	// Object is the object.
 	Object *unstructured.Unstructured
 }
 
-// Source names where the object came from: the file, and the document number when the file
-// holds several.
-func (o Object) Source() string { return fmt.Sprintf("%s (document %d)", o.File, o.Index) }
+// Source names where the object came from: the file, the document number, and the item
+// number when the document is a list.
+func (o Object) Source() string {
+	file := displayName(o.File)
+	if o.Item > 0 {
+		return fmt.Sprintf("%s (document %d, item %d)", file, o.Index, o.Item)
+	}
+	return fmt.Sprintf("%s (document %d)", file, o.Index)
+}
 
 // Load reads every object of the given files, and of the .yaml, .yml and .json files under the
-// given directories, in path order.
-func Load(paths ...string) ([]Object, error) {
+// given directories, in path order. A path "-" reads standard input.
+func Load(paths ...string) ([]Object, error) { return LoadFrom(os.Stdin, paths...) }
+
+// LoadFrom is Load with stdin as what the path "-" reads; stdin can be read once only, so "-"
+// may be given once. A document that is a list (kind List, or any kind ending in List, with
+// items) gives its items, each with the list's apiVersion and the kind without "List" when it
+// has none of its own.
+func LoadFrom(stdin io.Reader, paths ...string) ([]Object, error) {
 	var files []string
+	stdinSeen := false
 	for _, p := range paths {
+		if p == Stdin {
+			if stdinSeen {
+				return nil, errors.New(`standard input ("-") can be read only once`)
+			}
+			stdinSeen = true
+			files = append(files, p)
+			continue
+		}
 		info, err := os.Stat(p)
 		if err != nil {
 			return nil, fmt.Errorf("failed to read %s: %w", p, err)
@@ -64,19 +92,77 @@ func Load(paths ...string) ([]Object, error) {
 	}
 	var objs []Object
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		var data []byte
+		var err error
+		if f == Stdin {
+			data, err = io.ReadAll(stdin)
+		} else {
+			data, err = os.ReadFile(f)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("failed to read %s: %w", f, err)
+			return nil, fmt.Errorf("failed to read %s: %w", displayName(f), err)
 		}
 		decoded, err := Decode(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return nil, fmt.Errorf("%s: %w", displayName(f), err)
 		}
 		for i, o := range decoded {
-			objs = append(objs, Object{File: f, Index: i + 1, Object: o})
+			items, err := listItems(o)
+			if err != nil {
+				return nil, fmt.Errorf("%s (document %d): %w", displayName(f), i+1, err)
+			}
+			if items == nil {
+				objs = append(objs, Object{File: f, Index: i + 1, Object: o})
+				continue
+			}
+			for j, item := range items {
+				objs = append(objs, Object{File: f, Index: i + 1, Item: j + 1, Object: item})
+			}
 		}
 	}
 	return objs, nil
+}
+
+// displayName is how messages name a path of Load.
+func displayName(path string) string {
+	if path == Stdin {
+		return "standard input"
+	}
+	return path
+}
+
+// listItems returns the items of a list document, or nil when the document is no list. An
+// empty list gives an empty, non-nil slice.
+func listItems(o *unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	if !strings.HasSuffix(o.GetKind(), "List") || !o.IsList() {
+		return nil, nil
+	}
+	raw, _, err := unstructured.NestedSlice(o.Object, "items")
+	if err != nil {
+		return nil, fmt.Errorf("%s: items: %w", o.GetKind(), err)
+	}
+	items := make([]*unstructured.Unstructured, 0, len(raw))
+	for j, r := range raw {
+		m, ok := r.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: items[%d]: not an object", o.GetKind(), j)
+		}
+		item := &unstructured.Unstructured{Object: m}
+		if o.GetKind() != "List" {
+			// A typed list (DeploymentList) may leave its items' apiVersion and kind out.
+			if item.GetAPIVersion() == "" {
+				item.SetAPIVersion(o.GetAPIVersion())
+			}
+			if item.GetKind() == "" {
+				item.SetKind(strings.TrimSuffix(o.GetKind(), "List"))
+			}
+		}
+		if item.GetKind() == "" {
+			return nil, fmt.Errorf("%s: items[%d]: kind is missing", o.GetKind(), j)
+		}
+		items = append(items, item)
+	}
+	return items, nil
 }
 
 // Decode decodes the objects of a multi-document YAML or JSON stream, skipping empty
