@@ -232,18 +232,18 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 		}
 	}
 	if !s.deleting {
-		if err := r.writeVersion(ctx, s, results); err != nil {
-			if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		if verr := r.writeVersion(ctx, s, results); verr != nil {
+			switch {
+			case apierrors.HasStatusCause(verr, corev1.NamespaceTerminatingCause):
 				// The object's namespace is being deleted, and the object with it: its
 				// deletion brings it back, and no retry could create the version now.
 				log.V(1).Info("the propagated version is not recorded: the namespace is being deleted")
 				return result, err
-			}
-			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			case apierrors.IsConflict(verr) || apierrors.IsAlreadyExists(verr):
 				// The cache is behind this controller's own write; look again shortly.
 				return reconcile.Result{RequeueAfter: time.Second}, nil
 			}
-			return reconcile.Result{}, fmt.Errorf("failed to write the propagated version: %w", err)
+			return reconcile.Result{}, fmt.Errorf("failed to write the propagated version: %w", verr)
 		}
 	}
 	if err != nil || result.RequeueAfter > 0 {
