@@ -165,7 +165,7 @@ func compat(ctx context.Context, args []string) error {
 			summary.Passed, summary.Failed, counts[outcomePass], counts[outcomeFail], logPath)
 	}
 	if !summary.Found {
-		return fmt.Errorf("the suite ended without its summary (%v): see %s", runErr, logPath)
+		return fmt.Errorf("the suite ended without its summary (%w): see %s", runErr, logPath)
 	}
 	if counts[outcomeFail] > 0 {
 		return fmt.Errorf("%d of %d specs failed", counts[outcomeFail], len(results))

@@ -185,7 +185,7 @@ func TestCompute(t *testing.T) {
 		{
 			name:    "a preference spreads over ready clusters only",
 			objects: []object{ns, federated("FederatedDeployment", "shop", "web").selector(map[string]any{})},
-			prefs:   []schedulingv1alpha1.ReplicaSchedulingPreference{rsp("shop", "web", 6, false)},
+			prefs:   []schedulingv1alpha1.ReplicaSchedulingPreference{rsp(false)},
 			item:    "web",
 			want: map[string]summary{
 				"a": {Selected: true, Replicas: n(3), HasObject: true},
@@ -196,7 +196,7 @@ func TestCompute(t *testing.T) {
 		{
 			name:    "with intersectWithClusterSelector only matching clusters are candidates",
 			objects: []object{ns, federated("FederatedDeployment", "shop", "web").selector(map[string]any{"env": "prod"})},
-			prefs:   []schedulingv1alpha1.ReplicaSchedulingPreference{rsp("shop", "web", 6, true)},
+			prefs:   []schedulingv1alpha1.ReplicaSchedulingPreference{rsp(true)},
 			item:    "web",
 			want: map[string]summary{
 				"a": {Selected: true, Replicas: n(6), HasObject: true},
@@ -208,7 +208,7 @@ func TestCompute(t *testing.T) {
 			name: "a preference spreads over every Ready cluster, even one that the namespace does not place",
 			objects: []object{federated("FederatedNamespace", "shop", "shop").clusters("a"),
 				federated("FederatedDeployment", "shop", "web").selector(map[string]any{})},
-			prefs: []schedulingv1alpha1.ReplicaSchedulingPreference{rsp("shop", "web", 6, false)},
+			prefs: []schedulingv1alpha1.ReplicaSchedulingPreference{rsp(false)},
 			item:  "web",
 			want: map[string]summary{
 				"a": {Selected: true, Replicas: n(3), HasObject: true},
@@ -220,7 +220,7 @@ func TestCompute(t *testing.T) {
 			name: "with intersectWithClusterSelector a namespace placed by its cluster list alone gives no candidate, and says so",
 			objects: []object{federated("FederatedNamespace", "shop", "shop").clusters("a"),
 				federated("FederatedDeployment", "shop", "web").selector(map[string]any{})},
-			prefs: []schedulingv1alpha1.ReplicaSchedulingPreference{rsp("shop", "web", 6, true)},
+			prefs: []schedulingv1alpha1.ReplicaSchedulingPreference{rsp(true)},
 			item:  "web",
 			want: map[string]summary{
 				"a": {Selected: true, Replicas: n(0), HasObject: true},
@@ -263,11 +263,12 @@ func TestCompute(t *testing.T) {
 	}
 }
 
-func rsp(namespace, name string, total int32, intersect bool) schedulingv1alpha1.ReplicaSchedulingPreference {
+// rsp is the RSP shop/web of the cases: 6 replicas of a FederatedDeployment.
+func rsp(intersect bool) schedulingv1alpha1.ReplicaSchedulingPreference {
 	return schedulingv1alpha1.ReplicaSchedulingPreference{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"},
 		Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{
-			TargetKind: "FederatedDeployment", TotalReplicas: total, IntersectWithClusterSelector: intersect,
+			TargetKind: "FederatedDeployment", TotalReplicas: 6, IntersectWithClusterSelector: intersect,
 		},
 	}
 }
