@@ -238,6 +238,47 @@ spec:
 	g.Expect(logCount(t, fed.Controller, "starting fed-controller")).To(Equal(1), "fed-controller was not restarted")
 }
 
+// customType is a custom federated type enabled by enableCustomType.
+type customType struct {
+	fed               framework.Federation
+	target, federated *apiextv1.CustomResourceDefinition
+	ftc               *corev1beta1.FederatedTypeConfig
+	gvk               schema.GroupVersionKind
+	// object is a federated object of the type in the namespace, placed on local and cce.
+	object func(name string, size int) *unstructured.Unstructured
+}
+
+// enableCustomType starts a federation, federates namespace to local and cce, creates the CRDs
+// of kind (example.com/v1) and of its federated type, and enables the type, waiting until its
+// controller runs.
+func enableCustomType(t *testing.T, kind, namespace string) customType {
+	t.Helper()
+	g := NewWithT(t)
+	ct := customType{fed: startTypesFederation(t), gvk: schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: kind}}
+	host := ct.fed.Host
+	federateNamespace(t, host, namespace, "local", "cce")
+	ct.target, ct.federated = typeCRDs(kind)
+	for _, mc := range ct.fed.Members {
+		createCRD(t, mc, ct.target.DeepCopy())
+	}
+	createCRD(t, host, ct.target.DeepCopy())
+	createCRD(t, host, ct.federated.DeepCopy())
+	ct.ftc = typeConfig(kind, "v1beta1")
+	g.Expect(host.Create(t.Context(), ct.ftc)).To(Succeed())
+	g.Eventually(readTypeState(t, host, ct.ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(HaveField("Controller", "Running"))
+	ct.object = func(name string, size int) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "types.kubefed.io/v1beta1", "kind": "Federated" + kind,
+			"metadata": map[string]any{"name": name, "namespace": namespace},
+			"spec": map[string]any{
+				"template":  map[string]any{"spec": map[string]any{"size": int64(size)}},
+				"placement": map[string]any{"clusters": []any{map[string]any{"name": "local"}, map[string]any{"name": "cce"}}},
+			},
+		}}
+	}
+	return ct
+}
+
 // TestRemovingACRDStopsItsWatches enables a custom type, then deletes its federated CRD: the
 // FederatedTypeConfig must say NotRunning (KindNotServed) within seconds, and fed-controller
 // stop watching the kind ("Failed to watch" no longer logged). Created again, the CRD brings
@@ -246,30 +287,9 @@ spec:
 func TestRemovingACRDStopsItsWatches(t *testing.T) {
 	framework.Require(t, lab)
 	g := NewWithT(t)
-	fed := startTypesFederation(t)
-	host, members := fed.Host, fed.Members
-	federateNamespace(t, host, "e2e-sprockets", "local", "cce")
-
-	target, federated := typeCRDs("Sprocket")
-	for _, mc := range members {
-		createCRD(t, mc, target.DeepCopy())
-	}
-	createCRD(t, host, target.DeepCopy())
-	createCRD(t, host, federated.DeepCopy())
-	ftc := typeConfig("Sprocket", "v1beta1")
-	g.Expect(host.Create(t.Context(), ftc)).To(Succeed())
-	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(HaveField("Controller", "Running"))
-	sprocket := func(name string, size int) *unstructured.Unstructured {
-		return &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedSprocket",
-			"metadata": map[string]any{"name": name, "namespace": "e2e-sprockets"},
-			"spec": map[string]any{
-				"template":  map[string]any{"spec": map[string]any{"size": int64(size)}},
-				"placement": map[string]any{"clusters": []any{map[string]any{"name": "local"}, map[string]any{"name": "cce"}}},
-			},
-		}}
-	}
-	sprocketGVK := schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Sprocket"}
+	ct := enableCustomType(t, "Sprocket", "e2e-sprockets")
+	fed, host, members, target, federated, ftc := ct.fed, ct.fed.Host, ct.fed.Members, ct.target, ct.federated, ct.ftc
+	sprocket, sprocketGVK := ct.object, ct.gvk
 	framework.ApplyObject(t, host, sprocket("before", 1))
 	for name, mc := range members {
 		g.Eventually(memberSize(t, mc, sprocketGVK, "e2e-sprockets", "before")).WithTimeout(wait).WithPolling(poll).Should(BeEquivalentTo(1), "sprocket in %s", name)
@@ -325,30 +345,9 @@ func TestRemovingACRDStopsItsWatches(t *testing.T) {
 func TestStoppingATypeStopsItsMemberWatches(t *testing.T) {
 	framework.Require(t, lab)
 	g := NewWithT(t)
-	fed := startTypesFederation(t)
-	host, members := fed.Host, fed.Members
-	federateNamespace(t, host, "e2e-gizmos", "local", "cce")
-
-	target, federated := typeCRDs("Gizmo")
-	for _, mc := range members {
-		createCRD(t, mc, target.DeepCopy())
-	}
-	createCRD(t, host, target.DeepCopy())
-	createCRD(t, host, federated.DeepCopy())
-	ftc := typeConfig("Gizmo", "v1beta1")
-	g.Expect(host.Create(t.Context(), ftc)).To(Succeed())
-	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(HaveField("Controller", "Running"))
-	gizmo := func(name string, size int) *unstructured.Unstructured {
-		return &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedGizmo",
-			"metadata": map[string]any{"name": name, "namespace": "e2e-gizmos"},
-			"spec": map[string]any{
-				"template":  map[string]any{"spec": map[string]any{"size": int64(size)}},
-				"placement": map[string]any{"clusters": []any{map[string]any{"name": "local"}, map[string]any{"name": "cce"}}},
-			},
-		}}
-	}
-	gizmoGVK := schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Gizmo"}
+	ct := enableCustomType(t, "Gizmo", "e2e-gizmos")
+	fed, host, members, target, ftc := ct.fed, ct.fed.Host, ct.fed.Members, ct.target, ct.ftc
+	gizmo, gizmoGVK := ct.object, ct.gvk
 	watched := func(member string) func() (float64, error) {
 		return func() (float64, error) {
 			return fed.Controller.ReadMetric("fedplane_member_watched_kinds", map[string]string{"cluster": member, "group": "example.com", "kind": "Gizmo"})
