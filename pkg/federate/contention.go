@@ -228,40 +228,15 @@ func (t *ContentionTracker) now() time.Time {
 	return time.Now()
 }
 
-func (t *ContentionTracker) threshold() int {
-	if t.Threshold > 0 {
-		return t.Threshold
-	}
-	return DefaultContentionThreshold
-}
+func (t *ContentionTracker) threshold() int { return orDefault(t.Threshold, DefaultContentionThreshold) }
 
-func (t *ContentionTracker) window() time.Duration {
-	if t.Window > 0 {
-		return t.Window
-	}
-	return DefaultContentionWindow
-}
+func (t *ContentionTracker) window() time.Duration { return orDefault(t.Window, DefaultContentionWindow) }
 
-func (t *ContentionTracker) settle() time.Duration {
-	if t.Settle > 0 {
-		return t.Settle
-	}
-	return DefaultContentionSettle
-}
+func (t *ContentionTracker) settle() time.Duration { return orDefault(t.Settle, DefaultContentionSettle) }
 
-func (t *ContentionTracker) baseDelay() time.Duration {
-	if t.BaseDelay > 0 {
-		return t.BaseDelay
-	}
-	return DefaultContentionBaseDelay
-}
+func (t *ContentionTracker) baseDelay() time.Duration { return orDefault(t.BaseDelay, DefaultContentionBaseDelay) }
 
-func (t *ContentionTracker) maxDelay() time.Duration {
-	if t.MaxDelay > 0 {
-		return t.MaxDelay
-	}
-	return DefaultContentionMaxDelay
-}
+func (t *ContentionTracker) maxDelay() time.Duration { return orDefault(t.MaxDelay, DefaultContentionMaxDelay) }
 
 func (t *ContentionTracker) maxEntries() int {
 	if t.MaxEntries > 0 {
@@ -322,4 +297,12 @@ func (r *SyncReconciler) contend(s *scope, name string, in ClusterInput, res *cl
 		res.remoteStatus = r.remoteStatus(in.Existing)
 	}
 	return hold
+}
+
+// orDefault is v when it is set (positive), else d.
+func orDefault[T int | time.Duration](v, d T) T {
+	if v > 0 {
+		return v
+	}
+	return d
 }
