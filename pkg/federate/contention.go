@@ -228,15 +228,25 @@ func (t *ContentionTracker) now() time.Time {
 	return time.Now()
 }
 
-func (t *ContentionTracker) threshold() int { return orDefault(t.Threshold, DefaultContentionThreshold) }
+func (t *ContentionTracker) threshold() int {
+	return orDefault(t.Threshold, DefaultContentionThreshold)
+}
 
-func (t *ContentionTracker) window() time.Duration { return orDefault(t.Window, DefaultContentionWindow) }
+func (t *ContentionTracker) window() time.Duration {
+	return orDefault(t.Window, DefaultContentionWindow)
+}
 
-func (t *ContentionTracker) settle() time.Duration { return orDefault(t.Settle, DefaultContentionSettle) }
+func (t *ContentionTracker) settle() time.Duration {
+	return orDefault(t.Settle, DefaultContentionSettle)
+}
 
-func (t *ContentionTracker) baseDelay() time.Duration { return orDefault(t.BaseDelay, DefaultContentionBaseDelay) }
+func (t *ContentionTracker) baseDelay() time.Duration {
+	return orDefault(t.BaseDelay, DefaultContentionBaseDelay)
+}
 
-func (t *ContentionTracker) maxDelay() time.Duration { return orDefault(t.MaxDelay, DefaultContentionMaxDelay) }
+func (t *ContentionTracker) maxDelay() time.Duration {
+	return orDefault(t.MaxDelay, DefaultContentionMaxDelay)
+}
 
 func (t *ContentionTracker) maxEntries() int {
 	if t.MaxEntries > 0 {
