@@ -206,6 +206,10 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	if !s.deleting && !controllerutil.ContainsFinalizer(fed, Finalizer) {
 		if err := r.addFinalizer(ctx, fed); err != nil {
+			if apierrors.IsConflict(err) {
+				// The object changed since the cache read it; its update brings it back.
+				return reconcile.Result{RequeueAfter: time.Second}, nil
+			}
 			return reconcile.Result{}, fmt.Errorf("failed to add the finalizer: %w", err)
 		}
 	}
@@ -255,6 +259,10 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 			return reconcile.Result{RequeueAfter: deletionRecheck}, nil
 		}
 		if err := r.removeFinalizer(ctx, fed); err != nil {
+			if apierrors.IsConflict(err) {
+				// The cache is behind this controller's own status write; look again shortly.
+				return reconcile.Result{RequeueAfter: time.Second}, nil
+			}
 			return reconcile.Result{}, fmt.Errorf("failed to remove the finalizer: %w", err)
 		}
 		log.Info("member objects removed or orphaned; finalizer removed")
