@@ -78,6 +78,15 @@ func createCRD(t *testing.T, c client.Client, crd *apiextv1.CustomResourceDefini
 		}
 		return false
 	}).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "CRD %s established", crd.Name)
+	// Established does not mean that discovery serves every version yet: wait until the
+	// client maps each one, so that the first write of an object of the kind finds it.
+	gk := schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}
+	for _, v := range crd.Spec.Versions {
+		NewWithT(t).Eventually(func() error {
+			_, err := c.RESTMapper().RESTMapping(gk, v.Name)
+			return err
+		}).WithTimeout(wait).WithPolling(poll).Should(Succeed(), "%s/%s served", crd.Name, v.Name)
+	}
 }
 
 // testCustomResourceType federates a CRD's kind, enabled at run time.
