@@ -43,7 +43,7 @@ type ContentionKey struct {
 // fight: it is applied again only after a delay that starts at BaseDelay and doubles up to
 // MaxDelay. A copy that stays as applied for Settle after the last apply ends the fight. The
 // tracker lives in memory, one per sync reconciler, and remembers at most MaxEntries copies
-// (the least recently seen go first). A nil tracker never backs off.
+// (copies not in a fight go first). A nil tracker never backs off.
 type ContentionTracker struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -73,8 +73,6 @@ type contention struct {
 	// delay is the current delay, and until when the next apply waits.
 	delay time.Duration
 	until time.Time
-	// seen is when the copy was last looked at, to forget the least recent first.
-	seen time.Time
 }
 
 // Reverted records that the copy was found changed back from what was applied last. It tells
@@ -90,10 +88,9 @@ func (t *ContentionTracker) Reverted(k ContentionKey) (wait time.Duration, start
 	e := t.entries[k]
 	if e == nil {
 		// Applied before this process knew of it: the revert counts.
-		e = t.add(k, now)
+		e = t.add(k)
 		e.armed = true
 	}
-	e.seen = now
 	if e.armed {
 		e.armed = false
 		e.reverts = append(within(e.reverts, now.Add(-t.window())), now)
@@ -125,9 +122,9 @@ func (t *ContentionTracker) Applied(k ContentionKey, fresh bool) {
 	now := t.now()
 	e := t.entries[k]
 	if e == nil || fresh {
-		e = t.add(k, now)
+		e = t.add(k)
 	}
-	e.armed, e.lastApply, e.seen = true, now, now
+	e.armed, e.lastApply = true, now
 }
 
 // Matched records that the copy is as applied. It tells whether that ended a fight (the copy
@@ -144,7 +141,6 @@ func (t *ContentionTracker) Matched(k ContentionKey) (ended bool, recheck time.D
 		return false, 0
 	}
 	now := t.now()
-	e.seen = now
 	if quiet := now.Sub(e.lastApply); quiet >= t.settle() {
 		delete(t.entries, k)
 		return e.fighting, 0
@@ -190,22 +186,23 @@ func (t *ContentionTracker) Len() int {
 }
 
 // add starts a new entry for k, making room for it first.
-func (t *ContentionTracker) add(k ContentionKey, now time.Time) *contention {
+func (t *ContentionTracker) add(k ContentionKey) *contention {
 	if t.entries == nil {
 		t.entries = map[ContentionKey]*contention{}
 	}
 	if _, ok := t.entries[k]; !ok && len(t.entries) >= t.maxEntries() {
-		var oldest ContentionKey
-		var oldestSeen time.Time
-		first := true
+		// Any copy not in a fight goes first, without a scan of every entry: each write
+		// of a copy passes here, and a full tracker would make every write pay for it.
+		var victim ContentionKey
 		for key, e := range t.entries {
-			if first || e.seen.Before(oldestSeen) {
-				oldest, oldestSeen, first = key, e.seen, false
+			victim = key
+			if !e.fighting {
+				break
 			}
 		}
-		delete(t.entries, oldest)
+		delete(t.entries, victim)
 	}
-	e := &contention{seen: now}
+	e := &contention{}
 	t.entries[k] = e
 	return e
 }
@@ -249,10 +246,7 @@ func (t *ContentionTracker) maxDelay() time.Duration {
 }
 
 func (t *ContentionTracker) maxEntries() int {
-	if t.MaxEntries > 0 {
-		return t.MaxEntries
-	}
-	return DefaultContentionMaxEntries
+	return orDefault(t.MaxEntries, DefaultContentionMaxEntries)
 }
 
 // RevertedCopy tells whether a managed member copy carries the hash of exactly the object

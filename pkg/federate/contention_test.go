@@ -170,7 +170,7 @@ func TestContentionTrackerIsBounded(t *testing.T) {
 	if got := tr.Len(); got != 2 {
 		t.Fatalf("Len() = %d, want 2", got)
 	}
-	// The least recently seen went: its revert is new to the tracker, the others' are not.
+	// One went to make room; applying the others again keeps the bound.
 	for _, k := range keys[1:] {
 		tr.Applied(k, false)
 	}
