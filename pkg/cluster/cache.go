@@ -142,19 +142,9 @@ func (c *Cache) mapper() *kindMapper {
 	return c.kinds
 }
 
-// Synced tells whether the member's cache holds the objects of obj's kind, so that a read of
-// it answers from memory at once. The first call for a kind starts its informer in the
-// background; it never waits for the member. It is false once ctx has ended.
-func (c *Cache) Synced(ctx context.Context, name string, obj client.Object) bool {
-	c.informing.RLock()
-	defer c.informing.RUnlock()
-	_, inf, err := c.informer(ctx, name, obj)
-	return err == nil && inf.HasSynced()
-}
-
 // GetSynced reads obj from the member's cache when the cache holds the objects of its kind,
-// and tells whether it did, as Synced: it never waits for the member, and reads nothing once
-// ctx has ended. A read and the removal of the kind's informers never cross.
+// and tells whether it did. The first call for a kind starts its informer in the background;
+// it never waits for the member, and reads nothing once ctx has ended. A read and the removal of the kind's informers never cross.
 func (c *Cache) GetSynced(ctx context.Context, name string, key client.ObjectKey, obj client.Object) (bool, error) {
 	c.informing.RLock()
 	defer c.informing.RUnlock()
@@ -194,14 +184,20 @@ func (c *Cache) informer(ctx context.Context, name string, obj client.Object) (*
 		return nil, nil, err
 	}
 	gvk := obj.GetObjectKind().GroupVersionKind()
-	c.mu.Lock()
-	if !m.watched[gvk] {
-		m.watched[gvk] = true
-		if c.members[name] == m {
-			c.Metrics.watch(name, gvk)
+	// Every cached read passes here: the write lock is taken only for a kind new to the member.
+	c.mu.RLock()
+	known := m.watched[gvk]
+	c.mu.RUnlock()
+	if !known {
+		c.mu.Lock()
+		if !m.watched[gvk] {
+			m.watched[gvk] = true
+			if c.members[name] == m {
+				c.Metrics.watch(name, gvk)
+			}
 		}
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
 	return m, inf, nil
 }
 

@@ -984,7 +984,6 @@ func memberDeleteOptions(fed, existing *unstructured.Unstructured) (*client.Dele
 		GracePeriodSeconds: raw.GracePeriodSeconds,
 		Preconditions:      raw.Preconditions,
 		PropagationPolicy:  raw.PropagationPolicy,
-		DryRun:             raw.DryRun,
 		Raw:                raw,
 	}, nil
 }
