@@ -1,10 +1,19 @@
 package federate
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
@@ -107,4 +116,77 @@ func rawEqual(a, b *typesv1beta1.Raw) bool {
 		return reflect.DeepEqual(a, b)
 	}
 	return reflect.DeepEqual(av, bv)
+}
+
+// recordStatus is the one status write of a reconcile, deferred by Reconcile: it writes the
+// outcome in the scope when it changed, and adds the write's failure to the reconcile's.
+func (r *SyncReconciler) recordStatus(ctx context.Context, s *scope, result reconcile.Result, err error) (reconcile.Result, error) {
+	in, ok := r.statusInput(s)
+	if !ok {
+		return result, err
+	}
+	if werr := r.writeStatus(ctx, s, in); werr != nil {
+		return reconcile.Result{}, errors.Join(err, fmt.Errorf("failed to write the status: %w", werr))
+	}
+	return result, err
+}
+
+// statusInput is the status that the reconcile's outcome gives; ok is false when there is no
+// status to write: a member has not answered yet (the status is only ever written whole), or
+// the object is about to go.
+func (r *SyncReconciler) statusInput(s *scope) (in StatusInput, ok bool) {
+	if !s.synced || !s.complete || s.gone {
+		return StatusInput{}, false
+	}
+	in = StatusInput{Generation: s.fed.GetGeneration(), Reason: s.overall.reason, Now: r.now().UTC().Format(time.RFC3339)}
+	for _, res := range s.results {
+		in.Written = in.Written || res.written
+		if res.replicas != nil {
+			in.Replicas = ptr.To(ptr.Deref(in.Replicas, 0) + *res.replicas)
+			in.ReadyReplicas = ptr.To(ptr.Deref(in.ReadyReplicas, 0) + *res.ready)
+		}
+		if !res.decision.Listed {
+			continue
+		}
+		in.Clusters = append(in.Clusters, typesv1beta1.ClusterStatus{Name: res.name, Status: res.status, RemoteStatus: res.remoteStatus})
+	}
+	return in, true
+}
+
+// writeStatus writes the federated object's status when it changed.
+func (r *SyncReconciler) writeStatus(ctx context.Context, s *scope, in StatusInput) error {
+	status := *s.status.DeepCopy()
+	if !SetStatus(&status, in) {
+		return nil
+	}
+	body, err := statusPatch(status)
+	if err != nil {
+		return err
+	}
+	obj := s.fed.DeepCopy()
+	if err := r.Client.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, body)); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	s.status = status
+	return nil
+}
+
+// statusPatch is the merge patch that sets the whole status: a field the status leaves out
+// (no clusters listed, no replicas) is removed with an explicit null, which a merge patch
+// needs to drop what the object had.
+func statusPatch(status typesv1beta1.FederatedStatus) ([]byte, error) {
+	b, err := json.Marshal(status)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"observedGeneration", "conditions", "clusters", "replicas", "readyReplicas"} {
+		if _, ok := fields[f]; !ok {
+			fields[f] = nil
+		}
+	}
+	return json.Marshal(map[string]any{"status": fields})
 }

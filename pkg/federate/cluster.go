@@ -1,0 +1,158 @@
+package federate
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/placement"
+)
+
+// clusterResult is the outcome in one cluster.
+type clusterResult struct {
+	name         string
+	decision     ClusterDecision
+	status       typesv1beta1.PropagationStatus
+	remoteStatus *typesv1beta1.Raw
+	// version is the member object's version, when this control plane manages it there.
+	version string
+	// replicas and ready are a scalable workload's desired and ready replicas in the cluster,
+	// when its remote status is collected.
+	replicas, ready *int64
+	written         bool
+	// busy tells that no request could be sent to the member: it had no room, or a request
+	// about the object was still outstanding.
+	busy bool
+	// inFlight tells that the cluster had not answered when its reconcile stopped waiting.
+	inFlight bool
+	// retry is set when the cluster must be tried again: after this long, or soon when the
+	// error is set.
+	retry time.Duration
+	err   error
+	// events are the events that the outcome asks for, recorded as it is reached.
+	events []objectEvent
+}
+
+// clusterSync is the sync of one federated object in one cluster: what is known of the
+// cluster, and the place taken for a request to the member, if any.
+type clusterSync struct {
+	s *scope
+	d placement.Decision
+	// in is what Decide is given; read fills in the member copy.
+	in ClusterInput
+	// connected tells that the member has a client and a cache.
+	connected bool
+	// end gives back the place taken for a request to the member; nil when none is taken.
+	end func()
+}
+
+// syncCluster syncs the object in one cluster, in three steps: read the member copy from the
+// member's cache (and, only when that cannot tell, from the member), decide with
+// decideCluster, and write. A request to the member itself is sent only when the cluster is
+// Ready, connected and not suspended, and only while the member has room for it (see
+// cluster.Cache.Begin).
+func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.Decision) clusterResult {
+	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("cluster", d.Name))
+	c := r.newClusterSync(s, d)
+	defer c.release()
+	res := clusterResult{name: d.Name}
+	if suspended := r.Members.Suspended(d.Name); suspended > 0 && d.Ready && d.Selected {
+		res.retry = suspended
+	}
+	if res, stop := readResult(res, c.listed(), r.readCopy(ctx, c)); stop {
+		return res
+	}
+	c.in, res = r.decideCluster(s, d, c.in, res)
+	r.emit(s, res.events)
+	if c.in.Existing != nil && r.contend(s, d.Name, c.in, &res) {
+		return res
+	}
+	return r.write(ctx, c, res)
+}
+
+func (r *SyncReconciler) newClusterSync(s *scope, d placement.Decision) *clusterSync {
+	_, connected := r.Members.Client(d.Name)
+	suspended := r.Members.Suspended(d.Name)
+	return &clusterSync{s: s, d: d, connected: connected, in: ClusterInput{
+		Selected: d.Selected, Ready: d.Ready && connected && suspended == 0,
+		Deleting: s.deleting, Orphan: s.orphan, AdoptResources: s.adopt, ControlPlaneID: r.ControlPlaneID, ClusterName: d.Name,
+		MayHaveCopy: s.recorded[d.Name] || d.Selected,
+	}}
+}
+
+// listed tells whether the cluster has an entry in status.clusters when its copy is not known.
+func (c *clusterSync) listed() bool { return c.d.Selected || c.s.recorded[c.d.Name] }
+
+// places tells whether the object is to be created or updated in the cluster now.
+func (c *clusterSync) places() bool { return c.d.Selected && !c.s.deleting && c.in.Ready }
+
+// reserve takes a place for a request to the member; false means the member has no room, or
+// a request about this object is still outstanding (its answer brings the object back).
+func (r *SyncReconciler) reserve(c *clusterSync) bool {
+	if c.end == nil {
+		c.end, _ = r.Members.Begin(c.d.Name, r.Type.Name+"/"+client.ObjectKeyFromObject(c.s.fed).String())
+	}
+	return c.end != nil
+}
+
+func (c *clusterSync) release() {
+	if c.end != nil {
+		c.end()
+	}
+}
+
+// copyRead is what reading one cluster's copy found.
+type copyRead struct {
+	// err is why the copy could not be read: errNotSynced when the member's cache has not
+	// listed the kind yet.
+	err error
+	// justConnected tells that the member connected less than a member timeout ago.
+	justConnected bool
+	// busy tells that the member had no room for the read.
+	busy bool
+}
+
+// readCopy reads the member copy into c.in: from the member's cache, which never waits; from
+// the member when the cache holds no copy and one may be created (the cache holds managed
+// objects only); and, for a namespace to be removed, whether it is the host's own.
+func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead {
+	name := c.d.Name
+	if c.connected {
+		existing, err := r.cachedCopy(ctx, c.s, name)
+		switch {
+		case errors.Is(err, errNotSynced) && !c.in.Ready:
+			// Nothing can be done there now; say so, as for a cluster not connected.
+		case err != nil:
+			return copyRead{err: err, justConnected: r.Members.ConnectedFor(name) < r.timeout()}
+		}
+		c.in.Existing = existing
+	}
+	if c.places() && c.in.Existing == nil {
+		if !r.reserve(c) {
+			return copyRead{busy: true}
+		}
+		lc, _ := r.Members.LiveClient(name)
+		cctx, cancel := context.WithTimeout(ctx, r.timeout())
+		existing, err := r.liveCopy(cctx, c.s, lc)
+		cancel()
+		if err != nil {
+			if isTimeout(err) {
+				r.Members.ReportTimeout(name)
+			}
+			return copyRead{err: err}
+		}
+		c.in.Existing = existing
+	}
+	if (c.s.deleting || !c.d.Selected) && r.Type.isNamespace() && c.in.Existing != nil && c.in.Existing.GetLabels()[ManagedLabel] == "true" {
+		host, err := r.isHostNamespace(ctx, c.in.Existing)
+		if err != nil {
+			return copyRead{err: err}
+		}
+		c.in.HostNamespace = host
+	}
+	return copyRead{}
+}

@@ -1,0 +1,183 @@
+package federate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/klog/v2"
+
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/overrides"
+	"github.com/fedplane/fedplane/pkg/placement"
+)
+
+// The functions of this file decide the outcome in one cluster from what was read. They read
+// nothing and write nothing.
+
+// readResult is the cluster's outcome when its copy could not be read; stop tells that there
+// is nothing more to do in the cluster now. A cluster whose copy is not known stays listed
+// when it is selected or recorded (listed), and the object waits for it.
+func readResult(res clusterResult, listed bool, read copyRead) (clusterResult, bool) {
+	unknown := ClusterDecision{Listed: listed, Pending: true}
+	switch {
+	case read.busy:
+		return busyResult(res, listed), true
+	case errors.Is(read.err, errNotSynced) && read.justConnected:
+		// Just connected: the listing brings the object back, and the status waits for it
+		// rather than saying for a moment that the copy cannot be read.
+		return busyResult(res, listed), true
+	case errors.Is(read.err, errNotSynced):
+		// Listing takes longer than a member request may: say so; the listing still brings
+		// the object back once it completes.
+		res.status, res.decision, res.retry = typesv1beta1.CachedRetrievalFailed, unknown, time.Second
+		return res, true
+	case read.err != nil:
+		res.status, res.err, res.decision = typesv1beta1.CachedRetrievalFailed, read.err, unknown
+		return res, true
+	}
+	return res, false
+}
+
+// busyResult is the cluster's outcome when no request could be sent to the member: it is
+// tried again shortly, and the status waits for it.
+func busyResult(res clusterResult, listed bool) clusterResult {
+	res.busy, res.retry = true, time.Second
+	res.decision = ClusterDecision{Listed: listed, Pending: true}
+	return res
+}
+
+// decideCluster decides what to do in one cluster once its copy is read: it renders the
+// object the cluster should have when the object is placed there, runs Decide, and gives the
+// cluster's status, replicas, version and remote status, and the events that the outcome
+// asks for. It returns in with the rendered object.
+func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in ClusterInput, res clusterResult) (ClusterInput, clusterResult) {
+	var renderErr error
+	if d.Selected && !s.deleting && in.Ready {
+		in.Desired, renderErr = r.render(s, d.Name, in.Existing)
+		var oe *overrides.OverrideError
+		in.RenderFailed = renderErr != nil && errors.As(renderErr, &oe)
+	}
+	res.decision = Decide(in)
+	res.status = res.decision.Status
+	res.replicas, res.ready = r.replicas(in)
+	if in.Existing != nil && res.decision.Status == typesv1beta1.ClusterPropagationOK {
+		res.version = ClusterVersion(in.Existing)
+		res.remoteStatus = r.remoteStatus(in.Existing)
+	}
+	if renderErr != nil {
+		res.events = append(res.events, objectEvent{kind: corev1.EventTypeWarning, reason: "ApplyOverridesFailed", action: "Render",
+			message: fmt.Sprintf("Failed to render for cluster %s: %v", d.Name, renderErr)})
+	}
+	if res.decision.Status == typesv1beta1.ManagedForAnotherCluster && s.previousStatus(d.Name) != res.decision.Status {
+		res.events = append(res.events, objectEvent{kind: corev1.EventTypeWarning, reason: string(typesv1beta1.ManagedForAnotherCluster), action: "Fence",
+			message: fmt.Sprintf("%s %s in cluster %s was written for KubeFedCluster %s; it is left alone: two registrations reach one cluster",
+				r.Type.Target.Kind, klog.KObj(in.Existing), d.Name, in.Existing.GetAnnotations()[ClusterAnnotation])})
+	}
+	return in, res
+}
+
+// writeResult is the cluster's outcome after the write of its decision: written, tried again
+// shortly after a conflict (the member object changed since it was read), or failed, with the
+// status and the event that say so. obj is the member object written, if any.
+func (r *SyncReconciler) writeResult(s *scope, res clusterResult, obj *unstructured.Unstructured, err error) clusterResult {
+	action := res.decision.Action
+	res.events = nil
+	switch {
+	case apierrors.IsConflict(err):
+		res.retry = time.Second
+	case err != nil:
+		res.err, res.status = err, failureStatus(action, err)
+		if action == ActionCreate && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			// Retrying cannot help until the member's namespace changes, which brings the
+			// object back (see cluster.NamespaceSource); the long requeue is for a namespace
+			// that this control plane does not manage, whose changes it does not see.
+			res.err, res.retry = nil, terminatingNamespaceRecheck
+		}
+		res.events = []objectEvent{{kind: corev1.EventTypeWarning, reason: string(action) + "InClusterFailed", action: string(action),
+			message: fmt.Sprintf("Failed to %s %s %s in cluster %s: %v", strings.ToLower(string(action)), r.Type.Target.Kind, klog.KObj(s.fed), res.name, err)}}
+	default:
+		res.written = true
+		if obj != nil {
+			res.version = ClusterVersion(obj)
+			res.remoteStatus = r.remoteStatus(obj)
+		}
+	}
+	return res
+}
+
+// failureStatus is the cluster's status after a failed write.
+func failureStatus(action Action, err error) typesv1beta1.PropagationStatus {
+	timedOut := isTimeout(err)
+	switch action {
+	case ActionCreate:
+		if timedOut {
+			return typesv1beta1.CreationTimedOut
+		}
+		return typesv1beta1.CreationFailed
+	case ActionUpdate:
+		if timedOut {
+			return typesv1beta1.UpdateTimedOut
+		}
+		return typesv1beta1.UpdateFailed
+	case ActionDelete:
+		if timedOut {
+			return typesv1beta1.DeletionTimedOut
+		}
+		return typesv1beta1.DeletionFailed
+	default:
+		if timedOut {
+			return typesv1beta1.LabelRemovalTimedOut
+		}
+		return typesv1beta1.LabelRemovalFailed
+	}
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err)
+}
+
+// replicas returns a scalable workload's desired replicas in a selected cluster, and the
+// ready replicas its member object reports, for types that collect remote status.
+func (r *SyncReconciler) replicas(in ClusterInput) (desired, ready *int64) {
+	if !r.Type.StatusCollection || !in.Selected || in.Deleting {
+		return nil, nil
+	}
+	want := in.Desired
+	if want == nil {
+		want = in.Existing
+	}
+	if want == nil {
+		return nil, nil
+	}
+	d, found, err := unstructured.NestedInt64(want.Object, "spec", "replicas")
+	if !found || err != nil {
+		return nil, nil
+	}
+	var rd int64
+	if in.Existing != nil {
+		rd, _, _ = unstructured.NestedInt64(in.Existing.Object, "status", "readyReplicas")
+	}
+	return &d, &rd
+}
+
+// remoteStatus is the member object's status, for types that collect it.
+func (r *SyncReconciler) remoteStatus(obj *unstructured.Unstructured) *typesv1beta1.Raw {
+	if !r.Type.StatusCollection {
+		return nil
+	}
+	st, ok := obj.Object["status"].(map[string]any)
+	if !ok || len(st) == 0 {
+		return nil
+	}
+	raw, err := typesv1beta1.NewRaw(st)
+	if err != nil {
+		return nil
+	}
+	return &raw
+}

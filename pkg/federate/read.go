@@ -1,0 +1,189 @@
+package federate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/cluster"
+)
+
+// errTemplate says that spec.template is not an object; every selected cluster reports that
+// its object cannot be computed.
+var errTemplate = errors.New("spec.template must be an object")
+
+// read reads the object's spec and status, the clusters, the KubeFedConfig, the placement of
+// the object's FederatedNamespace and the PropagatedVersion. A failure to read a host object
+// from the cache is only retried; one that the user must fix is recorded in s.failure.
+func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
+	if err := r.readObject(s); err != nil {
+		return err
+	}
+	list := &corev1beta1.KubeFedClusterList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
+		err = fmt.Errorf("failed to list the KubeFedClusters: %w", err)
+		s.overall = condition{reason: typesv1beta1.ClusterRetrievalFailed, message: err.Error()}
+		return err
+	}
+	s.clusters = list.Items
+	adopt, err := r.adoptResources(ctx)
+	if err != nil {
+		return err
+	}
+	s.adopt = adopt
+	if !s.deleting && r.Type.Namespaced && !r.Type.isNamespace() {
+		if s.nsPlacement, err = NamespacePlacement(ctx, r.Client, s.fed.GetNamespace()); err != nil {
+			return err
+		}
+	}
+	return r.readVersion(ctx, s)
+}
+
+// readObject decodes the object's spec, template and status.
+func (r *SyncReconciler) readObject(s *scope) error {
+	if err := FromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
+		err = fmt.Errorf("failed to decode the spec: %w", err)
+		s.overall = condition{reason: typesv1beta1.ComputePlacementFailed, message: err.Error()}
+		return reconcile.TerminalError(err)
+	}
+	if t, found, _ := unstructured.NestedFieldNoCopy(s.fed.Object, "spec", "template"); found {
+		template, ok := t.(map[string]any)
+		if !ok && t != nil {
+			s.overall = condition{reason: typesv1beta1.ComputePlacementFailed, message: errTemplate.Error()}
+			return reconcile.TerminalError(errTemplate)
+		}
+		s.template = template
+	}
+	if err := FromUnstructured(s.fed.Object["status"], &s.status); err != nil {
+		// A status this controller cannot read is simply rewritten.
+		s.status = typesv1beta1.FederatedStatus{}
+	}
+	return nil
+}
+
+// adoptResources reads the KubeFedConfig's adoptResources; it is on unless the config turns
+// it off.
+func (r *SyncReconciler) adoptResources(ctx context.Context) (bool, error) {
+	cfg := &corev1beta1.KubeFedConfig{}
+	switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: corev1beta1.DefaultConfigName}, cfg); {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("failed to read the KubeFedConfig: %w", err)
+	}
+	if sc := cfg.Spec.SyncController; sc != nil && sc.AdoptResources != nil {
+		return *sc.AdoptResources != corev1beta1.AdoptResourcesDisabled, nil
+	}
+	return true, nil
+}
+
+// readVersion reads the PropagatedVersion, and the clusters it lists.
+func (r *SyncReconciler) readVersion(ctx context.Context, s *scope) error {
+	s.version = r.newVersion(s.fed)
+	s.recorded = map[string]bool{}
+	switch err := r.Client.Get(ctx, client.ObjectKeyFromObject(s.version), s.version); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("failed to read the propagated version: %w", err)
+	default:
+		for _, cv := range versionStatus(s.version).ClusterVersions {
+			s.recorded[cv.ClusterName] = true
+		}
+	}
+	return nil
+}
+
+// previousStatus is the cluster's status as the object's status last gave it.
+func (s *scope) previousStatus(name string) typesv1beta1.PropagationStatus {
+	for _, c := range s.status.Clusters {
+		if c.Name == name {
+			return c.Status
+		}
+	}
+	return typesv1beta1.ClusterPropagationOK
+}
+
+// errNotSynced says that a member's cache has not listed the kind yet.
+var errNotSynced = errors.New("the member's objects of this kind are not listed yet")
+
+// cachedCopy reads the member object from the member's cache, which holds managed objects
+// only. It never waits for the member: until the cache has listed the kind it says
+// errNotSynced, as it does once ctx has ended (the type is stopping).
+func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string) (*unstructured.Unstructured, error) {
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(r.Type.Target)
+	synced, err := r.Members.GetSynced(ctx, name, r.targetKey(s.fed), obj)
+	switch {
+	case !synced:
+		return nil, errNotSynced
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return obj, nil
+}
+
+// liveCopy asks the member's API server for the object, to find one that is not (or not yet)
+// managed, which the cache does not hold.
+func (r *SyncReconciler) liveCopy(ctx context.Context, s *scope, lc client.Client) (*unstructured.Unstructured, error) {
+	if lc == nil {
+		return nil, errors.New("the cluster is not connected")
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(r.Type.Target)
+	// Resource version 0 lets the API server answer from its watch cache instead of a quorum
+	// read of etcd. An object made a moment ago may be missed, as one made a moment after any
+	// read would be.
+	if err := lc.Get(ctx, r.targetKey(s.fed), obj, &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return obj, nil
+}
+
+// targetKey is the member object's key: the federated object's name, and its namespace for
+// namespaced targets.
+func (r *SyncReconciler) targetKey(fed *unstructured.Unstructured) client.ObjectKey {
+	if r.Type.Namespaced {
+		return client.ObjectKey{Namespace: fed.GetNamespace(), Name: fed.GetName()}
+	}
+	return client.ObjectKey{Name: fed.GetName()}
+}
+
+// readyClusters tells which registered clusters are Ready.
+func (r *SyncReconciler) readyClusters(ctx context.Context) (map[string]bool, error) {
+	list := &corev1beta1.KubeFedClusterList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
+		return nil, fmt.Errorf("failed to list the KubeFedClusters: %w", err)
+	}
+	ready := map[string]bool{}
+	for _, c := range list.Items {
+		ready[c.Name] = cluster.IsReady(c.Status)
+	}
+	return ready, nil
+}
+
+// isHostNamespace tells whether a member's namespace is the host's own namespace of the same
+// name (the host is joined as a member), by comparing UIDs.
+func (r *SyncReconciler) isHostNamespace(ctx context.Context, member *unstructured.Unstructured) (bool, error) {
+	ns := &corev1.Namespace{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: member.GetName()}, ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("failed to read the host's namespace %s: %w", member.GetName(), err)
+	}
+	return ns.UID == member.GetUID(), nil
+}

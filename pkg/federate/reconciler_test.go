@@ -1,0 +1,154 @@
+package federate
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/go-logr/logr/funcr"
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/cluster"
+)
+
+const fedNamespace = "kube-federation-system"
+
+// host is a sync reconciler of FederatedConfigMaps over a fake host. Its member cache has no
+// member connected: every registered cluster is as one not Ready.
+type host struct {
+	r        *SyncReconciler
+	client   client.Client
+	recorder *events.FakeRecorder
+	log      *bytes.Buffer
+}
+
+// newHost makes a host that holds objs, whose writes go through funcs.
+func newHost(t *testing.T, funcs interceptor.Funcs, objs ...client.Object) *host {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, corev1beta1.AddToScheme, corev1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	typ := configMapType(false)
+	scheme.AddKnownTypeWithName(typ.Federated, &unstructured.Unstructured{})
+	scheme.AddKnownTypeWithName(typ.Federated.GroupVersion().WithKind(typ.Federated.Kind+"List"), &unstructured.UnstructuredList{})
+	scheme.AddKnownTypeWithName(FederatedNamespaceGVK, &unstructured.Unstructured{})
+	scheme.AddKnownTypeWithName(FederatedNamespaceGVK.GroupVersion().WithKind("FederatedNamespaceList"), &unstructured.UnstructuredList{})
+	status := &unstructured.Unstructured{}
+	status.SetGroupVersionKind(typ.Federated)
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
+		WithStatusSubresource(status, &corev1alpha1.PropagatedVersion{}).WithInterceptorFuncs(funcs).Build()
+	recorder := events.NewFakeRecorder(100)
+	r := &SyncReconciler{
+		Client: c, APIReader: c, Members: &cluster.Cache{}, Recorder: recorder, Namespace: fedNamespace,
+		ControlPlaneID: thisControlPlane, Type: typ,
+	}
+	return &host{r: r, client: c, recorder: recorder, log: &bytes.Buffer{}}
+}
+
+// reconcile reconciles the object settings/default, logging up to V(1) into h.log.
+func (h *host) reconcile(t *testing.T) (reconcile.Result, error) {
+	t.Helper()
+	log := funcr.New(func(prefix, args string) { h.log.WriteString(prefix + " " + args + "\n") }, funcr.Options{Verbosity: 1})
+	ctx := ctrl.LoggerInto(context.Background(), log)
+	return h.r.Reconcile(ctx, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "default", Name: "settings"}})
+}
+
+// fed reads the federated object back.
+func (h *host) fed(t *testing.T) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(h.r.Type.Federated)
+	if err := h.client.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: "settings"}, u); err != nil {
+		t.Fatalf("failed to read the federated object: %v", err)
+	}
+	return u
+}
+
+// propagation is the object's Propagation condition and its clusters' statuses, as read back.
+func (h *host) propagation(t *testing.T) (typesv1beta1.Condition, []typesv1beta1.ClusterStatus) {
+	t.Helper()
+	var status typesv1beta1.FederatedStatus
+	if err := FromUnstructured(h.fed(t).Object["status"], &status); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range status.Conditions {
+		if c != nil && c.Type == typesv1beta1.PropagationConditionType {
+			got := *c
+			got.LastTransitionTime, got.LastUpdateTime = "", ""
+			return got, status.Clusters
+		}
+	}
+	return typesv1beta1.Condition{}, status.Clusters
+}
+
+// events returns the events recorded so far, as "Type Reason".
+func (h *host) events() []string {
+	var out []string
+	for {
+		select {
+		case e := <-h.recorder.Events:
+			f := strings.Fields(e)
+			out = append(out, f[0]+" "+f[1])
+		default:
+			return out
+		}
+	}
+}
+
+// registered is a KubeFedCluster; a Ready one says so in its Ready condition.
+func registered(name string) *corev1beta1.KubeFedCluster {
+	return &corev1beta1.KubeFedCluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: fedNamespace, Name: name},
+		Status: corev1beta1.KubeFedClusterStatus{Conditions: []corev1beta1.ClusterCondition{{
+			Type: corev1beta1.ClusterReady, Status: "True",
+		}}},
+	}
+}
+
+// federatedNamespace is the FederatedNamespace of default, placed in every cluster.
+func federatedNamespace() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{"placement": map[string]any{"clusterSelector": map[string]any{}}},
+	}}
+	u.SetGroupVersionKind(FederatedNamespaceGVK)
+	u.SetNamespace("default")
+	u.SetName("default")
+	return u
+}
+
+func TestReconcileRecordsEachClusterInTheStatus(t *testing.T) {
+	h := newHost(t, interceptor.Funcs{}, newFed().build(), registered(thisCluster), federatedNamespace())
+	if _, err := h.reconcile(t); err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	if fed := h.fed(t); !cmp.Equal(fed.GetFinalizers(), []string{Finalizer}) {
+		t.Errorf("finalizers = %v, want [%s]", fed.GetFinalizers(), Finalizer)
+	}
+	cond, clusters := h.propagation(t)
+	want := typesv1beta1.Condition{Type: typesv1beta1.PropagationConditionType, Status: "False", Reason: typesv1beta1.CheckClusters}
+	if diff := cmp.Diff(want, cond); diff != "" {
+		t.Errorf("Propagation condition (-want +got):\n%s", diff)
+	}
+	wantClusters := []typesv1beta1.ClusterStatus{{Name: thisCluster, Status: typesv1beta1.ClusterNotReady}}
+	if diff := cmp.Diff(wantClusters, clusters); diff != "" {
+		t.Errorf("status.clusters (-want +got):\n%s", diff)
+	}
+}
