@@ -24,6 +24,9 @@ type StatusInput struct {
 	Generation int64
 	// Reason is the whole object's reason: empty, or why it could not be propagated at all.
 	Reason typesv1beta1.AggregateReason
+	// Message is the Propagation condition's message: what concerns the whole object, such
+	// as why its placement failed; empty when there is nothing to say.
+	Message string
 	// Clusters are the listed clusters' statuses, in any order.
 	Clusters []typesv1beta1.ClusterStatus
 	// Written tells whether a member object was created, updated or removed.
@@ -38,9 +41,10 @@ type StatusInput struct {
 // SetStatus sets a federated object's status as KubeFed does, and tells whether it changed:
 // observedGeneration; status.clusters sorted by name; and the Propagation condition, True
 // with an empty reason when every listed cluster is fine, else False with the whole object's
-// reason or CheckClusters; and the summed replicas, when given. lastTransitionTime changes when the status or reason does, and
-// lastUpdateTime also when status.clusters changes or a member object was written. Nothing
-// changes, timestamps included, when the outcome is the same.
+// reason or CheckClusters, with the input's message; and the summed replicas, when given.
+// lastTransitionTime changes when the status or reason does, and lastUpdateTime also when the
+// message or status.clusters changes or a member object was written. Nothing changes,
+// timestamps included, when the outcome is the same.
 func SetStatus(status *typesv1beta1.FederatedStatus, in StatusInput) bool {
 	clusters := append([]typesv1beta1.ClusterStatus(nil), in.Clusters...)
 	sort.Slice(clusters, func(i, j int) bool { return clusters[i].Name < clusters[j].Name })
@@ -86,10 +90,12 @@ func SetStatus(status *typesv1beta1.FederatedStatus, in StatusInput) bool {
 	if transition {
 		cond.Status, cond.Reason, cond.LastTransitionTime = want, reason, in.Now
 	}
-	if transition || clustersChanged || in.Written {
+	messageChanged := cond.Message != in.Message
+	cond.Message = in.Message
+	if transition || messageChanged || clustersChanged || in.Written {
 		cond.LastUpdateTime = in.Now
 	}
-	return changed || transition || clustersChanged || in.Written
+	return changed || transition || messageChanged || clustersChanged || in.Written
 }
 
 func clustersEqual(a, b []typesv1beta1.ClusterStatus) bool {

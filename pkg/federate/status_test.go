@@ -43,6 +43,12 @@ func (b *status) condition(c *typesv1beta1.Condition) *status {
 	return b
 }
 
+// message sets the message of the last condition added.
+func (b *status) message(m string) *status {
+	b.s.Conditions[len(b.s.Conditions)-1].Message = m
+	return b
+}
+
 func (b *status) clusters(cs ...typesv1beta1.ClusterStatus) *status {
 	b.s.Clusters = append(b.s.Clusters, cs...)
 	return b
@@ -78,6 +84,20 @@ func TestSetStatus(t *testing.T) {
 			name:        "a fresh status is propagated, with both times now and clusters sorted by name",
 			in:          StatusInput{Generation: 1, Clusters: []typesv1beta1.ClusterStatus{okC, okA, okB}, Now: t0},
 			want:        newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t0, t0).clusters(okA, okB, okC).build(),
+			wantChanged: true,
+		},
+		{
+			name:        "a message is set with the condition, and the same message later changes nothing",
+			before:      newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t0, t0).message("m").clusters(okA).build(),
+			in:          StatusInput{Generation: 1, Clusters: []typesv1beta1.ClusterStatus{okA}, Message: "m", Now: t1},
+			want:        newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t0, t0).message("m").clusters(okA).build(),
+			wantChanged: false,
+		},
+		{
+			name:        "another message with the same status and reason updates only lastUpdateTime",
+			before:      newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t0, t0).message("m").clusters(okA).build(),
+			in:          StatusInput{Generation: 1, Clusters: []typesv1beta1.ClusterStatus{okA}, Now: t1},
+			want:        newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t1, t0).clusters(okA).build(),
 			wantChanged: true,
 		},
 		{

@@ -134,6 +134,11 @@ type Condition struct {
 	// Reason is a CamelCase reason for the status.
 	// +optional
 	Reason AggregateReason `json:"reason,omitempty"`
+	// Message says in a sentence what the reason means for this object: why the placement
+	// failed, which clusters the placement names that are not registered, or which clusters
+	// a deleted object waits for. It is not in KubeFed's status.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // AggregateReason explains the Propagation condition.
