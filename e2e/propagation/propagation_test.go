@@ -180,6 +180,10 @@ func TestPropagation(t *testing.T) {
 		g.Consistently(presence(t, members, configMapGVK, "e2e-plain", "lonely")).WithTimeout(2 * time.Second).Should(Equal(map[string]bool{"local": false, "cce": false}))
 	})
 
+	t.Run("a placement that cannot be computed says why in the status", func(t *testing.T) {
+		testPlacementFailure(t, host)
+	})
+
 	t.Run("drift: an edited replica count is reverted, a label added by someone else survives", func(t *testing.T) {
 		g := NewWithT(t)
 		mc := members["cce"]

@@ -2,6 +2,7 @@ package federate
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"strings"
 	"testing"
@@ -150,5 +151,22 @@ func TestReconcileRecordsEachClusterInTheStatus(t *testing.T) {
 	wantClusters := []typesv1beta1.ClusterStatus{{Name: thisCluster, Status: typesv1beta1.ClusterNotReady}}
 	if diff := cmp.Diff(wantClusters, clusters); diff != "" {
 		t.Errorf("status.clusters (-want +got):\n%s", diff)
+	}
+}
+
+func TestReconcileRecordsAPlacementThatCannotBeComputed(t *testing.T) {
+	fed := newFed().set(map[string]any{"matchExpressions": []any{map[string]any{"key": "env", "operator": "Almost"}}}, "spec", "placement", "clusterSelector")
+	unstructured.RemoveNestedField(fed.u.Object, "spec", "placement", "clusters")
+	h := newHost(t, interceptor.Funcs{}, fed.build(), registered(thisCluster), federatedNamespace())
+	_, err := h.reconcile(t)
+	if !errors.Is(err, reconcile.TerminalError(nil)) {
+		t.Errorf("Reconcile error = %v, want a terminal error: retrying cannot fix the placement", err)
+	}
+	cond, _ := h.propagation(t)
+	if cond.Status != "False" || cond.Reason != typesv1beta1.ComputePlacementFailed || !strings.Contains(cond.Message, `"Almost"`) {
+		t.Errorf("Propagation condition = %+v, want False, ComputePlacementFailed and a message naming the operator \"Almost\"", cond)
+	}
+	if diff := cmp.Diff([]string{"Warning ComputePlacementFailed"}, h.events()); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }

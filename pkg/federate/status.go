@@ -138,13 +138,20 @@ func (r *SyncReconciler) recordStatus(ctx context.Context, s *scope, result reco
 }
 
 // statusInput is the status that the reconcile's outcome gives; ok is false when there is no
-// status to write: a member has not answered yet (the status is only ever written whole), or
-// the object is about to go.
+// status to write: a read of the host failed and is only retried, a member has not answered
+// yet (the status is only ever written whole), or the object is about to go. A phase that
+// failed before the clusters were synced leaves them as the status last gave them.
 func (r *SyncReconciler) statusInput(s *scope) (in StatusInput, ok bool) {
-	if !s.synced || !s.complete || s.gone {
+	in = StatusInput{Generation: s.fed.GetGeneration(), Reason: s.overall.reason, Message: s.overall.message, Now: r.now().UTC().Format(time.RFC3339)}
+	switch {
+	case !s.synced && s.overall.reason == "":
+		return StatusInput{}, false
+	case !s.synced:
+		in.Clusters, in.Replicas, in.ReadyReplicas = s.status.Clusters, s.status.Replicas, s.status.ReadyReplicas
+		return in, true
+	case !s.complete || s.gone:
 		return StatusInput{}, false
 	}
-	in = StatusInput{Generation: s.fed.GetGeneration(), Reason: s.overall.reason, Now: r.now().UTC().Format(time.RFC3339)}
 	for _, res := range s.results {
 		in.Written = in.Written || res.written
 		if res.replicas != nil {
