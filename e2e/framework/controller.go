@@ -28,11 +28,17 @@ import (
 
 // BuildController builds fed-controller into dir.
 func BuildController(dir string) (string, error) {
-	out := filepath.Join(dir, "fed-controller")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/fedplane/fedplane/cmd/fed-controller")
+	return BuildCommand(dir, "fed-controller")
+}
+
+// BuildCommand builds fedplane's command name (fed-controller, fedctl) into dir and returns the
+// binary's path.
+func BuildCommand(dir, name string) (string, error) {
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", out, "github.com/fedplane/fedplane/cmd/"+name)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("failed to build fed-controller: %w", err)
+		return "", fmt.Errorf("failed to build %s: %w", name, err)
 	}
 	return out, nil
 }

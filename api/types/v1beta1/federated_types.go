@@ -49,8 +49,14 @@ type Placement struct {
 	// Clusters names the selected clusters.
 	// +optional
 	Clusters []ClusterReference `json:"clusters,omitempty"`
-	// ClusterSelector selects clusters by their labels. It is ignored when clusters is set.
+	// ClusterSelector selects clusters by their labels. It is ignored when clusters is set. Its
+	// requirements are checked at apply as metav1's LabelSelector validation checks them: the
+	// operator is In, NotIn, Exists or DoesNotExist, In and NotIn take values, Exists and
+	// DoesNotExist take none.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",fieldPath=".matchExpressions",message="operator must be In, NotIn, Exists or DoesNotExist"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, !(e.operator in ['In', 'NotIn']) || (has(e.values) && size(e.values) > 0))",fieldPath=".matchExpressions",message="values must be non-empty when operator is In or NotIn"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, !(e.operator in ['Exists', 'DoesNotExist']) || !has(e.values) || size(e.values) == 0)",fieldPath=".matchExpressions",message="values must be empty when operator is Exists or DoesNotExist"
 	ClusterSelector *metav1.LabelSelector `json:"clusterSelector,omitempty"`
 }
 

@@ -160,3 +160,23 @@ func TestTypeConfigFederatedGroupVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestCRDKeepsTheClusterSelectorRules checks that every generated federated type, default or
+// enabled by fedctl, carries the base frame's validation of placement.clusterSelector.
+func TestCRDKeepsTheClusterSelectorRules(t *testing.T) {
+	template := &apiextv1.JSONSchemaProps{Type: "object"}
+	crd := CRD(baseCRD(t), Target{Version: "v1", Kind: "ResourceQuota", Plural: "resourcequotas", Namespaced: true}, template)
+	selector := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["placement"].Properties["clusterSelector"]
+	var got []string
+	for _, rule := range selector.XValidations {
+		got = append(got, rule.FieldPath+": "+rule.Message)
+	}
+	want := []string{
+		".matchExpressions: operator must be In, NotIn, Exists or DoesNotExist",
+		".matchExpressions: values must be non-empty when operator is In or NotIn",
+		".matchExpressions: values must be empty when operator is Exists or DoesNotExist",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("clusterSelector rules (-want +got):\n%s", diff)
+	}
+}
