@@ -52,6 +52,7 @@ func TestPureDecisionPackagesUseNoAPIClient(t *testing.T) {
 		"github.com/fedplane/fedplane/pkg/placement",
 		"github.com/fedplane/fedplane/pkg/overrides",
 		"github.com/fedplane/fedplane/pkg/rsp/planner",
+		"github.com/fedplane/fedplane/pkg/rsp/schedule",
 		"github.com/fedplane/fedplane/pkg/plan",
 	)
 	for pkg, ds := range deps {
