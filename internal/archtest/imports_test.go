@@ -84,3 +84,17 @@ func TestAPITypesImportTypesOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestRSPControllerDoesNotBorrowFromTheSyncController(t *testing.T) {
+	// What both read from the host is in pkg/hostview; the RSP controller needs nothing else of
+	// pkg/federate, not even through another package.
+	const federate = "github.com/fedplane/fedplane/pkg/federate"
+	deps := list(t, "Deps", "github.com/fedplane/fedplane/pkg/rsp/...")
+	for pkg, ds := range deps {
+		for _, d := range ds {
+			if d == federate || strings.HasPrefix(d, federate+"/") {
+				t.Errorf("%s depends on %s: share what both controllers need through pkg/hostview", pkg, d)
+			}
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,13 +28,10 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/hostview"
 	"github.com/fedplane/fedplane/pkg/overrides"
 	"github.com/fedplane/fedplane/pkg/placement"
 )
-
-// FederatedNamespaceGVK is the kind of the FederatedNamespace, whose placement limits every
-// namespaced federated object in its namespace.
-var FederatedNamespaceGVK = schema.GroupVersionKind{Group: typesv1beta1.GroupVersion.Group, Version: typesv1beta1.GroupVersion.Version, Kind: "FederatedNamespace"}
 
 // terminatingNamespaceRecheck is how soon a create refused because the member's namespace is
 // being deleted is tried again, when no change of the namespace brings it back sooner.
@@ -285,7 +281,7 @@ func (r *SyncReconciler) removeFinalizer(ctx context.Context, fed *unstructured.
 // read reads the object's spec and status, the clusters, the KubeFedConfig and the
 // PropagatedVersion.
 func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
-	if err := FromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
+	if err := hostview.FromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
 		return reconcile.TerminalError(fmt.Errorf("spec: %w", err))
 	}
 	if t, found, _ := unstructured.NestedFieldNoCopy(s.fed.Object, "spec", "template"); found {
@@ -295,7 +291,7 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 		}
 		s.template = template
 	}
-	if err := FromUnstructured(s.fed.Object["status"], &s.status); err != nil {
+	if err := hostview.FromUnstructured(s.fed.Object["status"], &s.status); err != nil {
 		// A status this controller cannot read is simply rewritten.
 		s.status = typesv1beta1.FederatedStatus{}
 	}
@@ -341,11 +337,11 @@ func (s *scope) previousStatus(name string) typesv1beta1.PropagationStatus {
 
 // place resolves the placement; a deleted object is placed nowhere.
 func (r *SyncReconciler) place(ctx context.Context, s *scope) error {
-	in := placement.Input{Placement: s.spec.Placement, Namespaced: r.Type.Namespaced, IsFederatedNamespace: r.Type.isNamespace(), Clusters: PlacementClusters(s.clusters)}
+	in := placement.Input{Placement: s.spec.Placement, Namespaced: r.Type.Namespaced, IsFederatedNamespace: r.Type.isNamespace(), Clusters: hostview.PlacementClusters(s.clusters)}
 	if s.deleting {
 		in.Placement = typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{}}
 	} else if r.Type.Namespaced && !r.Type.isNamespace() {
-		nsPlacement, err := NamespacePlacement(ctx, r.Client, s.fed.GetNamespace())
+		nsPlacement, err := hostview.NamespacePlacement(ctx, r.Client, s.fed.GetNamespace())
 		if err != nil {
 			return err
 		}
@@ -1218,46 +1214,4 @@ func pastTense(a Action) string {
 	default:
 		return "Orphaned"
 	}
-}
-
-// PlacementClusters is the clusters as placement sees them: name, labels and readiness.
-func PlacementClusters(registered []corev1beta1.KubeFedCluster) []placement.Cluster {
-	out := make([]placement.Cluster, 0, len(registered))
-	for _, c := range registered {
-		out = append(out, placement.Cluster{Name: c.Name, Labels: c.Labels, Ready: cluster.IsReady(c.Status)})
-	}
-	return out
-}
-
-// NamespacePlacement reads the placement of the FederatedNamespace of namespace. It is nil
-// when the namespace is not federated, when its FederatedNamespace is being deleted, and when
-// its spec cannot be read.
-func NamespacePlacement(ctx context.Context, c client.Reader, namespace string) (*typesv1beta1.Placement, error) {
-	fns := &unstructured.Unstructured{}
-	fns.SetGroupVersionKind(FederatedNamespaceGVK)
-	switch err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: namespace}, fns); {
-	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("failed to read the FederatedNamespace %s: %w", namespace, err)
-	}
-	var spec typesv1beta1.FederatedSpec
-	if err := FromUnstructured(fns.Object["spec"], &spec); err != nil || fns.GetDeletionTimestamp() != nil {
-		return nil, nil //nolint:nilerr // An unreadable spec places nothing, as no FederatedNamespace does.
-	}
-	return &spec.Placement, nil
-}
-
-// FromUnstructured decodes an unstructured value into a typed one through JSON, keeping the
-// difference between a missing and an empty list, and decoding types with their own JSON
-// encoding (such as Raw) as they decode from the API.
-func FromUnstructured(v any, into any) error {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, into)
 }

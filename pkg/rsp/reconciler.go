@@ -24,11 +24,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
-	"github.com/fedplane/fedplane/pkg/federate"
+	"github.com/fedplane/fedplane/pkg/hostview"
 	"github.com/fedplane/fedplane/pkg/placement"
 	"github.com/fedplane/fedplane/pkg/rsp/schedule"
 )
@@ -196,7 +195,7 @@ func (r *Reconciler) readTarget(ctx context.Context, s *scope) (done bool, err e
 		s.status, s.reason, s.message = metav1.ConditionFalse, ReasonTargetDeleting, "The target is being deleted"
 		return true, nil
 	}
-	if err := federate.FromUnstructured(s.target.Object["spec"], &s.spec); err != nil {
+	if err := hostview.FromUnstructured(s.target.Object["spec"], &s.spec); err != nil {
 		s.status, s.reason = metav1.ConditionFalse, ReasonInvalidPreference
 		s.message = fmt.Sprintf("the target's spec cannot be read: %v", err)
 		return true, nil
@@ -206,15 +205,15 @@ func (r *Reconciler) readTarget(ctx context.Context, s *scope) (done bool, err e
 
 // readClusters reads the registered clusters and the target's namespace placement.
 func (r *Reconciler) readClusters(ctx context.Context, s *scope) error {
-	list := &corev1beta1.KubeFedClusterList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
-		return fmt.Errorf("failed to list the KubeFedClusters: %w", err)
-	}
-	nsPlacement, err := federate.NamespacePlacement(ctx, r.Client, s.rsp.Namespace)
+	clusters, err := hostview.ListPlacementClusters(ctx, r.Client, r.Namespace)
 	if err != nil {
 		return err
 	}
-	s.clusters = placement.Input{Namespaced: true, NamespacePlacement: nsPlacement, Clusters: federate.PlacementClusters(list.Items)}
+	nsPlacement, err := hostview.NamespacePlacement(ctx, r.Client, s.rsp.Namespace)
+	if err != nil {
+		return err
+	}
+	s.clusters = placement.Input{Namespaced: true, NamespacePlacement: nsPlacement, Clusters: clusters}
 	return nil
 }
 
@@ -273,7 +272,7 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	}
 	var sel metav1.LabelSelector
 	raw, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "selector")
-	if err := federate.FromUnstructured(raw, &sel); err != nil {
+	if err := hostview.FromUnstructured(raw, &sel); err != nil {
 		return memberState{err: fmt.Errorf("spec.selector: %w", err)}
 	}
 	selector, err := metav1.LabelSelectorAsSelector(&sel)
