@@ -26,9 +26,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/pkg/cluster"
-	"github.com/fedplane/fedplane/pkg/federate"
+
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
@@ -399,7 +400,7 @@ func (b *bench) startController(ctx context.Context) error {
 		"metadata": map[string]any{"name": benchNamespace, "namespace": benchNamespace},
 		"spec":     map[string]any{"placement": map[string]any{"clusterSelector": map[string]any{}}},
 	}}
-	if _, err := b.hostDyn.Resource(federate.FederatedNamespaceGVK.GroupVersion().WithResource("federatednamespaces")).Namespace(benchNamespace).
+	if _, err := b.hostDyn.Resource(typesv1beta1.FederatedNamespaceGVK.GroupVersion().WithResource("federatednamespaces")).Namespace(benchNamespace).
 		Create(ctx, fns, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("failed to federate namespace %s: %w", benchNamespace, err)
 	}

@@ -15,6 +15,7 @@ import (
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/pkg/federate"
+	"github.com/fedplane/fedplane/pkg/hostview"
 	"github.com/fedplane/fedplane/pkg/overrides"
 )
 
@@ -104,7 +105,7 @@ func TestMemberObjectMatchesWhatTheControllerRenders(t *testing.T) {
 			// pkg/overrides, plus its control-plane annotation.
 			fed := k.federated("ns", 3, 2, []string{"a", "b"})
 			var spec typesv1beta1.FederatedSpec
-			if err := federate.FromUnstructured(fed.Object["spec"], &spec); err != nil {
+			if err := hostview.FromUnstructured(fed.Object["spec"], &spec); err != nil {
 				t.Fatal(err)
 			}
 			ops, err := overrides.ForCluster(spec.Overrides, "a")

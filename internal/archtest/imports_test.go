@@ -52,6 +52,7 @@ func TestPureDecisionPackagesUseNoAPIClient(t *testing.T) {
 		"github.com/fedplane/fedplane/pkg/placement",
 		"github.com/fedplane/fedplane/pkg/overrides",
 		"github.com/fedplane/fedplane/pkg/rsp/planner",
+		"github.com/fedplane/fedplane/pkg/rsp/schedule",
 		"github.com/fedplane/fedplane/pkg/plan",
 	)
 	for pkg, ds := range deps {
@@ -79,6 +80,20 @@ func TestAPITypesImportTypesOnly(t *testing.T) {
 			}
 			if !ok {
 				t.Errorf("%s imports %s: API types import only the standard library, k8s.io/api and k8s.io/apimachinery", pkg, imp)
+			}
+		}
+	}
+}
+
+func TestRSPControllerDoesNotBorrowFromTheSyncController(t *testing.T) {
+	// What both read from the host is in pkg/hostview; the RSP controller needs nothing else of
+	// pkg/federate, not even through another package.
+	const federate = "github.com/fedplane/fedplane/pkg/federate"
+	deps := list(t, "Deps", "github.com/fedplane/fedplane/pkg/rsp/...")
+	for pkg, ds := range deps {
+		for _, d := range ds {
+			if d == federate || strings.HasPrefix(d, federate+"/") {
+				t.Errorf("%s depends on %s: share what both controllers need through pkg/hostview", pkg, d)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/hostview"
 	"github.com/fedplane/fedplane/pkg/placement"
 )
 
@@ -14,7 +15,7 @@ import (
 func (r *SyncReconciler) place(_ context.Context, s *scope) error {
 	in := placement.Input{
 		Placement: s.spec.Placement, Namespaced: r.Type.Namespaced, IsFederatedNamespace: r.Type.isNamespace(),
-		Clusters: PlacementClusters(s.clusters), NamespacePlacement: s.nsPlacement,
+		Clusters: hostview.PlacementClusters(s.clusters), NamespacePlacement: s.nsPlacement,
 	}
 	if s.deleting {
 		in.Placement = typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{}}

@@ -15,6 +15,7 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/hostview"
 )
 
 // errTemplate says that spec.template is not an object; every selected cluster reports that
@@ -41,7 +42,7 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 	}
 	s.adopt = adopt
 	if !s.deleting && r.Type.Namespaced && !r.Type.isNamespace() {
-		if s.nsPlacement, err = NamespacePlacement(ctx, r.Client, s.fed.GetNamespace()); err != nil {
+		if s.nsPlacement, err = hostview.NamespacePlacement(ctx, r.Client, s.fed.GetNamespace()); err != nil {
 			return err
 		}
 	}
@@ -50,7 +51,7 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 
 // readObject decodes the object's spec, template and status.
 func (r *SyncReconciler) readObject(s *scope) error {
-	if err := FromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
+	if err := hostview.FromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
 		err = fmt.Errorf("failed to decode the spec: %w", err)
 		s.overall = condition{reason: typesv1beta1.ComputePlacementFailed, message: err.Error()}
 		return reconcile.TerminalError(err)
@@ -63,7 +64,7 @@ func (r *SyncReconciler) readObject(s *scope) error {
 		}
 		s.template = template
 	}
-	if err := FromUnstructured(s.fed.Object["status"], &s.status); err != nil {
+	if err := hostview.FromUnstructured(s.fed.Object["status"], &s.status); err != nil {
 		// A status this controller cannot read is simply rewritten.
 		s.status = typesv1beta1.FederatedStatus{}
 	}

@@ -2,8 +2,8 @@ package federate
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -25,6 +25,7 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/hostview"
 )
 
 const fedNamespace = "kube-federation-system"
@@ -50,8 +51,8 @@ func newHost(t *testing.T, funcs interceptor.Funcs, objs ...client.Object) *host
 	typ := configMapType(false)
 	scheme.AddKnownTypeWithName(typ.Federated, &unstructured.Unstructured{})
 	scheme.AddKnownTypeWithName(typ.Federated.GroupVersion().WithKind(typ.Federated.Kind+"List"), &unstructured.UnstructuredList{})
-	scheme.AddKnownTypeWithName(FederatedNamespaceGVK, &unstructured.Unstructured{})
-	scheme.AddKnownTypeWithName(FederatedNamespaceGVK.GroupVersion().WithKind("FederatedNamespaceList"), &unstructured.UnstructuredList{})
+	scheme.AddKnownTypeWithName(typesv1beta1.FederatedNamespaceGVK, &unstructured.Unstructured{})
+	scheme.AddKnownTypeWithName(typesv1beta1.FederatedNamespaceGVK.GroupVersion().WithKind("FederatedNamespaceList"), &unstructured.UnstructuredList{})
 	status := &unstructured.Unstructured{}
 	status.SetGroupVersionKind(typ.Federated)
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
@@ -87,7 +88,7 @@ func (h *host) fed(t *testing.T) *unstructured.Unstructured {
 func (h *host) propagation(t *testing.T) (typesv1beta1.Condition, []typesv1beta1.ClusterStatus) {
 	t.Helper()
 	var status typesv1beta1.FederatedStatus
-	if err := FromUnstructured(h.fed(t).Object["status"], &status); err != nil {
+	if err := hostview.FromUnstructured(h.fed(t).Object["status"], &status); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range status.Conditions {
@@ -129,7 +130,7 @@ func federatedNamespace() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"spec": map[string]any{"placement": map[string]any{"clusterSelector": map[string]any{}}},
 	}}
-	u.SetGroupVersionKind(FederatedNamespaceGVK)
+	u.SetGroupVersionKind(typesv1beta1.FederatedNamespaceGVK)
 	u.SetNamespace("default")
 	u.SetName("default")
 	return u

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
 )
 
@@ -419,7 +420,7 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-
 	}
 	if t.Namespaced && !t.isNamespace() {
 		fns := &unstructured.Unstructured{}
-		fns.SetGroupVersionKind(FederatedNamespaceGVK)
+		fns.SetGroupVersionKind(typesv1beta1.FederatedNamespaceGVK)
 		inNamespace := func(ctx context.Context, o client.Object) []reconcile.Request {
 			return r.list(ctx, t, o.GetNamespace())
 		}

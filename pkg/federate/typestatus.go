@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
 
 // typePhase is where a type's sync controller stands, as its FederatedTypeConfig reports it:
@@ -112,5 +113,5 @@ func usesCRD(spec corev1beta1.FederatedTypeConfigSpec, name string) bool {
 // own besides the shared KubeFedCluster and KubeFedConfig ones: its federated kind, and the
 // FederatedNamespaces for a namespaced type.
 func (t Type) watchesHost(gvk schema.GroupVersionKind) bool {
-	return t.Federated == gvk || (gvk == FederatedNamespaceGVK && t.Namespaced && !t.isNamespace())
+	return t.Federated == gvk || (gvk == typesv1beta1.FederatedNamespaceGVK && t.Namespaced && !t.isNamespace())
 }

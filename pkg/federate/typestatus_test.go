@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
 
 // The times of successive reconciles of a FederatedTypeConfig.
@@ -218,7 +219,7 @@ func TestUsesCRD(t *testing.T) {
 
 func TestWatchesHost(t *testing.T) {
 	widgets := Type{Federated: schema.GroupVersionKind{Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedWidget"}, Namespaced: true}
-	namespaces := Type{Target: schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, Federated: FederatedNamespaceGVK}
+	namespaces := Type{Target: schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, Federated: typesv1beta1.FederatedNamespaceGVK}
 	clusterRoles := Type{Federated: schema.GroupVersionKind{Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedClusterRole"}}
 	for _, tc := range []struct {
 		name string
@@ -227,9 +228,9 @@ func TestWatchesHost(t *testing.T) {
 		want bool
 	}{
 		{name: "its federated kind", t: widgets, gvk: widgets.Federated, want: true},
-		{name: "a namespaced type watches the FederatedNamespaces", t: widgets, gvk: FederatedNamespaceGVK, want: true},
-		{name: "a cluster-scoped type does not", t: clusterRoles, gvk: FederatedNamespaceGVK, want: false},
-		{name: "the namespaces type watches them as its federated kind", t: namespaces, gvk: FederatedNamespaceGVK, want: true},
+		{name: "a namespaced type watches the FederatedNamespaces", t: widgets, gvk: typesv1beta1.FederatedNamespaceGVK, want: true},
+		{name: "a cluster-scoped type does not", t: clusterRoles, gvk: typesv1beta1.FederatedNamespaceGVK, want: false},
+		{name: "the namespaces type watches them as its federated kind", t: namespaces, gvk: typesv1beta1.FederatedNamespaceGVK, want: true},
 		{name: "another type's federated kind", t: clusterRoles, gvk: widgets.Federated, want: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/overrides"
 	"github.com/fedplane/fedplane/pkg/placement"
+	"github.com/fedplane/fedplane/pkg/rsp/schedule"
 )
 
 // TargetType is what a federated kind propagates.
@@ -157,13 +158,13 @@ func planObject(o *unstructured.Unstructured, clusters []placement.Cluster, type
 	clusterOverrides := fed.Spec.Overrides
 	var replicas map[string]int64
 	if pref, ok := preferences[o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()]; ok {
-		var candidates bool
-		replicas, input, clusterOverrides, candidates, err = schedule(pref, fed, input)
+		var candidates []string
+		replicas, input, clusterOverrides, candidates, err = scheduleReplicas(pref, fed, input)
 		if err != nil {
 			return fail(string(placement.NoPlacement), fmt.Errorf("failed to plan replicas with ReplicaSchedulingPreference %s: %w", pref.Name, err))
 		}
-		if !candidates {
-			item.Errors = append(item.Errors, Error{Message: fmt.Sprintf("ReplicaSchedulingPreference %s has no candidate cluster: %s; the object is left as it is", pref.Name, NoCandidates(pref.Spec, input))})
+		if len(candidates) == 0 {
+			item.Errors = append(item.Errors, Error{Message: fmt.Sprintf("ReplicaSchedulingPreference %s has no candidate cluster: %s; the object is left as it is", pref.Name, schedule.NoCandidates(pref.Spec, input))})
 		}
 	}
 

@@ -24,13 +24,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
-	"github.com/fedplane/fedplane/pkg/federate"
+	"github.com/fedplane/fedplane/pkg/hostview"
 	"github.com/fedplane/fedplane/pkg/placement"
-	"github.com/fedplane/fedplane/pkg/plan"
+	"github.com/fedplane/fedplane/pkg/rsp/schedule"
 )
 
 // DefaultMemberTimeout bounds the reads of one member's workload state.
@@ -87,8 +86,10 @@ type scope struct {
 	spec     typesv1beta1.FederatedSpec
 	kind     Target
 	clusters placement.Input
-	states   map[string]memberState
-	planned  plan.Scheduled
+	// candidates are the clusters the replicas are spread over, found once per reconcile.
+	candidates []string
+	states     map[string]memberState
+	planned    schedule.Scheduled
 	// capacity is the estimated capacity of the candidates that are out of room.
 	capacity map[string]int64
 	// status, reason and message make the Planned condition; plan is set once planned.
@@ -100,7 +101,7 @@ type scope struct {
 
 // memberState is the workload's state in one member.
 type memberState struct {
-	plan.MemberState
+	schedule.MemberState
 	// ready counts the pods that run and are ready.
 	ready int64
 	// recheck, when not zero, is when to look again at pods not yet unschedulable for long.
@@ -144,11 +145,12 @@ func (r *Reconciler) run(ctx context.Context, s *scope) (reconcile.Result, error
 	if err := r.readClusters(ctx, s); err != nil {
 		return reconcile.Result{}, fmt.Errorf("failed to read the clusters: %w", err)
 	}
-	candidates, err := plan.Candidates(s.rsp.Spec, s.spec.Placement, s.clusters)
+	candidates, err := schedule.Candidates(s.rsp.Spec, s.spec.Placement, s.clusters)
 	if err != nil {
 		s.status, s.reason, s.message = metav1.ConditionFalse, ReasonInvalidPreference, err.Error()
 		return reconcile.Result{}, reconcile.TerminalError(err)
 	}
+	s.candidates = candidates
 	s.states = r.readMembers(ctx, s, candidates)
 	if err := r.schedule(ctx, s); err != nil {
 		s.status, s.reason, s.message = metav1.ConditionFalse, ReasonInvalidPreference, err.Error()
@@ -156,7 +158,7 @@ func (r *Reconciler) run(ctx context.Context, s *scope) (reconcile.Result, error
 	}
 	if len(s.planned.Candidates) == 0 {
 		s.status, s.reason = metav1.ConditionFalse, ReasonNoReadyClusters
-		s.message = "No candidate cluster: " + plan.NoCandidates(s.rsp.Spec, s.clusters) + "; the target is left as it is"
+		s.message = "No candidate cluster: " + schedule.NoCandidates(s.rsp.Spec, s.clusters) + "; the target is left as it is"
 		return reconcile.Result{}, nil
 	}
 	if err := r.apply(ctx, s); err != nil {
@@ -193,7 +195,7 @@ func (r *Reconciler) readTarget(ctx context.Context, s *scope) (done bool, err e
 		s.status, s.reason, s.message = metav1.ConditionFalse, ReasonTargetDeleting, "The target is being deleted"
 		return true, nil
 	}
-	if err := federate.FromUnstructured(s.target.Object["spec"], &s.spec); err != nil {
+	if err := hostview.FromUnstructured(s.target.Object["spec"], &s.spec); err != nil {
 		s.status, s.reason = metav1.ConditionFalse, ReasonInvalidPreference
 		s.message = fmt.Sprintf("the target's spec cannot be read: %v", err)
 		return true, nil
@@ -203,15 +205,15 @@ func (r *Reconciler) readTarget(ctx context.Context, s *scope) (done bool, err e
 
 // readClusters reads the registered clusters and the target's namespace placement.
 func (r *Reconciler) readClusters(ctx context.Context, s *scope) error {
-	list := &corev1beta1.KubeFedClusterList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
-		return fmt.Errorf("failed to list the KubeFedClusters: %w", err)
-	}
-	nsPlacement, err := federate.NamespacePlacement(ctx, r.Client, s.rsp.Namespace)
+	clusters, err := hostview.ListPlacementClusters(ctx, r.Client, r.Namespace)
 	if err != nil {
 		return err
 	}
-	s.clusters = placement.Input{Namespaced: true, NamespacePlacement: nsPlacement, Clusters: federate.PlacementClusters(list.Items)}
+	nsPlacement, err := hostview.NamespacePlacement(ctx, r.Client, s.rsp.Namespace)
+	if err != nil {
+		return err
+	}
+	s.clusters = placement.Input{Namespaced: true, NamespacePlacement: nsPlacement, Clusters: clusters}
 	return nil
 }
 
@@ -254,11 +256,11 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	// made while a member's state is unknown would stick when rebalance is off.
 	switch err := cached.Get(ctx, client.ObjectKeyFromObject(s.rsp), obj); {
 	case apierrors.IsNotFound(err):
-		return memberState{MemberState: plan.MemberState{Known: true}}
+		return memberState{MemberState: schedule.MemberState{Known: true}}
 	case err != nil:
 		return memberState{err: err}
 	}
-	st := memberState{MemberState: plan.MemberState{Known: true, Exists: true}}
+	st := memberState{MemberState: schedule.MemberState{Known: true, Exists: true}}
 	st.Replicas, _, _ = unstructured.NestedInt64(obj.Object, "spec", "replicas")
 	ready, _, _ := unstructured.NestedInt64(obj.Object, "status", "readyReplicas")
 	total, _, _ := unstructured.NestedInt64(obj.Object, "status", "replicas")
@@ -270,7 +272,7 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	}
 	var sel metav1.LabelSelector
 	raw, _, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "selector")
-	if err := federate.FromUnstructured(raw, &sel); err != nil {
+	if err := hostview.FromUnstructured(raw, &sel); err != nil {
 		return memberState{err: fmt.Errorf("spec.selector: %w", err)}
 	}
 	selector, err := metav1.LabelSelectorAsSelector(&sel)
@@ -286,10 +288,10 @@ func (r *Reconciler) readMember(ctx context.Context, s *scope, name string) memb
 	return st
 }
 
-// schedule decides with plan.MemberReplicas and plan.Schedule. A member that could not be
-// read is looked at again soon.
+// schedule decides with schedule.MemberReplicas and schedule.Schedule over the candidates found
+// before the members were read. A member that could not be read is looked at again soon.
 func (r *Reconciler) schedule(ctx context.Context, s *scope) error {
-	states := make(map[string]plan.MemberState, len(s.states))
+	states := make(map[string]schedule.MemberState, len(s.states))
 	for _, name := range slices.Sorted(maps.Keys(s.states)) {
 		st := s.states[name]
 		states[name] = st.MemberState
@@ -299,10 +301,10 @@ func (r *Reconciler) schedule(ctx context.Context, s *scope) error {
 			ctrl.LoggerFrom(ctx).Info("the workload's state in the member is unknown; its replicas stay as they are", "cluster", name, "reason", st.err)
 		}
 	}
-	current, capacity := plan.MemberReplicas(states, s.spec.Overrides)
+	current, capacity := schedule.MemberReplicas(states, s.spec.Overrides)
 	s.capacity = capacity
-	planned, err := plan.Schedule(plan.ScheduleInput{
-		Preference: s.rsp, Target: s.spec, Clusters: s.clusters,
+	planned, err := schedule.Schedule(schedule.Input{
+		Preference: s.rsp, Target: s.spec, Clusters: s.clusters.Clusters, Candidates: s.candidates,
 		CurrentReplicas: current, EstimatedCapacity: capacity,
 	})
 	if err != nil {

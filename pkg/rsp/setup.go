@@ -17,8 +17,8 @@ import (
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
-	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // SetupWithManager runs the controller in mgr. It plans a preference again when the
@@ -41,7 +41,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return true
 	}
 	fns := &unstructured.Unstructured{}
-	fns.SetGroupVersionKind(federate.FederatedNamespaceGVK)
+	fns.SetGroupVersionKind(typesv1beta1.FederatedNamespaceGVK)
 	if served(fns) {
 		b = b.Watches(fns, handler.EnqueueRequestsFromMapFunc(inNamespace), builder.WithPredicates(specChanged()))
 	}

@@ -1,4 +1,4 @@
-package federate
+package hostview
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
@@ -16,10 +15,6 @@ import (
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/placement"
 )
-
-// FederatedNamespaceGVK is the kind of the FederatedNamespace, whose placement limits every
-// namespaced federated object in its namespace.
-var FederatedNamespaceGVK = schema.GroupVersionKind{Group: typesv1beta1.GroupVersion.Group, Version: typesv1beta1.GroupVersion.Version, Kind: "FederatedNamespace"}
 
 // PlacementClusters is the clusters as placement sees them: name, labels and readiness.
 func PlacementClusters(registered []corev1beta1.KubeFedCluster) []placement.Cluster {
@@ -30,12 +25,22 @@ func PlacementClusters(registered []corev1beta1.KubeFedCluster) []placement.Clus
 	return out
 }
 
+// ListPlacementClusters lists the KubeFedClusters of the control plane's namespace as
+// placement sees them.
+func ListPlacementClusters(ctx context.Context, c client.Reader, namespace string) ([]placement.Cluster, error) {
+	list := &corev1beta1.KubeFedClusterList{}
+	if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		return nil, fmt.Errorf("failed to list the KubeFedClusters: %w", err)
+	}
+	return PlacementClusters(list.Items), nil
+}
+
 // NamespacePlacement reads the placement of the FederatedNamespace of namespace. It is nil
 // when the namespace is not federated, when its FederatedNamespace is being deleted, and when
 // its spec cannot be read.
 func NamespacePlacement(ctx context.Context, c client.Reader, namespace string) (*typesv1beta1.Placement, error) {
 	fns := &unstructured.Unstructured{}
-	fns.SetGroupVersionKind(FederatedNamespaceGVK)
+	fns.SetGroupVersionKind(typesv1beta1.FederatedNamespaceGVK)
 	switch err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: namespace}, fns); {
 	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 		return nil, nil

@@ -1,4 +1,4 @@
-package plan
+package schedule
 
 import (
 	"encoding/json"
@@ -51,6 +51,8 @@ func (t target) override(cluster, path string, value any) target {
 	return t
 }
 
+func n(v int64) *int64 { return &v }
+
 func cl(name string, ready bool, labels map[string]string) placement.Cluster {
 	return placement.Cluster{Name: name, Ready: ready, Labels: labels}
 }
@@ -73,7 +75,7 @@ func TestSchedule(t *testing.T) {
 	cases := []struct {
 		name       string
 		clusters   []placement.Cluster
-		in         ScheduleInput
+		in         Input
 		wantCands  []string
 		wantKept   []string
 		wantTarget target
@@ -82,7 +84,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:       "both Ready: an even split, placed by name with an override each",
 			clusters:   both,
-			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget())},
+			in:         Input{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget())},
 			wantCands:  []string{"cce", "local"},
 			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4),
 			wantChange: true,
@@ -90,7 +92,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:     "seed rsp-minmax: minimums, maximums and weights",
 			clusters: both,
-			in: ScheduleInput{Preference: pref(9, false, false, map[string]schedulingv1alpha1.ClusterPreferences{
+			in: Input{Preference: pref(9, false, false, map[string]schedulingv1alpha1.ClusterPreferences{
 				"local": {MinReplicas: 4, MaxReplicas: n(6), Weight: 1}, "cce": {MinReplicas: 4, MaxReplicas: n(8), Weight: 2},
 			}), Target: typesv1beta1.FederatedSpec(newTarget())},
 			wantCands:  []string{"cce", "local"},
@@ -100,14 +102,14 @@ func TestSchedule(t *testing.T) {
 		{
 			name:       "already applied: nothing changes",
 			clusters:   both,
-			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4))},
+			in:         Input{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4))},
 			wantCands:  []string{"cce", "local"},
 			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4),
 		},
 		{
 			name:     "user overrides keep their place and order; replicas are set in place",
 			clusters: both,
-			in: ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").
+			in: Input{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").
 				override("local", "/spec/template/spec/containers/0/image", "nginx:1.17").override("local", "/spec/replicas", 1).override("local", "/metadata/labels/x", "y"))},
 			wantCands: []string{"cce", "local"},
 			wantTarget: newTarget().placed("cce", "local").
@@ -118,7 +120,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:       "cce not Ready and placed before: kept with its override untouched, local takes all",
 			clusters:   cceDown,
-			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4))},
+			in:         Input{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 4))},
 			wantCands:  []string{"local"},
 			wantKept:   []string{"cce"},
 			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 8),
@@ -127,7 +129,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:       "cce not Ready and never placed: left out",
 			clusters:   cceDown,
-			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget())},
+			in:         Input{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget())},
 			wantCands:  []string{"local"},
 			wantTarget: newTarget().placed("local").override("local", "/spec/replicas", 8),
 			wantChange: true,
@@ -135,13 +137,13 @@ func TestSchedule(t *testing.T) {
 		{
 			name:       "no Ready cluster: the target stays as it is",
 			clusters:   noneReady,
-			in:         ScheduleInput{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce").override("cce", "/spec/replicas", 8))},
+			in:         Input{Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget().placed("cce").override("cce", "/spec/replicas", 8))},
 			wantTarget: newTarget().placed("cce").override("cce", "/spec/replicas", 8),
 		},
 		{
 			name:       "a Ready cluster no longer a candidate leaves the placement",
 			clusters:   both,
-			in:         ScheduleInput{Preference: pref(8, true, true, nil), Target: typesv1beta1.FederatedSpec(newTarget().selector(map[string]string{"region": "us"}).placed("cce", "local").override("cce", "/spec/replicas", 4))},
+			in:         Input{Preference: pref(8, true, true, nil), Target: typesv1beta1.FederatedSpec(newTarget().selector(map[string]string{"region": "us"}).placed("cce", "local").override("cce", "/spec/replicas", 4))},
 			wantCands:  []string{"local"},
 			wantTarget: newTarget().selector(map[string]string{"region": "us"}).placed("local").override("cce", "/spec/replicas", 4).override("local", "/spec/replicas", 8),
 			wantChange: true,
@@ -149,7 +151,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:       "capacity: the override carries the overflow, the rest goes to local",
 			clusters:   both,
-			in:         ScheduleInput{Preference: pref(12, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget()), EstimatedCapacity: map[string]int64{"cce": 5}},
+			in:         Input{Preference: pref(12, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget()), EstimatedCapacity: map[string]int64{"cce": 5}},
 			wantCands:  []string{"cce", "local"},
 			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 6).override("local", "/spec/replicas", 7),
 			wantChange: true,
@@ -157,7 +159,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:       "no rebalance: running replicas stay where they run",
 			clusters:   both,
-			in:         ScheduleInput{Preference: pref(8, false, false, nil), Target: typesv1beta1.FederatedSpec(newTarget()), CurrentReplicas: map[string]int64{"local": 8}},
+			in:         Input{Preference: pref(8, false, false, nil), Target: typesv1beta1.FederatedSpec(newTarget()), CurrentReplicas: map[string]int64{"local": 8}},
 			wantCands:  []string{"cce", "local"},
 			wantTarget: newTarget().placed("cce", "local").override("cce", "/spec/replicas", 0).override("local", "/spec/replicas", 8),
 			wantChange: true,
@@ -165,7 +167,12 @@ func TestSchedule(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.in.Clusters = placement.Input{Namespaced: true, NamespacePlacement: fedNS, Clusters: tc.clusters}
+			clusters := placement.Input{Namespaced: true, NamespacePlacement: fedNS, Clusters: tc.clusters}
+			candidates, err := Candidates(tc.in.Preference.Spec, tc.in.Target.Placement, clusters)
+			if err != nil {
+				t.Fatalf("Candidates() error: %v", err)
+			}
+			tc.in.Clusters, tc.in.Candidates = tc.clusters, candidates
 			before, err := json.Marshal(tc.in.Target)
 			if err != nil {
 				t.Fatal(err)
@@ -377,5 +384,26 @@ func TestNoCandidates(t *testing.T) {
 				t.Errorf("NoCandidates() = %q, want it to contain %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestScheduleSpreadsOverTheGivenCandidatesOnly(t *testing.T) {
+	// Both clusters are Ready, but the caller found (and read the state of) only local: the
+	// plan must not look for candidates again.
+	in := Input{
+		Preference: pref(8, true, false, nil), Target: typesv1beta1.FederatedSpec(newTarget()),
+		Clusters:   []placement.Cluster{cl("cce", true, nil), cl("local", true, nil)},
+		Candidates: []string{"local"},
+	}
+	got, err := Schedule(in)
+	if err != nil {
+		t.Fatalf("Schedule() error: %v", err)
+	}
+	want := typesv1beta1.FederatedSpec(newTarget().placed("local").override("local", "/spec/replicas", 8))
+	if diff := cmp.Diff(want.Placement, got.Placement); diff != "" {
+		t.Errorf("placement (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int64{"local": 8}, got.Result.Replicas); diff != "" {
+		t.Errorf("replicas (-want +got):\n%s", diff)
 	}
 }

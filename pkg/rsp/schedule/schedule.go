@@ -1,4 +1,4 @@
-package plan
+package schedule
 
 import (
 	"encoding/json"
@@ -15,15 +15,18 @@ import (
 	"github.com/fedplane/fedplane/pkg/rsp/planner"
 )
 
-// ScheduleInput is what Schedule needs to place the replicas of one federated workload.
-type ScheduleInput struct {
+// Input is what Schedule needs to place the replicas of one federated workload.
+type Input struct {
 	// Preference is the ReplicaSchedulingPreference; its namespace and name break ties.
 	Preference *schedulingv1alpha1.ReplicaSchedulingPreference
 	// Target is the spec of the federated workload: its placement and overrides as they are.
 	Target typesv1beta1.FederatedSpec
-	// Clusters holds the registered clusters and the workload's namespace placement; its
-	// Placement field is ignored (Target's is used).
-	Clusters placement.Input
+	// Clusters holds the registered clusters; only their names and readiness are used here.
+	Clusters []placement.Cluster
+	// Candidates are the clusters to spread the replicas over, as Candidates returns them for
+	// the preference and the target. The caller finds them once, since it also reads the
+	// members' state (CurrentReplicas, EstimatedCapacity) of these clusters only.
+	Candidates []string
 	// CurrentReplicas are the replicas each candidate cluster runs now (its workload's
 	// spec.replicas); they matter only when the preference does not rebalance.
 	CurrentReplicas map[string]int64
@@ -101,17 +104,14 @@ func NoCandidates(spec schedulingv1alpha1.ReplicaSchedulingPreferenceSpec, clust
 }
 
 // Schedule plans the replicas of a federated workload that a ReplicaSchedulingPreference
-// governs, as the RSP controller writes them: the candidates (see Candidates) share the total
+// governs, as the RSP controller writes them: the candidates (in.Candidates) share the total
 // by planner.Plan, the placement becomes the candidates plus the kept clusters (see
 // Scheduled.Kept), and every candidate gets a /spec/replicas override of its planned replicas
 // plus its overflow. With no candidate at all nothing changes: the target keeps its placement
 // and overrides, so that no copy is removed because no cluster was Ready.
-func Schedule(in ScheduleInput) (Scheduled, error) {
+func Schedule(in Input) (Scheduled, error) {
 	pref := in.Preference
-	candidates, err := Candidates(pref.Spec, in.Target.Placement, in.Clusters)
-	if err != nil {
-		return Scheduled{}, err
-	}
+	candidates := in.Candidates
 	res, err := planner.Plan(planner.Input{
 		Spec:              pref.Spec,
 		Clusters:          candidates,
@@ -127,7 +127,7 @@ func Schedule(in ScheduleInput) (Scheduled, error) {
 		return out, nil
 	}
 	ready := map[string]bool{}
-	for _, c := range in.Clusters.Clusters {
+	for _, c := range in.Clusters {
 		ready[c.Name] = c.Ready
 	}
 	names := slices.Clone(candidates)
