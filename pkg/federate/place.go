@@ -7,7 +7,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
-	"github.com/fedplane/fedplane/pkg/hostview"
 	"github.com/fedplane/fedplane/pkg/placement"
 )
 
@@ -15,7 +14,7 @@ import (
 func (r *SyncReconciler) place(_ context.Context, s *scope) error {
 	in := placement.Input{
 		Placement: s.spec.Placement, Namespaced: r.Type.Namespaced, IsFederatedNamespace: r.Type.isNamespace(),
-		Clusters: hostview.PlacementClusters(s.clusters), NamespacePlacement: s.nsPlacement,
+		Clusters: s.clusters, NamespacePlacement: s.nsPlacement,
 	}
 	if s.deleting {
 		in.Placement = typesv1beta1.Placement{Clusters: []typesv1beta1.ClusterReference{}}
@@ -24,7 +23,7 @@ func (r *SyncReconciler) place(_ context.Context, s *scope) error {
 	if err != nil {
 		// Nothing is placed; copies already made stay until the placement is fixed.
 		s.overall = condition{reason: typesv1beta1.ComputePlacementFailed, message: err.Error()}
-		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, "ComputePlacementFailed", "Place", "Invalid placement: %v", err)
+		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, string(s.overall.reason), "Place", "Invalid placement: %v", err)
 		return reconcile.TerminalError(err)
 	}
 	s.placed = res

@@ -14,7 +14,6 @@ import (
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
-	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/hostview"
 )
 
@@ -29,13 +28,12 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 	if err := r.readObject(s); err != nil {
 		return err
 	}
-	list := &corev1beta1.KubeFedClusterList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
-		err = fmt.Errorf("failed to list the KubeFedClusters: %w", err)
+	clusters, err := hostview.ListPlacementClusters(ctx, r.Client, r.Namespace)
+	if err != nil {
 		s.overall = condition{reason: typesv1beta1.ClusterRetrievalFailed, message: err.Error()}
 		return err
 	}
-	s.clusters = list.Items
+	s.clusters = clusters
 	adopt, err := r.adoptResources(ctx)
 	if err != nil {
 		return err
@@ -165,13 +163,13 @@ func (r *SyncReconciler) targetKey(fed *unstructured.Unstructured) client.Object
 
 // readyClusters tells which registered clusters are Ready.
 func (r *SyncReconciler) readyClusters(ctx context.Context) (map[string]bool, error) {
-	list := &corev1beta1.KubeFedClusterList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
-		return nil, fmt.Errorf("failed to list the KubeFedClusters: %w", err)
+	clusters, err := hostview.ListPlacementClusters(ctx, r.Client, r.Namespace)
+	if err != nil {
+		return nil, err
 	}
-	ready := map[string]bool{}
-	for _, c := range list.Items {
-		ready[c.Name] = cluster.IsReady(c.Status)
+	ready := make(map[string]bool, len(clusters))
+	for _, c := range clusters {
+		ready[c.Name] = c.Ready
 	}
 	return ready, nil
 }

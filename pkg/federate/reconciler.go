@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/placement"
@@ -88,7 +87,8 @@ type scope struct {
 	deleting bool
 	orphan   bool
 	adopt    bool
-	clusters []corev1beta1.KubeFedCluster
+	// clusters are the registered clusters, as placement sees them.
+	clusters []placement.Cluster
 	// nsPlacement is the placement of the FederatedNamespace of the object's namespace.
 	nsPlacement *typesv1beta1.Placement
 	placed      placement.Result
