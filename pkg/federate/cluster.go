@@ -90,6 +90,14 @@ func (c *clusterSync) listed() bool { return c.d.Selected || c.s.recorded[c.d.Na
 // places tells whether the object is to be created or updated in the cluster now.
 func (c *clusterSync) places() bool { return c.d.Selected && !c.s.deleting && c.in.Ready }
 
+// confirmsGone tells whether a copy that the member's cache does not hold must be looked for
+// in the member itself, because the object is being deleted from a Ready cluster that may
+// have it: the cache may not have seen a copy created a moment ago (by this control plane or
+// by one killed before), and once the finalizer is removed nothing would delete that copy.
+func (c *clusterSync) confirmsGone() bool {
+	return c.s.deleting && c.in.Ready && c.in.MayHaveCopy
+}
+
 // reserve takes a place for a request to the member; false means the member has no room, or
 // a request about this object is still outstanding (its answer brings the object back).
 func (r *SyncReconciler) reserve(c *clusterSync) bool {
@@ -118,7 +126,8 @@ type copyRead struct {
 
 // readCopy reads the member copy into c.in: from the member's cache, which never waits; from
 // the member when the cache holds no copy and one may be created (the cache holds managed
-// objects only); and, for a namespace to be removed, whether it is the host's own.
+// objects only), or when a deletion must be sure that no copy is left (confirmsGone); and, for
+// a namespace to be removed, whether it is the host's own.
 func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead {
 	name := c.d.Name
 	if c.connected {
@@ -131,13 +140,13 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 		}
 		c.in.Existing = existing
 	}
-	if c.places() && c.in.Existing == nil {
+	if c.in.Existing == nil && (c.places() || c.confirmsGone()) {
 		if !r.reserve(c) {
 			return copyRead{busy: true}
 		}
 		lc, _ := r.Members.LiveClient(name)
 		cctx, cancel := context.WithTimeout(ctx, r.timeout())
-		existing, err := r.liveCopy(cctx, c.s, lc)
+		existing, err := r.liveCopy(cctx, c.s, lc, c.confirmsGone())
 		cancel()
 		if err != nil {
 			if isTimeout(err) {

@@ -133,17 +133,20 @@ func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string) 
 }
 
 // liveCopy asks the member's API server for the object, to find one that is not (or not yet)
-// managed, which the cache does not hold.
-func (r *SyncReconciler) liveCopy(ctx context.Context, s *scope, lc client.Client) (*unstructured.Unstructured, error) {
+// managed, which the cache does not hold. A quorum read sees every write that completed before
+// it; otherwise the API server may answer from its own watch cache, which saves it a read of
+// etcd but may miss an object made a moment ago, as a read a moment earlier would.
+func (r *SyncReconciler) liveCopy(ctx context.Context, s *scope, lc client.Client, quorum bool) (*unstructured.Unstructured, error) {
 	if lc == nil {
 		return nil, errors.New("the cluster is not connected")
 	}
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(r.Type.Target)
-	// Resource version 0 lets the API server answer from its watch cache instead of a quorum
-	// read of etcd. An object made a moment ago may be missed, as one made a moment after any
-	// read would be.
-	if err := lc.Get(ctx, r.targetKey(s.fed), obj, &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}}); err != nil {
+	opts := &client.GetOptions{}
+	if !quorum {
+		opts.Raw = &metav1.GetOptions{ResourceVersion: "0"}
+	}
+	if err := lc.Get(ctx, r.targetKey(s.fed), obj, opts); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
