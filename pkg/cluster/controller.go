@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
 
@@ -151,15 +152,8 @@ func (r *HealthReconciler) newProber(kfc *corev1beta1.KubeFedCluster, secret *co
 }
 
 func (r *HealthReconciler) healthCheck(ctx context.Context) (HealthCheck, error) {
-	cfg := &corev1beta1.KubeFedConfig{}
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: r.Namespace, Name: corev1beta1.DefaultConfigName}, cfg)
-	if apierrors.IsNotFound(err) {
-		return HealthCheckFrom(nil), nil
-	}
-	if err != nil {
-		return HealthCheck{}, fmt.Errorf("failed to read KubeFedConfig: %w", err)
-	}
-	return HealthCheckFrom(cfg.Spec.ClusterHealthCheck), nil
+	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
+	return settings.HealthCheck, err
 }
 
 // fingerprint identifies what a probe loop depends on; a change restarts the loop.

@@ -1,59 +1,16 @@
 package cluster
 
 import (
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
-// HealthCheck is how members are probed: KubeFedConfig's spec.clusterHealthCheck with
-// KubeFed's defaults filled in.
-type HealthCheck struct {
-	// Period is the time between two probes of a cluster.
-	Period time.Duration
-	// Timeout bounds one probe.
-	Timeout time.Duration
-	// FailureThreshold is how many consecutive failed probes make a Ready cluster not Ready.
-	FailureThreshold int64
-	// SuccessThreshold is how many consecutive successful probes make a cluster Ready again.
-	SuccessThreshold int64
-}
-
-// KubeFed's defaults for the health check.
-const (
-	DefaultProbePeriod      = 10 * time.Second
-	DefaultProbeTimeout     = 3 * time.Second
-	DefaultFailureThreshold = 3
-	DefaultSuccessThreshold = 1
-)
-
-// HealthCheckFrom reads the health check settings of a KubeFedConfig; unset or non-positive
-// fields take KubeFed's defaults. A nil config gives the defaults.
-func HealthCheckFrom(cfg *corev1beta1.ClusterHealthCheckConfig) HealthCheck {
-	hc := HealthCheck{
-		Period: DefaultProbePeriod, Timeout: DefaultProbeTimeout,
-		FailureThreshold: DefaultFailureThreshold, SuccessThreshold: DefaultSuccessThreshold,
-	}
-	if cfg == nil {
-		return hc
-	}
-	if cfg.Period != nil && cfg.Period.Duration > 0 {
-		hc.Period = cfg.Period.Duration
-	}
-	if cfg.Timeout != nil && cfg.Timeout.Duration > 0 {
-		hc.Timeout = cfg.Timeout.Duration
-	}
-	if cfg.FailureThreshold != nil && *cfg.FailureThreshold > 0 {
-		hc.FailureThreshold = *cfg.FailureThreshold
-	}
-	if cfg.SuccessThreshold != nil && *cfg.SuccessThreshold > 0 {
-		hc.SuccessThreshold = *cfg.SuccessThreshold
-	}
-	return hc
-}
+// HealthCheck is how members are probed; see kubefedconfig.HealthCheck.
+type HealthCheck = kubefedconfig.HealthCheck
 
 // Outcome is what one probe of a member found.
 type Outcome int

@@ -134,29 +134,6 @@ func TestProbeSequence(t *testing.T) {
 	}
 }
 
-func TestHealthCheckFrom(t *testing.T) {
-	defaults := HealthCheck{Period: 10 * time.Second, Timeout: 3 * time.Second, FailureThreshold: 3, SuccessThreshold: 1}
-	cases := []struct {
-		name string
-		cfg  *corev1beta1.ClusterHealthCheckConfig
-		want HealthCheck
-	}{
-		{name: "no config gives KubeFed's defaults", want: defaults},
-		{name: "non-positive values give the defaults", cfg: &corev1beta1.ClusterHealthCheckConfig{Period: &metav1.Duration{}, FailureThreshold: ptr.To[int64](0)}, want: defaults},
-		{
-			name: "set values win",
-			cfg:  &corev1beta1.ClusterHealthCheckConfig{Period: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 500 * time.Millisecond}, FailureThreshold: ptr.To[int64](5), SuccessThreshold: ptr.To[int64](2)},
-			want: HealthCheck{Period: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 5, SuccessThreshold: 2},
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, HealthCheckFrom(tc.cfg)); diff != "" {
-				t.Errorf("HealthCheckFrom() (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
 
 func TestStreakCountsConsecutiveResults(t *testing.T) {
 	s := Streak{}.Observe(Healthy).Observe(Healthy)

@@ -12,9 +12,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/hostview"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
 // errTemplate says that spec.template is not an object; every selected cluster reports that
@@ -72,17 +72,8 @@ func (r *SyncReconciler) readObject(s *scope) error {
 // adoptResources reads the KubeFedConfig's adoptResources; it is on unless the config turns
 // it off.
 func (r *SyncReconciler) adoptResources(ctx context.Context) (bool, error) {
-	cfg := &corev1beta1.KubeFedConfig{}
-	switch err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: corev1beta1.DefaultConfigName}, cfg); {
-	case apierrors.IsNotFound(err):
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("failed to read the KubeFedConfig: %w", err)
-	}
-	if sc := cfg.Spec.SyncController; sc != nil && sc.AdoptResources != nil {
-		return *sc.AdoptResources != corev1beta1.AdoptResourcesDisabled, nil
-	}
-	return true, nil
+	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
+	return settings.AdoptResources, err
 }
 
 // readVersion reads the PropagatedVersion, and the clusters it lists.

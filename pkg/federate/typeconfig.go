@@ -35,11 +35,8 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
-
-// DefaultSyncWorkers is the number of objects of one type reconciled at once when the
-// KubeFedConfig does not say.
-const DefaultSyncWorkers = 16
 
 // maxObjectRetryDelay is the longest wait before a failed object is tried again.
 const maxObjectRetryDelay = time.Minute
@@ -389,18 +386,8 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 
 // workers reads the number of sync workers from the KubeFedConfig.
 func (r *TypeConfigReconciler) workers(ctx context.Context) (int, error) {
-	cfg := &corev1beta1.KubeFedConfig{}
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: corev1beta1.DefaultConfigName}, cfg)
-	switch {
-	case apierrors.IsNotFound(err):
-		return DefaultSyncWorkers, nil
-	case err != nil:
-		return 0, fmt.Errorf("failed to read the KubeFedConfig: %w", err)
-	}
-	if sc := cfg.Spec.SyncController; sc != nil && sc.MaxConcurrentReconciles != nil && *sc.MaxConcurrentReconciles > 0 {
-		return int(*sc.MaxConcurrentReconciles), nil
-	}
-	return DefaultSyncWorkers, nil
+	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
+	return settings.SyncWorkers, err
 }
 
 // watch sets up what a sync controller watches: its federated objects, the clusters, the

@@ -33,9 +33,10 @@ func Default(namespace string) *corev1beta1.KubeFedConfig {
 				LeaseDuration: d(15 * time.Second), RenewDeadline: d(10 * time.Second), RetryPeriod: d(5 * time.Second), ResourceLock: &lock,
 			},
 			ClusterHealthCheck: &corev1beta1.ClusterHealthCheckConfig{
-				Period: d(10 * time.Second), Timeout: d(3 * time.Second), FailureThreshold: ptr.To[int64](3), SuccessThreshold: ptr.To[int64](1),
+				Period: d(DefaultProbePeriod), Timeout: d(DefaultProbeTimeout),
+				FailureThreshold: ptr.To[int64](DefaultFailureThreshold), SuccessThreshold: ptr.To[int64](DefaultSuccessThreshold),
 			},
-			// The sync workers are left to fed-controller (federate.DefaultSyncWorkers) unless set.
+			// The sync workers are left to fed-controller (DefaultSyncWorkers) unless set.
 			SyncController: &corev1beta1.SyncControllerConfig{AdoptResources: &adopt},
 			FeatureGates: []corev1beta1.FeatureGatesConfig{
 				{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationEnabled},
