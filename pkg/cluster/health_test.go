@@ -134,7 +134,6 @@ func TestProbeSequence(t *testing.T) {
 	}
 }
 
-
 func TestStreakCountsConsecutiveResults(t *testing.T) {
 	s := Streak{}.Observe(Healthy).Observe(Healthy)
 	if s != (Streak{Successes: 2}) {

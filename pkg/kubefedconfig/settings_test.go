@@ -16,7 +16,9 @@ func TestSettingsOf(t *testing.T) {
 	defaults := Settings{AdoptResources: true, SyncWorkers: 16, HealthCheck: defaultHealth}
 	disabled := corev1beta1.AdoptResourcesDisabled
 	enabled := corev1beta1.AdoptResourcesEnabled
-	spec := func(s corev1beta1.KubeFedConfigSpec) *corev1beta1.KubeFedConfig { return &corev1beta1.KubeFedConfig{Spec: s} }
+	spec := func(s corev1beta1.KubeFedConfigSpec) *corev1beta1.KubeFedConfig {
+		return &corev1beta1.KubeFedConfig{Spec: s}
+	}
 	cases := []struct {
 		name string
 		cfg  *corev1beta1.KubeFedConfig
