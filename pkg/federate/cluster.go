@@ -24,7 +24,7 @@ type clusterResult struct {
 	// and stale the replicas its copy still holds in a cluster that is not Ready, when its
 	// remote status is collected (see countReplicas).
 	replicas, ready, stale *int64
-	written         bool
+	written                bool
 	// busy tells that no request could be sent to the member: it had no room, or a request
 	// about the object was still outstanding.
 	busy bool
