@@ -242,7 +242,7 @@ func TestPrinterColumns(t *testing.T) {
 	}{
 		{"apis/core.kubefed.io/v1beta1/namespaces/" + corev1beta1.DefaultNamespace + "/kubefedclusters", []string{"Name", "Age", "Ready", "Kubernetes-Version", "Region", "Endpoint", "Reason"}},
 		{"apis/scheduling.kubefed.io/v1alpha1/replicaschedulingpreferences", []string{"Name", "Target", "Total", "Scheduled", "Ready", "Clusters", "Planned", "Age"}},
-		{"apis/types.kubefed.io/v1beta1/federateddeployments", []string{"Name", "Desired", "Ready", "Propagated", "Reason", "Age"}},
+		{"apis/types.kubefed.io/v1beta1/federateddeployments", []string{"Name", "Desired", "Ready", "Stale", "Propagated", "Reason", "Age"}},
 		{"apis/core.kubefed.io/v1beta1/federatedtypeconfigs", []string{"Name", "Target", "Federated", "Propagation", "Controller", "Reason", "Age"}},
 	}
 	cs, err := kubernetes.NewForConfig(cfg)

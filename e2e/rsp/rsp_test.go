@@ -181,6 +181,17 @@ func TestReplicaScheduling(t *testing.T) {
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(placed(fd)).To(Equal([]string{"cce", "local"}), "cce keeps its place while away: %s", name)
 		}
+		// DESIRED counts what the plan asks of the Ready clusters now; cce's copies, which are
+		// left as they are while it is away, are counted apart as stale.
+		for name, want := range expectedCCEDown {
+			g.Eventually(func() (replicaStatus, error) { return federatedReplicas(t.Context(), host, name) }).
+				WithTimeout(wait).WithPolling(poll).Should(Equal(replicaStatus{Desired: want, Ready: want, Stale: expectedReady[name]["cce"]}), "%s status", name)
+		}
+		g.Expect(expectedCCEDown["rsp-even"]).To(Equal(int64(getRSP(t, host, "rsp-even").Spec.TotalReplicas)), "rsp-even fits in local alone")
+		table := kubectlGetFederatedDeployment(t, lab.Host(), "rsp-even")
+		t.Logf("kubectl get federateddeployment rsp-even with cce down:\n%s", table)
+		g.Expect(table).To(MatchRegexp(`(?m)^NAME +DESIRED +READY +STALE +PROPAGATED +REASON +AGE\b`))
+		g.Expect(table).To(MatchRegexp(`(?m)^rsp-even +8 +8 +4 +False +CheckClusters\b`))
 		// The status and the metric follow the target's write, which the members may see first.
 		g.Eventually(func() float64 {
 			return ctrl.Metric(t, "fedplane_rsp_failover_replicas_total", map[string]string{"cluster": "cce"}) - failoverBefore
@@ -196,6 +207,11 @@ func TestReplicaScheduling(t *testing.T) {
 				WithTimeout(wait).WithPolling(poll).Should(Equal(want), "%s back to the Ready split", name)
 		}
 		t.Logf("the Ready split is back %v after SIGCONT", time.Since(continued).Round(time.Millisecond))
+		for name, want := range expectedReady {
+			total := want["local"] + want["cce"]
+			g.Eventually(func() (replicaStatus, error) { return federatedReplicas(t.Context(), host, name) }).
+				WithTimeout(wait).WithPolling(poll).Should(Equal(replicaStatus{Desired: total, Ready: total, Stale: -1}), "%s status, nothing stale", name)
+		}
 		for _, name := range strings.Fields(seedRSPs) {
 			d, err := framework.GetObject(t.Context(), members["cce"], deploymentGVK, testNS, name)
 			g.Expect(err).NotTo(HaveOccurred())
@@ -452,6 +468,25 @@ func memberReplicas(ctx context.Context, members map[string]client.Client, name 
 	return out, nil
 }
 
+// replicaStatus is what a FederatedDeployment's status says of its replicas, as `kubectl get`
+// shows them in DESIRED, READY and STALE; -1 where a field is unset.
+type replicaStatus struct{ Desired, Ready, Stale int64 }
+
+func federatedReplicas(ctx context.Context, host client.Client, name string) (replicaStatus, error) {
+	fd, err := framework.GetObject(ctx, host, fedDeploymetGVK, testNS, name)
+	if err != nil || fd == nil {
+		return replicaStatus{}, err
+	}
+	field := func(f string) int64 {
+		n, found, _ := unstructured.NestedInt64(fd.Object, "status", f)
+		if !found {
+			return -1
+		}
+		return n
+	}
+	return replicaStatus{Desired: field("replicas"), Ready: field("readyReplicas"), Stale: field("staleReplicas")}, nil
+}
+
 func image(ctx context.Context, c client.Client, name string) (string, error) {
 	d, err := framework.GetObject(ctx, c, deploymentGVK, testNS, name)
 	if err != nil || d == nil {
@@ -592,15 +627,27 @@ func federatedDeployment(name string, nodeSelector map[string]string) *unstructu
 // kubectlGetRSP reads a preference as a table, as `kubectl get rsp` does, and prints it.
 func kubectlGetRSP(t *testing.T, host *framework.Cluster, name string) string {
 	t.Helper()
+	return kubectlGet(t, host, fmt.Sprintf("/apis/scheduling.kubefed.io/v1alpha1/namespaces/%s/replicaschedulingpreferences/%s", testNS, name))
+}
+
+// kubectlGetFederatedDeployment reads a FederatedDeployment as a table, as `kubectl get
+// federateddeployments` does, and prints it.
+func kubectlGetFederatedDeployment(t *testing.T, host *framework.Cluster, name string) string {
+	t.Helper()
+	return kubectlGet(t, host, fmt.Sprintf("/apis/%s/namespaces/%s/federateddeployments/%s", fedDeploymetGVK.GroupVersion(), testNS, name))
+}
+
+// kubectlGet reads the object at path as a table, as `kubectl get` does, and prints it.
+func kubectlGet(t *testing.T, host *framework.Cluster, path string) string {
+	t.Helper()
 	cfg := rest.CopyConfig(host.RESTConfig())
-	cfg.GroupVersion = &schedulingv1alpha1.GroupVersion
 	cfg.APIPath = "/apis"
 	cfg.NegotiatedSerializer = nil
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := fmt.Sprintf("%s/apis/scheduling.kubefed.io/v1alpha1/namespaces/%s/replicaschedulingpreferences/%s", host.Server(), testNS, name)
+	url := host.Server() + path
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)

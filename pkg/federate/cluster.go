@@ -21,9 +21,10 @@ type clusterResult struct {
 	// version is the member object's version, when this control plane manages it there.
 	version string
 	// replicas and ready are a scalable workload's desired and ready replicas in the cluster,
-	// when its remote status is collected.
-	replicas, ready *int64
-	written         bool
+	// and stale the replicas its copy still holds in a cluster that is not Ready, when its
+	// remote status is collected (see countReplicas).
+	replicas, ready, stale *int64
+	written                bool
 	// busy tells that no request could be sent to the member: it had no room, or a request
 	// about the object was still outstanding.
 	busy bool

@@ -55,17 +55,31 @@ func busyResult(res clusterResult, listed bool) clusterResult {
 // decideCluster decides what to do in one cluster once its copy is read: it renders the
 // object the cluster should have when the object is placed there, runs Decide, and gives the
 // cluster's status, replicas, version and remote status, and the events that the outcome
-// asks for. It returns in with the rendered object.
+// asks for. It returns in with the rendered object, which Decide is given only when the
+// cluster can be written to; for a type whose remote status is collected, a Ready cluster
+// that cannot be written to now (not connected, or suspended after a timeout) is rendered
+// too, so that its replicas count as desired.
 func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in ClusterInput, res clusterResult) (ClusterInput, clusterResult) {
+	var rendered *unstructured.Unstructured
 	var renderErr error
-	if d.Selected && !s.deleting && in.Ready {
-		in.Desired, renderErr = r.render(s, d.Name, in.Existing)
+	if d.Selected && !s.deleting && (in.Ready || d.Ready && r.Type.StatusCollection) {
+		rendered, renderErr = r.render(s, d.Name, in.Existing)
+	}
+	if in.Ready {
+		in.Desired = rendered
 		var oe *overrides.OverrideError
 		in.RenderFailed = renderErr != nil && errors.As(renderErr, &oe)
+	} else {
+		// Nothing is written there now: a rendering that failed is told, in the status and
+		// an event, once the cluster can be written to.
+		renderErr = nil
 	}
 	res.decision = Decide(in)
 	res.status = res.decision.Status
-	res.replicas, res.ready = r.replicas(in)
+	if r.Type.StatusCollection {
+		counts := countReplicas(in, d.Ready, rendered, res.decision.Status)
+		res.replicas, res.ready, res.stale = counts.desired, counts.ready, counts.stale
+	}
 	if in.Existing != nil && res.decision.Status == typesv1beta1.ClusterPropagationOK {
 		res.version = ClusterVersion(in.Existing)
 		res.remoteStatus = r.remoteStatus(in.Existing)
@@ -142,28 +156,46 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err)
 }
 
-// replicas returns a scalable workload's desired replicas in a selected cluster, and the
-// ready replicas its member object reports, for types that collect remote status.
-func (r *SyncReconciler) replicas(in ClusterInput) (desired, ready *int64) {
-	if !r.Type.StatusCollection || !in.Selected || in.Deleting {
-		return nil, nil
+// replicaCounts is what one cluster adds to the replica counts of a scalable workload whose
+// remote status is collected.
+type replicaCounts struct {
+	// desired and ready are, for a selected Ready cluster, the spec.replicas of the object
+	// rendered for it and the ready replicas that its copy reports; nil otherwise.
+	desired, ready *int64
+	// stale is, for a cluster that is not Ready, the spec.replicas that its copy still holds;
+	// nil when it holds no copy that this control plane manages there.
+	stale *int64
+}
+
+// countReplicas counts one cluster's replicas: the replicas that placement and overrides ask
+// a selected Ready cluster to run now (rendered), never those of a copy that nothing was
+// rendered for; and apart from them, the replicas of a managed copy in a cluster that is not
+// Ready (ready is the registration's readiness), which cannot be changed or removed until the
+// cluster is back. status is the cluster's decided status: a copy that is fenced off or
+// labelled managed=false is not this object's.
+func countReplicas(in ClusterInput, ready bool, rendered *unstructured.Unstructured, status typesv1beta1.PropagationStatus) replicaCounts {
+	if !ready {
+		if in.Existing == nil || in.Existing.GetLabels()[ManagedLabel] != "true" || status != typesv1beta1.ClusterNotReady {
+			return replicaCounts{}
+		}
+		n, found, err := unstructured.NestedInt64(in.Existing.Object, "spec", "replicas")
+		if !found || err != nil {
+			return replicaCounts{}
+		}
+		return replicaCounts{stale: &n}
 	}
-	want := in.Desired
-	if want == nil {
-		want = in.Existing
+	if !in.Selected || in.Deleting || rendered == nil {
+		return replicaCounts{}
 	}
-	if want == nil {
-		return nil, nil
-	}
-	d, found, err := unstructured.NestedInt64(want.Object, "spec", "replicas")
+	d, found, err := unstructured.NestedInt64(rendered.Object, "spec", "replicas")
 	if !found || err != nil {
-		return nil, nil
+		return replicaCounts{}
 	}
 	var rd int64
 	if in.Existing != nil {
 		rd, _, _ = unstructured.NestedInt64(in.Existing.Object, "status", "readyReplicas")
 	}
-	return &d, &rd
+	return replicaCounts{desired: &d, ready: &rd}
 }
 
 // remoteStatus is the member object's status, for types that collect it.

@@ -84,6 +84,7 @@ type decided struct {
 	Status        typesv1beta1.PropagationStatus
 	Replicas      *int64
 	Ready         *int64
+	Stale         *int64
 	Version       string
 	Rendered      bool
 	Events        []string
@@ -96,7 +97,7 @@ type decided struct {
 
 func decidedOf(in ClusterInput, res clusterResult) decided {
 	out := decided{
-		Decision: res.decision, Status: res.status, Replicas: res.replicas, Ready: res.ready, Version: res.version,
+		Decision: res.decision, Status: res.status, Replicas: res.replicas, Ready: res.ready, Stale: res.stale, Version: res.version,
 		Rendered: in.Desired != nil, Err: res.err != nil, Busy: res.busy, Written: res.written, Retry: res.retry,
 		RemoteStatus: res.remoteStatus != nil,
 	}
@@ -113,6 +114,11 @@ func TestDecideCluster(t *testing.T) {
 	selected := placement.Decision{Name: thisCluster, Selected: true, Ready: true}
 	notSelected := placement.Decision{Name: thisCluster, Ready: true, Reason: placement.NotInClusterList}
 	ready := ClusterInput{Selected: true, Ready: true, ControlPlaneID: thisControlPlane, ClusterName: thisCluster, AdoptResources: true}
+	// selectedNotReady is a selected cluster whose registration is not Ready; notReady is a
+	// selected cluster that cannot be written to: not Ready, not connected or suspended.
+	selectedNotReady := placement.Decision{Name: thisCluster, Selected: true}
+	notReady := ready
+	notReady.Ready = false
 	removing := ClusterInput{Ready: true, ControlPlaneID: thisControlPlane, ClusterName: thisCluster, MayHaveCopy: true}
 	withCopy := func(in ClusterInput, copy *object) ClusterInput { in.Existing = copy.build(); return in }
 	cases := []struct {
@@ -182,6 +188,34 @@ func TestDecideCluster(t *testing.T) {
 				Rendered: true, RenderedLabel: "true",
 			},
 		},
+		{
+			name: "with status collection, a selected cluster that is not Ready desires nothing: its copy's replicas are stale",
+			fed:  newFed().set(int64(4), "spec", "template", "spec", "replicas"), collect: true, d: selectedNotReady,
+			in: withCopy(notReady, managedCopy().set(int64(3), "spec", "replicas").set(int64(2), "status", "readyReplicas")),
+			want: decided{
+				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ClusterNotReady, Listed: true},
+				Status:   typesv1beta1.ClusterNotReady, Stale: ptr.To[int64](3),
+			},
+		},
+		{
+			name: "with status collection, a Ready cluster that cannot be written to now still desires the rendered replicas",
+			fed:  newFed().set(int64(4), "spec", "template", "spec", "replicas"), collect: true, d: selected,
+			in: withCopy(notReady, managedCopy().set(int64(3), "spec", "replicas").set(int64(2), "status", "readyReplicas")),
+			want: decided{
+				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ClusterNotReady, Listed: true},
+				Status:   typesv1beta1.ClusterNotReady, Replicas: ptr.To[int64](4), Ready: ptr.To[int64](2),
+			},
+		},
+		{
+			name: "with status collection, overrides that do not apply desire nothing, whatever the copy runs",
+			fed: newFed().set(int64(4), "spec", "template", "spec", "replicas").
+				overrides(map[string]any{"op": "frobnicate", "path": "/spec/replicas"}), collect: true, d: selected,
+			in: withCopy(ready, managedCopy().set(int64(3), "spec", "replicas").set(int64(2), "status", "readyReplicas")),
+			want: decided{
+				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ApplyOverridesFailed, Listed: true},
+				Status:   typesv1beta1.ApplyOverridesFailed, Events: []string{"Warning ApplyOverridesFailed"},
+			},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,6 +227,94 @@ func TestDecideCluster(t *testing.T) {
 			in, res := r.decideCluster(s, tc.d, tc.in, clusterResult{name: thisCluster})
 			if diff := cmp.Diff(tc.want, decidedOf(in, res)); diff != "" {
 				t.Errorf("outcome (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCountReplicas(t *testing.T) {
+	ready := ClusterInput{Selected: true, Ready: true, ControlPlaneID: thisControlPlane, ClusterName: thisCluster}
+	down := ready
+	down.Ready = false
+	with := func(in ClusterInput, change func(*ClusterInput)) ClusterInput { change(&in); return in }
+	copyOf := func(replicas int64) *object {
+		return managedCopy().set(replicas, "spec", "replicas").set(replicas-1, "status", "readyReplicas")
+	}
+	rendered := desiredConfigMap().set(int64(6), "spec", "replicas").build()
+	cases := []struct {
+		name     string
+		in       ClusterInput
+		ready    bool
+		rendered *unstructured.Unstructured
+		want     replicaCounts
+	}{
+		{
+			name: "a selected Ready cluster desires the rendered replicas, and its copy's ready ones count",
+			in:   with(ready, func(in *ClusterInput) { in.Existing = copyOf(4).build() }), ready: true, rendered: rendered,
+			want: replicaCounts{desired: ptr.To[int64](6), ready: ptr.To[int64](3)},
+		},
+		{
+			name: "a selected Ready cluster without a copy yet desires the rendered replicas, none ready",
+			in:   ready, ready: true, rendered: rendered,
+			want: replicaCounts{desired: ptr.To[int64](6), ready: ptr.To[int64](0)},
+		},
+		{
+			name: "a Ready cluster that nothing was rendered for counts nothing, whatever its copy runs",
+			in:   with(ready, func(in *ClusterInput) { in.Existing = copyOf(4).build() }), ready: true,
+		},
+		{
+			name: "a rendered object without spec.replicas counts nothing",
+			in:   ready, ready: true, rendered: desiredConfigMap().build(),
+		},
+		{
+			name: "a Ready cluster no longer selected counts nothing while its copy is removed",
+			in:   with(ready, func(in *ClusterInput) { in.Selected, in.MayHaveCopy, in.Existing = false, true, copyOf(4).build() }), ready: true,
+		},
+		{
+			name: "a deleted object counts nothing in a Ready cluster",
+			in:   with(ready, func(in *ClusterInput) { in.Deleting, in.Existing = true, copyOf(4).build() }), ready: true, rendered: rendered,
+		},
+		{
+			name: "a selected cluster that is not Ready desires nothing: its copy's replicas are stale",
+			in:   with(down, func(in *ClusterInput) { in.Existing = copyOf(4).build() }),
+			want: replicaCounts{stale: ptr.To[int64](4)},
+		},
+		{
+			name: "a copy waiting for removal in a cluster that is not Ready is stale too",
+			in:   with(down, func(in *ClusterInput) { in.Selected, in.MayHaveCopy, in.Existing = false, true, copyOf(2).build() }),
+			want: replicaCounts{stale: ptr.To[int64](2)},
+		},
+		{
+			name: "a copy of a deleted object in a cluster that is not Ready is stale",
+			in:   with(down, func(in *ClusterInput) { in.Deleting, in.MayHaveCopy, in.Existing = true, true, copyOf(2).build() }),
+			want: replicaCounts{stale: ptr.To[int64](2)},
+		},
+		{
+			name: "a cluster that is not Ready and holds no copy counts nothing",
+			in:   down,
+		},
+		{
+			name: "an object the control plane does not manage is not this object's stale copy",
+			in:   with(down, func(in *ClusterInput) { in.Existing = copyOf(4).remove("metadata", "labels").build() }),
+		},
+		{
+			name: "a copy labelled managed=false is not counted",
+			in:   with(down, func(in *ClusterInput) { in.Existing = copyOf(4).label(ManagedLabel, "false").build() }),
+		},
+		{
+			name: "another control plane's copy is not counted",
+			in:   with(down, func(in *ClusterInput) { in.Existing = copyOf(4).managedBy(otherControlPlane).build() }),
+		},
+		{
+			name: "a copy written for another registration of the cluster is not counted",
+			in:   with(down, func(in *ClusterInput) { in.Existing = copyOf(4).annotate(ClusterAnnotation, aliasCluster).build() }),
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := countReplicas(tc.in, tc.ready, tc.rendered, Decide(tc.in).Status)
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(replicaCounts{})); diff != "" {
+				t.Errorf("counts (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -33,9 +33,9 @@ type StatusInput struct {
 	Written bool
 	// Now is the current time in RFC 3339.
 	Now string
-	// Replicas and ReadyReplicas are the summed replicas of a scalable workload whose remote
-	// status is collected; nil otherwise.
-	Replicas, ReadyReplicas *int64
+	// Replicas, ReadyReplicas and StaleReplicas are the summed replicas of a scalable
+	// workload whose remote status is collected (see countReplicas); nil otherwise.
+	Replicas, ReadyReplicas, StaleReplicas *int64
 }
 
 // SetStatus sets a federated object's status as KubeFed does, and tells whether it changed:
@@ -57,10 +57,10 @@ func SetStatus(status *typesv1beta1.FederatedStatus, in StatusInput) bool {
 			}
 		}
 	}
-	changed := status.ObservedGeneration != in.Generation ||
-		!reflect.DeepEqual(status.Replicas, in.Replicas) || !reflect.DeepEqual(status.ReadyReplicas, in.ReadyReplicas)
+	changed := status.ObservedGeneration != in.Generation || !reflect.DeepEqual(status.Replicas, in.Replicas) ||
+		!reflect.DeepEqual(status.ReadyReplicas, in.ReadyReplicas) || !reflect.DeepEqual(status.StaleReplicas, in.StaleReplicas)
 	status.ObservedGeneration = in.Generation
-	status.Replicas, status.ReadyReplicas = in.Replicas, in.ReadyReplicas
+	status.Replicas, status.ReadyReplicas, status.StaleReplicas = in.Replicas, in.ReadyReplicas, in.StaleReplicas
 
 	clustersChanged := !clustersEqual(status.Clusters, clusters)
 	if clustersChanged {
@@ -147,23 +147,30 @@ func (r *SyncReconciler) statusInput(s *scope) (in StatusInput, ok bool) {
 	case !s.synced && s.overall.reason == "":
 		return StatusInput{}, false
 	case !s.synced:
-		in.Clusters, in.Replicas, in.ReadyReplicas = s.status.Clusters, s.status.Replicas, s.status.ReadyReplicas
+		in.Clusters, in.Replicas, in.ReadyReplicas, in.StaleReplicas = s.status.Clusters, s.status.Replicas, s.status.ReadyReplicas, s.status.StaleReplicas
 		return in, true
 	case !s.complete || s.gone:
 		return StatusInput{}, false
 	}
 	for _, res := range s.results {
 		in.Written = in.Written || res.written
-		if res.replicas != nil {
-			in.Replicas = ptr.To(ptr.Deref(in.Replicas, 0) + *res.replicas)
-			in.ReadyReplicas = ptr.To(ptr.Deref(in.ReadyReplicas, 0) + *res.ready)
-		}
+		in.Replicas = addReplicas(in.Replicas, res.replicas)
+		in.ReadyReplicas = addReplicas(in.ReadyReplicas, res.ready)
+		in.StaleReplicas = addReplicas(in.StaleReplicas, res.stale)
 		if !res.decision.Listed {
 			continue
 		}
 		in.Clusters = append(in.Clusters, typesv1beta1.ClusterStatus{Name: res.name, Status: res.status, RemoteStatus: res.remoteStatus})
 	}
 	return in, true
+}
+
+// addReplicas adds one cluster's replicas to a sum; a sum stays nil until a cluster counts.
+func addReplicas(sum, n *int64) *int64 {
+	if n == nil {
+		return sum
+	}
+	return ptr.To(ptr.Deref(sum, 0) + *n)
 }
 
 // writeStatus writes the federated object's status when it changed.
@@ -196,7 +203,7 @@ func statusPatch(status typesv1beta1.FederatedStatus) ([]byte, error) {
 	if err := json.Unmarshal(b, &fields); err != nil {
 		return nil, err
 	}
-	for _, f := range []string{"observedGeneration", "conditions", "clusters", "replicas", "readyReplicas"} {
+	for _, f := range []string{"observedGeneration", "conditions", "clusters", "replicas", "readyReplicas", "staleReplicas"} {
 		if _, ok := fields[f]; !ok {
 			fields[f] = nil
 		}

@@ -207,6 +207,21 @@ func TestSetStatus(t *testing.T) {
 			wantChanged: true,
 		},
 		{
+			name: "stale replicas that appear change the status, not the condition's times",
+			before: func() typesv1beta1.FederatedStatus {
+				st := newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t0, t0).build()
+				st.Replicas, st.ReadyReplicas = ptr.To[int64](6), ptr.To[int64](6)
+				return st
+			}(),
+			in: StatusInput{Generation: 1, Now: t1, Replicas: ptr.To[int64](6), ReadyReplicas: ptr.To[int64](6), StaleReplicas: ptr.To[int64](4)},
+			want: func() typesv1beta1.FederatedStatus {
+				st := newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t0, t0).build()
+				st.Replicas, st.ReadyReplicas, st.StaleReplicas = ptr.To[int64](6), ptr.To[int64](6), ptr.To[int64](4)
+				return st
+			}(),
+			wantChanged: true,
+		},
+		{
 			name:        "a Propagation condition without a transition time gets one",
 			before:      newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t0, "").build(),
 			in:          StatusInput{Generation: 1, Now: t1},
@@ -286,7 +301,7 @@ func TestSetStatusSettles(t *testing.T) {
 func TestStatusPatchReplacesTheWholeStatus(t *testing.T) {
 	waitA, waitB := clusterStatus("a", typesv1beta1.WaitingForRemoval), clusterStatus("b", typesv1beta1.WaitingForRemoval)
 	old := newStatus(1).propagation(corev1.ConditionFalse, typesv1beta1.CheckClusters, t0, t0).clusters(waitA, waitB).build()
-	old.Replicas, old.ReadyReplicas = ptr.To[int64](3), ptr.To[int64](2)
+	old.Replicas, old.ReadyReplicas, old.StaleReplicas = ptr.To[int64](3), ptr.To[int64](2), ptr.To[int64](4)
 	tests := []struct {
 		name string
 		want typesv1beta1.FederatedStatus

@@ -13,7 +13,7 @@ import (
 func TestStatusInput(t *testing.T) {
 	before := typesv1beta1.FederatedStatus{
 		Clusters: []typesv1beta1.ClusterStatus{clusterStatus("a", typesv1beta1.ClusterPropagationOK)},
-		Replicas: ptr.To[int64](3), ReadyReplicas: ptr.To[int64](2),
+		Replicas: ptr.To[int64](3), ReadyReplicas: ptr.To[int64](2), StaleReplicas: ptr.To[int64](4),
 	}
 	placementFailed := condition{reason: typesv1beta1.ComputePlacementFailed, message: "invalid selector"}
 	synced := []clusterResult{
@@ -31,7 +31,7 @@ func TestStatusInput(t *testing.T) {
 			s:    scope{overall: placementFailed, status: before},
 			want: StatusInput{
 				Generation: 1, Reason: typesv1beta1.ComputePlacementFailed, Message: "invalid selector", Now: t0,
-				Clusters: before.Clusters, Replicas: before.Replicas, ReadyReplicas: before.ReadyReplicas,
+				Clusters: before.Clusters, Replicas: before.Replicas, ReadyReplicas: before.ReadyReplicas, StaleReplicas: before.StaleReplicas,
 			},
 			wantOK: true,
 		},
@@ -44,6 +44,35 @@ func TestStatusInput(t *testing.T) {
 			want: StatusInput{
 				Generation: 1, Message: "m", Now: t0, Written: true,
 				Clusters: []typesv1beta1.ClusterStatus{clusterStatus("b", typesv1beta1.ClusterNotReady)},
+			},
+			wantOK: true,
+		},
+		{
+			name: "replicas are summed over the clusters that count them, stale ones apart",
+			s: scope{synced: true, complete: true, results: []clusterResult{
+				{name: "a", decision: ClusterDecision{Listed: true}, replicas: ptr.To[int64](4), ready: ptr.To[int64](3)},
+				{name: "b", decision: ClusterDecision{Listed: true}, replicas: ptr.To[int64](2), ready: ptr.To[int64](2)},
+				{name: "c", decision: ClusterDecision{Listed: true}, status: typesv1beta1.ClusterNotReady, stale: ptr.To[int64](4)},
+				{name: "d", decision: ClusterDecision{Listed: true}, status: typesv1beta1.ClusterNotReady, stale: ptr.To[int64](1)},
+			}},
+			want: StatusInput{
+				Generation: 1, Now: t0,
+				Clusters: []typesv1beta1.ClusterStatus{
+					clusterStatus("a", typesv1beta1.ClusterPropagationOK), clusterStatus("b", typesv1beta1.ClusterPropagationOK),
+					clusterStatus("c", typesv1beta1.ClusterNotReady), clusterStatus("d", typesv1beta1.ClusterNotReady),
+				},
+				Replicas: ptr.To[int64](6), ReadyReplicas: ptr.To[int64](5), StaleReplicas: ptr.To[int64](5),
+			},
+			wantOK: true,
+		},
+		{
+			name: "no cluster holding a stale copy leaves the stale replicas unset",
+			s: scope{synced: true, complete: true, results: []clusterResult{
+				{name: "a", decision: ClusterDecision{Listed: true}, replicas: ptr.To[int64](6), ready: ptr.To[int64](6)},
+			}},
+			want: StatusInput{
+				Generation: 1, Now: t0, Clusters: []typesv1beta1.ClusterStatus{clusterStatus("a", typesv1beta1.ClusterPropagationOK)},
+				Replicas: ptr.To[int64](6), ReadyReplicas: ptr.To[int64](6),
 			},
 			wantOK: true,
 		},

@@ -110,13 +110,22 @@ type FederatedStatus struct {
 	// +optional
 	Clusters []ClusterStatus `json:"clusters,omitempty"`
 	// Replicas is, for scalable workloads whose remote status is collected, the replicas that
-	// the selected clusters are asked to run, summed. It is not in KubeFed's status.
+	// the selected Ready clusters are asked to run (the spec.replicas of the object rendered
+	// for each), summed. It is not in KubeFed's status.
 	// +optional
 	Replicas *int64 `json:"replicas,omitempty"`
 	// ReadyReplicas is, for scalable workloads whose remote status is collected, the ready
-	// replicas that the member objects report, summed. It is not in KubeFed's status.
+	// replicas that the member objects of the clusters counted in replicas report, summed. It
+	// is not in KubeFed's status.
 	// +optional
 	ReadyReplicas *int64 `json:"readyReplicas,omitempty"`
+	// StaleReplicas is, for scalable workloads whose remote status is collected, the replicas
+	// that member objects still hold in clusters that are not Ready (the spec.replicas of each
+	// copy as last seen), summed: they are not counted in replicas or readyReplicas, and it is
+	// not known whether they run. It is unset when no such cluster holds a copy. It is not in
+	// KubeFed's status.
+	// +optional
+	StaleReplicas *int64 `json:"staleReplicas,omitempty"`
 }
 
 // ConditionType is the type of a federated object's condition.

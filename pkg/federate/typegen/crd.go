@@ -66,8 +66,9 @@ func CRD(base *apiextv1.CustomResourceDefinition, t Target, template *apiextv1.J
 	version.AdditionalPrinterColumns = nil
 	if scalable(template) {
 		version.AdditionalPrinterColumns = []apiextv1.CustomResourceColumnDefinition{
-			{Name: "Desired", Type: "integer", JSONPath: ".status.replicas", Description: "Replicas the selected clusters are asked to run, summed."},
-			{Name: "Ready", Type: "integer", JSONPath: ".status.readyReplicas", Description: "Ready replicas that the member clusters report, summed."},
+			{Name: "Desired", Type: "integer", JSONPath: ".status.replicas", Description: "Replicas the selected Ready clusters are asked to run, summed."},
+			{Name: "Ready", Type: "integer", JSONPath: ".status.readyReplicas", Description: "Ready replicas that the member objects of those clusters report, summed."},
+			{Name: "Stale", Type: "integer", JSONPath: ".status.staleReplicas", Description: "Replicas that member objects still hold in clusters that are not Ready, summed."},
 		}
 	}
 	version.AdditionalPrinterColumns = append(version.AdditionalPrinterColumns, []apiextv1.CustomResourceColumnDefinition{

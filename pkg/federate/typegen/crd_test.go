@@ -51,7 +51,7 @@ func TestCRD(t *testing.T) {
 				Name: "federateddeployments.types.kubefed.io", Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedDeployment", Plural: "federateddeployments",
 				ShortNames: []string{"fdeploy"}, Scope: apiextv1.NamespaceScoped,
 				SpecFields: []string{"overrides", "placement", "retainReplicas", "template"},
-				Columns:    []string{"Desired", "Ready", "Propagated", "Reason", "Age"},
+				Columns:    []string{"Desired", "Ready", "Stale", "Propagated", "Reason", "Age"},
 			},
 		},
 		{
