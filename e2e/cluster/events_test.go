@@ -70,4 +70,5 @@ func TestReadinessTransitionsAreEvents(t *testing.T) {
 	// The recorder folds a second event of the same type and reason into the first one's series.
 	g.Eventually(events).WithTimeout(30*time.Second).WithPolling(200*time.Millisecond).
 		Should(Equal([]string{ready + " (x2)", offline}), "Ready again once m2 answers")
+	t.Logf("events on m2: %q", events())
 }
