@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/fedplane/fedplane/e2e/framework"
 )
 
 // logTailLines is how many of fed-controller's last log lines a failure shows.
@@ -23,6 +25,8 @@ const logTailLines = 20
 // controllerProcess is the fed-controller that the demo runs in the background.
 type controllerProcess struct {
 	pid int
+	// binary is the base name of its executable.
+	binary string
 	// addresses are where it serves its metrics and health probes.
 	addresses controllerAddresses
 	logPath   string
@@ -72,7 +76,7 @@ func launchController(ctx context.Context, out io.Writer, binary, state string, 
 	if err != nil {
 		return nil, err
 	}
-	p := &controllerProcess{addresses: controllerAddresses{Metrics: addrs[0], Health: addrs[1]}, logPath: filepath.Join(state, logFileName)}
+	p := &controllerProcess{binary: filepath.Base(binary), addresses: controllerAddresses{Metrics: addrs[0], Health: addrs[1]}, logPath: filepath.Join(state, logFileName)}
 	log, err := os.Create(p.logPath)
 	if err != nil {
 		return nil, err
@@ -115,17 +119,17 @@ func (p *controllerProcess) save(state string) error {
 }
 
 // runningController returns the fed-controller that an earlier run recorded in state, when
-// it still runs.
-func runningController(state string) (*controllerProcess, bool) {
+// it still runs the executable named binary.
+func runningController(state, binary string) (*controllerProcess, bool) {
 	b, err := os.ReadFile(filepath.Join(state, pidFileName))
 	if err != nil {
 		return nil, false
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 || syscall.Kill(pid, 0) != nil {
+	if err != nil || pid <= 0 || !framework.ProcessRuns(pid, binary) {
 		return nil, false
 	}
-	p := &controllerProcess{pid: pid, logPath: filepath.Join(state, logFileName)}
+	p := &controllerProcess{pid: pid, binary: binary, logPath: filepath.Join(state, logFileName)}
 	if b, err := os.ReadFile(filepath.Join(state, addressesFileName)); err == nil {
 		_ = json.Unmarshal(b, &p.addresses)
 	}
@@ -135,7 +139,7 @@ func runningController(state string) (*controllerProcess, bool) {
 // alive says why the process no longer runs, or nil while it does.
 func (p *controllerProcess) alive() error {
 	if p.exited == nil {
-		if syscall.Kill(p.pid, 0) != nil {
+		if !framework.ProcessRuns(p.pid, p.binary) {
 			return fmt.Errorf("fed-controller (pid %d) is gone", p.pid)
 		}
 		return nil

@@ -138,7 +138,11 @@ func TestLaunchControllerWaitsForReadyzAndRecordsTheRealPid(t *testing.T) {
 		t.Errorf("metrics and health probes share %s", p.addresses.Metrics)
 	}
 	// A later run finds it, with its addresses.
-	again, ok := runningController(state)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, ok := runningController(state, filepath.Base(self))
 	if !ok || again.pid != p.pid || again.addresses != p.addresses {
 		t.Fatalf("runningController() = %+v, %v; want pid %d at %+v", again, ok, p.pid, p.addresses)
 	}
@@ -164,7 +168,7 @@ func TestLaunchControllerFailsWithTheLogWhenTheControllerExits(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("the exit was noticed after %v, want at once rather than at the 30s ready timeout", took)
 	}
-	if _, ok := runningController(state); ok {
+	if _, ok := runningController(state, "fed-controller"); ok {
 		t.Error("the exited controller is still recorded as running")
 	}
 }

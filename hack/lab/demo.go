@@ -129,7 +129,7 @@ func startController(ctx context.Context, dir, bin, kubeconfig, hostContext stri
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		return nil, err
 	}
-	if p, ok := runningController(state); ok {
+	if p, ok := runningController(state, "fed-controller"); ok {
 		fmt.Printf("fed-controller already runs, pid %d, log %s, metrics http://%s/metrics\n", p.pid, p.logPath, p.addresses.Metrics)
 		if err := p.waitReady(ctx, readyTimeout); err != nil {
 			return nil, p.failure(err)
