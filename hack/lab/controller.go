@@ -146,7 +146,10 @@ func (p *controllerProcess) alive() error {
 	}
 	select {
 	case <-p.exited:
-		return fmt.Errorf("fed-controller (pid %d) exited (%v)", p.pid, p.err)
+		if p.err == nil {
+			return fmt.Errorf("fed-controller (pid %d) exited (exit status 0)", p.pid)
+		}
+		return fmt.Errorf("fed-controller (pid %d) exited (%w)", p.pid, p.err)
 	default:
 		return nil
 	}

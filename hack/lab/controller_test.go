@@ -66,7 +66,7 @@ func fakeControllerBinary(t *testing.T, mode string) string {
 	}
 	path := filepath.Join(t.TempDir(), "fed-controller")
 	script := fmt.Sprintf("#!/bin/sh\nexec env %s=%s %q \"$@\"\n", fakeControllerEnv, mode, self)
-	if err := os.WriteFile(path, []byte(script), 0o700); err != nil { //nolint:gosec // The script must be executable.
+	if err := os.WriteFile(path, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	return path
