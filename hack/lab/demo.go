@@ -44,23 +44,24 @@ func demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range strings.Fields(*members) {
-		cmd := exec.CommandContext(ctx, filepath.Join(*bin, "fedctl"), "join", m, "--cluster-context", m,
-			"--host-cluster-context", *hostContext, "--kubeconfig", *kubeconfig)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("fedctl join %s: %w", m, err)
-		}
+	if err := joinMembers(ctx, *bin, *kubeconfig, *hostContext, strings.Fields(*members)); err != nil {
+		return err
 	}
 	cfg, err := restConfig(*kubeconfig, *hostContext)
 	if err != nil {
 		return err
 	}
-	deployments, preferences, err := applyWalkthrough(ctx, cfg, *fixtures)
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	// The preferences are planned over the Ready members: applied before every member is
+	// Ready, they would keep their first plan, which leaves out the others.
+	fmt.Println("Waiting for the members to be Ready...")
+	if err := waitClustersReady(ctx, dyn, len(strings.Fields(*members)), *timeout); err != nil {
+		return controller.failure(err)
+	}
+	deployments, preferences, err := applyWalkthrough(ctx, cfg, *fixtures)
 	if err != nil {
 		return err
 	}
@@ -79,6 +80,19 @@ func demo(ctx context.Context, args []string) error {
 		return err
 	}
 	printNextSteps(*kubeconfig, *hostContext, *fixtures, *dir, controller)
+	return nil
+}
+
+// joinMembers joins each of the members, named after their kubeconfig contexts, with fedctl.
+func joinMembers(ctx context.Context, bin, kubeconfig, hostContext string, members []string) error {
+	for _, m := range members {
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "fedctl"), "join", m, "--cluster-context", m,
+			"--host-cluster-context", hostContext, "--kubeconfig", kubeconfig)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("fedctl join %s: %w", m, err)
+		}
+	}
 	return nil
 }
 
