@@ -205,7 +205,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	members := &cluster.Cache{Scheme: scheme, Namespace: o.namespace, Metrics: metrics}
 	health := &cluster.HealthReconciler{
 		Client: mgr.GetClient(), Namespace: o.namespace, Metrics: metrics, Cache: members,
-		MemberQPS: float32(o.memberQPS), MemberBurst: o.memberBurst,
+		MemberQPS: float32(o.memberQPS), MemberBurst: o.memberBurst, Recorder: mgr.GetEventRecorder("fed-controller"),
 	}
 	if err := health.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the KubeFedCluster health controller: %w", err)

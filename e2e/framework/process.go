@@ -155,6 +155,10 @@ func (p *process) waitExit(d time.Duration) bool {
 	return !pidAlive(p.pid, p.path)
 }
 
+// ProcessRuns reports whether pid is a live process whose executable has the base name of
+// binary; a reused pid, or a zombie, does not run.
+func ProcessRuns(pid int, binary string) bool { return pidAlive(pid, binary) }
+
 // pidAlive reports whether pid is a live process whose executable has the base name of binary
 // (so that a reused pid is never taken for a lab process). Zombies count as gone.
 func pidAlive(pid int, binary string) bool {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,15 +91,7 @@ func compat(ctx context.Context, args []string) error {
 		return fmt.Errorf("failed to install fedplane's API into the host: %w", err)
 	}
 	kubeconfig := l.KubeconfigPath()
-	metricsAddr, err := freeAddress()
-	if err != nil {
-		return err
-	}
-	healthAddr, err := freeAddress()
-	if err != nil {
-		return err
-	}
-	if err := startController(labDir, *bin, kubeconfig, framework.HostName, metricsAddr, healthAddr); err != nil {
+	if _, err := startController(ctx, labDir, *bin, kubeconfig, framework.HostName, time.Minute); err != nil {
 		return err
 	}
 	for _, c := range []string{framework.HostName, *member} {
@@ -177,16 +168,6 @@ func compat(ctx context.Context, args []string) error {
 		return errors.New("the suite ran no spec")
 	}
 	return nil
-}
-
-// freeAddress returns a loopback address with a port that is free now.
-func freeAddress() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("failed to find a free port: %w", err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }
 
 // userCacheDir is the user's cache directory, or the temporary directory without one.

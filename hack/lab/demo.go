@@ -9,9 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/fedplane/fedplane/e2e/framework"
@@ -38,35 +37,79 @@ func demo(ctx context.Context, args []string) error {
 	members := fs.String("clusters", "local cce", "space-separated contexts of the members to join")
 	fixtures := fs.String("fixtures", "../shared/fixtures", "the fixtures directory with seed/manifests")
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the walkthrough to propagate")
+	readyTimeout := fs.Duration("ready-timeout", time.Minute, "how long to wait for fed-controller's /readyz to answer ok")
 	_ = fs.Parse(args)
 
-	if err := startController(*dir, *bin, *kubeconfig, *hostContext, "127.0.0.1:8080", "127.0.0.1:8081"); err != nil {
+	controller, err := startController(ctx, *dir, *bin, *kubeconfig, *hostContext, *readyTimeout)
+	if err != nil {
 		return err
 	}
-	for _, m := range strings.Fields(*members) {
-		cmd := exec.CommandContext(ctx, filepath.Join(*bin, "fedctl"), "join", m, "--cluster-context", m,
-			"--host-cluster-context", *hostContext, "--kubeconfig", *kubeconfig)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("fedctl join %s: %w", m, err)
-		}
+	if err := joinMembers(ctx, *bin, *kubeconfig, *hostContext, strings.Fields(*members)); err != nil {
+		return err
 	}
 	cfg, err := restConfig(*kubeconfig, *hostContext)
 	if err != nil {
 		return err
 	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	// The preferences are planned over the Ready members: applied before every member is
+	// Ready, they would keep their first plan, which leaves out the others.
+	fmt.Println("Waiting for the members to be Ready...")
+	if err := waitClustersReady(ctx, dyn, len(strings.Fields(*members)), *timeout); err != nil {
+		return controller.failure(err)
+	}
+	deployments, preferences, err := applyWalkthrough(ctx, cfg, *fixtures)
+	if err != nil {
+		return err
+	}
+	fmt.Println("\nWaiting for every FederatedDeployment to report Propagation True...")
+	if err := waitAll(ctx, dyn, fedDeploymentResource, deployments, *timeout, propagated, "not propagated", controller.alive); err != nil {
+		return controller.failure(err)
+	}
+	fmt.Println("Waiting for every ReplicaSchedulingPreference to have all its replicas ready...")
+	if err := waitAll(ctx, dyn, rspResource, preferences, *timeout, scheduled, "replicas not all ready", controller.alive); err != nil {
+		return controller.failure(err)
+	}
+	if err := printTable(ctx, *kubeconfig, strings.Fields(*members), deployments); err != nil {
+		return err
+	}
+	if err := printPreferences(ctx, dyn, preferences); err != nil {
+		return err
+	}
+	printNextSteps(*kubeconfig, *hostContext, *fixtures, *dir, controller)
+	return nil
+}
+
+// joinMembers joins each of the members, named after their kubeconfig contexts, with fedctl.
+func joinMembers(ctx context.Context, bin, kubeconfig, hostContext string, members []string) error {
+	for _, m := range members {
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "fedctl"), "join", m, "--cluster-context", m,
+			"--host-cluster-context", hostContext, "--kubeconfig", kubeconfig)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("fedctl join %s: %w", m, err)
+		}
+	}
+	return nil
+}
+
+// applyWalkthrough applies the seed manifests to the host of cfg and returns the
+// FederatedDeployments and ReplicaSchedulingPreferences among them.
+func applyWalkthrough(ctx context.Context, cfg *rest.Config, fixtures string) (deployments, preferences []*unstructured.Unstructured, err error) {
 	applier, err := framework.NewApplier(cfg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	objs, err := manifests.Load(filepath.Join(*fixtures, "seed", "manifests"))
+	objs, err := manifests.Load(filepath.Join(fixtures, "seed", "manifests"))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	var deployments, preferences []*unstructured.Unstructured
 	for _, o := range objs {
 		if _, err := applier.Apply(ctx, o.Object, "fedplane-demo"); err != nil {
-			return fmt.Errorf("%s: %s %s: %w", o.File, o.Object.GetKind(), o.Object.GetName(), err)
+			return nil, nil, fmt.Errorf("%s: %s %s: %w", o.File, o.Object.GetKind(), o.Object.GetName(), err)
 		}
 		fmt.Printf("applied %s %s/%s\n", strings.ToLower(o.Object.GetKind()), o.Object.GetNamespace(), o.Object.GetName())
 		switch o.Object.GetKind() {
@@ -76,24 +119,11 @@ func demo(ctx context.Context, args []string) error {
 			preferences = append(preferences, o.Object)
 		}
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	fmt.Println("\nWaiting for every FederatedDeployment to report Propagation True...")
-	if err := waitAll(ctx, dyn, fedDeploymentResource, deployments, *timeout, propagated, "not propagated"); err != nil {
-		return fmt.Errorf("%w; see %s", err, filepath.Join(*dir, "fedplane", "fed-controller.log"))
-	}
-	fmt.Println("Waiting for every ReplicaSchedulingPreference to have all its replicas ready...")
-	if err := waitAll(ctx, dyn, rspResource, preferences, *timeout, scheduled, "replicas not all ready"); err != nil {
-		return fmt.Errorf("%w; see %s", err, filepath.Join(*dir, "fedplane", "fed-controller.log"))
-	}
-	if err := printTable(ctx, *kubeconfig, strings.Fields(*members), deployments); err != nil {
-		return err
-	}
-	if err := printPreferences(ctx, dyn, preferences); err != nil {
-		return err
-	}
+	return deployments, preferences, nil
+}
+
+// printNextSteps says how to look around the lab, where fed-controller is and how to stop it.
+func printNextSteps(kubeconfig, hostContext, fixtures, dir string, controller *controllerProcess) {
 	fmt.Printf(`
 The lab keeps running. Explore it with:
   kubectl --kubeconfig %[1]s --context %[2]s get kubefedclusters -n kube-federation-system
@@ -101,63 +131,47 @@ The lab keeps running. Explore it with:
   kubectl --kubeconfig %[1]s --context %[2]s get rsp -n test-namespace
   kubectl --kubeconfig %[1]s --context cce -n test-namespace get deployments
   bin/fedctl plan -f %[3]s/seed/manifests -f %[3]s/seed/clusters/ready.yaml
-fed-controller's log: %[4]s
-Stop everything with: make demo-down
-`, *kubeconfig, *hostContext, *fixtures, filepath.Join(*dir, "fedplane", "fed-controller.log"))
-	return nil
+fed-controller: pid %[4]d, log %[5]s, metrics http://%[6]s/metrics, health http://%[7]s/readyz
+Stop everything with: make demo-down LAB_DIR=%[8]s
+`, kubeconfig, hostContext, fixtures, controller.pid, controller.logPath, controller.addresses.Metrics, controller.addresses.Health, dir)
 }
 
-// startController starts fed-controller in the background, detached, unless it runs already.
-// It serves its metrics and health probes on the given addresses.
-func startController(dir, bin, kubeconfig, hostContext, metricsAddr, healthAddr string) error {
+// startController starts fed-controller in the background, detached, unless it runs already,
+// and waits until it is ready.
+func startController(ctx context.Context, dir, bin, kubeconfig, hostContext string, readyTimeout time.Duration) (*controllerProcess, error) {
 	state := filepath.Join(dir, "fedplane")
 	if err := os.MkdirAll(state, 0o755); err != nil {
-		return err
+		return nil, err
 	}
-	pidFile := filepath.Join(state, "fed-controller.pid")
-	if b, err := os.ReadFile(pidFile); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && syscall.Kill(pid, 0) == nil {
-			fmt.Println("fed-controller already runs, pid", pid)
-			return nil
+	if p, ok := runningController(state, "fed-controller"); ok {
+		fmt.Printf("fed-controller already runs, pid %d, log %s, metrics http://%s/metrics\n", p.pid, p.logPath, p.addresses.Metrics)
+		if err := p.waitReady(ctx, readyTimeout); err != nil {
+			return nil, p.failure(err)
 		}
+		return p, nil
 	}
 	hostKubeconfig := filepath.Join(state, "host.kubeconfig")
 	// fed-controller reads the current context: give it a kubeconfig whose current context
 	// is the host's.
 	kc, err := clientcmd.LoadFromFile(kubeconfig)
 	if err != nil {
-		return fmt.Errorf("failed to read %s (is the lab up? run `make lab`): %w", kubeconfig, err)
+		return nil, fmt.Errorf("failed to read %s (is the lab up? run `make lab`): %w", kubeconfig, err)
 	}
 	kc.CurrentContext = hostContext
 	if err := clientcmd.WriteToFile(*kc, hostKubeconfig); err != nil {
-		return err
+		return nil, err
 	}
-	logPath := filepath.Join(state, "fed-controller.log")
-	log, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = log.Close() }()
-	cmd := exec.Command(filepath.Join(bin, "fed-controller"), "--kubeconfig", hostKubeconfig,
-		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", healthAddr)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("failed to start fed-controller: %w", err)
-	}
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o600); err != nil {
-		return err
-	}
-	_ = cmd.Process.Release()
-	fmt.Printf("fed-controller started, pid %d, log %s, metrics http://%s/metrics\n", cmd.Process.Pid, logPath, metricsAddr)
-	return nil
+	return launchController(ctx, os.Stdout, filepath.Join(bin, "fed-controller"), state, []string{"--kubeconfig", hostKubeconfig}, readyTimeout)
 }
 
 // waitAll waits until ok holds for every one of objs, read from gvr; what says, in an error,
-// what did not happen.
-func waitAll(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, objs []*unstructured.Unstructured, timeout time.Duration, ok func(*unstructured.Unstructured) bool, what string) error {
+// what did not happen. It gives up as soon as alive says why the controller is gone.
+func waitAll(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, objs []*unstructured.Unstructured, timeout time.Duration, ok func(*unstructured.Unstructured) bool, what string, alive func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
+		if err := alive(); err != nil {
+			return err
+		}
 		pending := []string{}
 		for _, o := range objs {
 			got, err := dyn.Resource(gvr).Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -48,6 +49,9 @@ type HealthReconciler struct {
 	// defaults.
 	MemberQPS   float32
 	MemberBurst int
+	// Recorder records an event on a KubeFedCluster whenever its readiness changes; nil
+	// records none.
+	Recorder events.EventRecorder
 
 	mu    sync.Mutex
 	base  context.Context
@@ -132,7 +136,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	r.stop(req.Name)
 	cfg, prober, probe := r.newProber(kfc, secret)
 	log.Info("starting health probes", "period", hc.Period, "timeout", hc.Timeout, "endpoint", kfc.Spec.APIEndpoint)
-	r.start(req.NamespacedName, fp, cfg, prober, probe, hc, kfc.Status, kfc.CreationTimestamp.Time, klog.KObj(kfc))
+	r.start(kfc, fp, cfg, prober, probe, hc)
 	return ctrl.Result{}, nil
 }
 
@@ -175,16 +179,22 @@ func fingerprint(spec corev1beta1.KubeFedClusterSpec, secret *corev1.Secret, hc 
 	return hex.EncodeToString(sum[:]), nil
 }
 
-func (r *HealthReconciler) start(key types.NamespacedName, fp string, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, created time.Time, ref klog.ObjectRef) {
+// start runs the probe loop of the registration kfc.
+func (r *HealthReconciler) start(kfc *corev1beta1.KubeFedCluster, fp string, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck) {
 	ctx, cancel := context.WithCancel(r.base)
 	loop := &probeLoop{fingerprint: fp, cancel: cancel, done: make(chan struct{})}
 	r.mu.Lock()
-	r.loops[key.Name] = loop
+	r.loops[kfc.Name] = loop
 	r.mu.Unlock()
-	log := ctrl.Log.WithName("kubefedcluster-health").WithValues("cluster", key.Name, "KubeFedCluster", ref)
+	log := ctrl.Log.WithName("kubefedcluster-health").WithValues("cluster", kfc.Name, "KubeFedCluster", klog.KObj(kfc))
+	// The loop keeps the registration's identity, for its events, and the status it read.
+	reg := &corev1beta1.KubeFedCluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: kfc.Namespace, Name: kfc.Name, UID: kfc.UID, CreationTimestamp: kfc.CreationTimestamp},
+		Status:     *kfc.Status.DeepCopy(),
+	}
 	go func() {
 		defer close(loop.done)
-		r.run(ctrl.LoggerInto(ctx, log), key, cfg, prober, malformed, hc, status, created)
+		r.run(ctrl.LoggerInto(ctx, log), reg, cfg, prober, malformed, hc)
 	}()
 }
 
@@ -211,91 +221,124 @@ func (r *HealthReconciler) stopAll() {
 	}
 }
 
-// run probes one cluster every period until ctx ends.
-func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, created time.Time) {
-	log := ctrl.LoggerFrom(ctx)
+// run probes one cluster every period until ctx ends. reg holds the registration's
+// identity and the status it had when the loop started.
+func (r *HealthReconciler) run(ctx context.Context, reg *corev1beta1.KubeFedCluster, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck) {
+	name, created, status := reg.Name, reg.CreationTimestamp.Time, reg.Status
 	if status.ClusterID != "" {
 		// The identity recorded earlier holds the registration's place until a probe says
 		// otherwise, so that after a restart an older registration that is down still keeps a
 		// newer duplicate out.
-		r.claim(key.Name, status.ClusterID, created)
+		r.claim(name, status.ClusterID, created)
 	}
 	ticker := time.NewTicker(hc.Period)
 	defer ticker.Stop()
 	connected := false
 	defer func() {
 		if connected {
-			r.Cache.Disconnect(key.Name)
+			r.Cache.Disconnect(name)
 		}
 	}()
 	var streak Streak
 	pending := false
 	for {
 		started := r.Now()
-		probe := malformed
-		if prober != nil {
-			probe = prober.Probe(ctx, hc.Timeout)
-			if probe.Outcome == Healthy {
-				probe = r.identify(ctx, key.Name, created, prober, hc.Timeout, probe)
-			}
-		}
+		probe := r.probe(ctx, name, created, prober, malformed, hc)
 		if ctx.Err() != nil {
 			return
 		}
 		if probe.Outcome == Duplicate && connected {
 			// Another registration of the same cluster is older: nothing goes through this one.
-			r.Cache.Disconnect(key.Name)
+			r.Cache.Disconnect(name)
 			connected = false
 		}
 		streak = streak.Observe(probe.Outcome)
 		if r.Cache != nil && probe.Outcome == Healthy {
 			// A member that answers again is no longer skipped by writers, before its
 			// readiness change brings them back to it.
-			r.Cache.ReportSuccess(key.Name)
+			r.Cache.ReportSuccess(name)
 		}
-		next := status
-		conds, changed := NextConditions(status.Conditions, streak, probe, hc, metav1.NewTime(r.Now()))
-		next.Conditions = conds
-		if probe.ClusterID != "" {
-			next.ClusterID = probe.ClusterID
-		}
-		if prober != nil && probe.Outcome == Healthy && IsReady(next) && (changed || status.KubernetesVersion == "") {
-			if topo, err := prober.Topology(ctx, hc.Timeout); err != nil {
-				log.V(1).Info("failed to read the member's topology", "error", err.Error())
-			} else {
-				next.KubernetesVersion, next.Region, next.Zones = topo.Version, topo.Region, topo.Zones
-			}
-		}
+		next, changed := r.nextStatus(ctx, status, streak, probe, prober, hc)
 		if changed || pending || !sameTopology(status, next) || status.ClusterID != next.ClusterID {
-			if err := r.writeStatus(ctx, key, next); err != nil {
-				log.Error(err, "failed to write the cluster's status; will retry at the next probe")
-				pending = true
-			} else {
-				if IsReady(status) != IsReady(next) {
-					log.Info("cluster readiness changed", "ready", IsReady(next), "reason", probe.Detail)
-				}
-				status, pending = next, false
+			pending = !r.publish(ctx, reg, status, next)
+			if !pending {
+				status = next
 			}
 		}
 		if r.Cache != nil && cfg != nil && !connected && IsReady(status) {
-			connecting := r.Now()
-			err := r.Cache.Connect(r.base, key.Name, cfg)
-			if r.Metrics != nil {
-				r.Metrics.KubeFed.Connected(r.Now().Sub(connecting))
-			}
-			if err != nil {
-				log.Error(err, "failed to connect the member's cache; will retry at the next probe")
-			} else {
-				connected = true
-			}
+			connected = r.connect(ctx, name, cfg)
 		}
-		r.record(key.Name, probe, r.Now().Sub(started), IsReady(status))
+		r.record(name, probe, r.Now().Sub(started), IsReady(status))
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
 	}
+}
+
+// probe probes the member, or gives the malformed result when there is no prober, and
+// identifies a healthy member.
+func (r *HealthReconciler) probe(ctx context.Context, name string, created time.Time, prober *Prober, malformed Probe, hc HealthCheck) Probe {
+	if prober == nil {
+		return malformed
+	}
+	probe := prober.Probe(ctx, hc.Timeout)
+	if probe.Outcome == Healthy {
+		probe = r.identify(ctx, name, created, prober, hc.Timeout, probe)
+	}
+	return probe
+}
+
+// nextStatus decides the cluster's status after a probe; streak must already count it. A
+// healthy member that is Ready, and whose readiness changed or whose version is not known
+// yet, has its topology read again.
+func (r *HealthReconciler) nextStatus(ctx context.Context, status corev1beta1.KubeFedClusterStatus, streak Streak, probe Probe, prober *Prober, hc HealthCheck) (corev1beta1.KubeFedClusterStatus, bool) {
+	next := status
+	conds, changed := NextConditions(status.Conditions, streak, probe, hc, metav1.NewTime(r.Now()))
+	next.Conditions = conds
+	if probe.ClusterID != "" {
+		next.ClusterID = probe.ClusterID
+	}
+	if prober != nil && probe.Outcome == Healthy && IsReady(next) && (changed || status.KubernetesVersion == "") {
+		if topo, err := prober.Topology(ctx, hc.Timeout); err != nil {
+			ctrl.LoggerFrom(ctx).V(1).Info("failed to read the member's topology", "error", err.Error())
+		} else {
+			next.KubernetesVersion, next.Region, next.Zones = topo.Version, topo.Region, topo.Zones
+		}
+	}
+	return next, changed
+}
+
+// publish writes the cluster's next status and, once it is written, records an event when
+// its readiness changed from status's. It tells whether the status was written.
+func (r *HealthReconciler) publish(ctx context.Context, reg *corev1beta1.KubeFedCluster, status, next corev1beta1.KubeFedClusterStatus) bool {
+	log := ctrl.LoggerFrom(ctx)
+	if err := r.writeStatus(ctx, client.ObjectKeyFromObject(reg), next); err != nil {
+		log.Error(err, "failed to write the cluster's status; will retry at the next probe")
+		return false
+	}
+	if ev, ok := readinessChange(status.Conditions, next.Conditions); ok {
+		log.Info("cluster readiness changed", "reason", ev.reason, "message", ev.note)
+		if r.Recorder != nil {
+			r.Recorder.Eventf(reg, nil, ev.kind, ev.reason, "Probe", "%s", ev.note)
+		}
+	}
+	return true
+}
+
+// connect connects the member's cache, and tells whether it is connected.
+func (r *HealthReconciler) connect(ctx context.Context, name string, cfg *rest.Config) bool {
+	connecting := r.Now()
+	err := r.Cache.Connect(r.base, name, cfg)
+	if r.Metrics != nil {
+		r.Metrics.KubeFed.Connected(r.Now().Sub(connecting))
+	}
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to connect the member's cache; will retry at the next probe")
+		return false
+	}
+	return true
 }
 
 func (r *HealthReconciler) record(cluster string, probe Probe, took time.Duration, ready bool) {
