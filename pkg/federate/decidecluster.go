@@ -15,6 +15,7 @@ import (
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/overrides"
 	"github.com/fedplane/fedplane/pkg/placement"
+	"github.com/fedplane/fedplane/pkg/render"
 )
 
 // The functions of this file decide the outcome in one cluster from what was read. They read
@@ -54,12 +55,14 @@ func busyResult(res clusterResult, listed bool) clusterResult {
 
 // decideCluster decides what to do in one cluster once its copy is read: it renders the
 // object the cluster should have when the object is placed there, runs Decide, and gives the
-// cluster's status, replicas, version and remote status, and the events that the outcome
-// asks for. It returns in with the rendered object.
+// cluster's status, replicas, version and remote status, the render's warnings, and the events
+// that the outcome asks for. It returns in with the rendered object.
 func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in ClusterInput, res clusterResult) (ClusterInput, clusterResult) {
 	var renderErr error
 	if d.Selected && !s.deleting && in.Ready {
-		in.Desired, renderErr = r.render(s, d.Name, in.Existing)
+		var rendered render.Result
+		rendered, renderErr = r.render(s, d.Name, in.Existing)
+		in.Desired, res.warnings = rendered.Object, rendered.Warnings
 		var oe *overrides.OverrideError
 		in.RenderFailed = renderErr != nil && errors.As(renderErr, &oe)
 	}
