@@ -7,13 +7,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/internal/testfixtures"
 	"github.com/fedplane/fedplane/pkg/manifests"
+	"github.com/fedplane/fedplane/pkg/rsp"
 )
 
 var (
@@ -48,9 +52,29 @@ func TestPlanIsWhatTheMembersReceive(t *testing.T) {
 		seed := testfixtures.Path(t, "seed", "manifests")
 		docs, err := manifests.Load(seed)
 		g.Expect(err).NotTo(HaveOccurred())
+		// A preference without rebalance keeps the replicas that the members are asked to run
+		// already, and a copy written from the template before the preference's first plan
+		// would count as such. Applying the FederatedNamespace last gives the members their
+		// copies only once every preference has planned them: a fresh placement, which is
+		// what the plan previews.
+		var namespace *unstructured.Unstructured
 		for _, d := range docs {
+			if d.Object.GetKind() == "FederatedNamespace" {
+				namespace = d.Object
+				continue
+			}
 			framework.ApplyObject(t, fed.Host, d.Object)
 		}
+		g.Expect(namespace).NotTo(BeNil())
+		g.Eventually(func(g Gomega) {
+			list := &schedulingv1alpha1.ReplicaSchedulingPreferenceList{}
+			g.Expect(fed.Host.List(t.Context(), list, client.InNamespace(namespace.GetNamespace()))).To(Succeed())
+			g.Expect(list.Items).To(HaveLen(4))
+			for _, pref := range list.Items {
+				g.Expect(pref.Status.Conditions).To(ContainElement(And(HaveField("Status", metav1.ConditionTrue), HaveField("Reason", rsp.ReasonApplied))), pref.Name)
+			}
+		}).WithTimeout(wait).WithPolling(poll).Should(Succeed(), "every preference has planned its target")
+		framework.ApplyObject(t, fed.Host, namespace)
 		p := runPlan(t, fedctl, "-f", seed, "-f", writeClusters(t, fed.Host), "--control-plane-id", controlPlaneID)
 		// The namespace, the walkthrough's Deployment and the four RSP targets, each in both
 		// clusters.
