@@ -59,7 +59,7 @@ all. The ten default federated types are known; pass the FederatedTypeConfig of 
 
 A document may be a list (kind: List with items, as kubectl get -o yaml prints): its items are
 read as if each were a document. So a live host can be previewed with
-  kubectl get kubefedclusters,federatedtypeconfigs,federatednamespaces,federateddeployments,\
+  kubectl get namespaces,kubefedclusters,federatedtypeconfigs,federatednamespaces,federateddeployments,\
     replicaschedulingpreferences -A -o yaml | fedctl plan -f -
 
 The JSON form (-o json) is a stable contract:
