@@ -102,8 +102,11 @@ func writeObjects(t *testing.T, objs ...*unstructured.Unstructured) string {
 func memberFields(ctx context.Context, member client.Client, planned map[string]any) (got, want []byte, err error) {
 	u := unstructured.Unstructured{Object: planned}
 	obj, err := framework.GetObject(ctx, member, schema.FromAPIVersionAndKind(u.GetAPIVersion(), u.GetKind()), u.GetNamespace(), u.GetName())
-	if err != nil || obj == nil {
-		return nil, nil, fmt.Errorf("the member has no %s %s: %v", u.GetKind(), u.GetName(), err)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to read the member's %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	if obj == nil {
+		return nil, nil, fmt.Errorf("the member has no %s %s", u.GetKind(), u.GetName())
 	}
 	owned, err := appliedFields(obj)
 	if err != nil {
@@ -128,7 +131,7 @@ func appliedFields(obj *unstructured.Unstructured) (any, error) {
 			continue
 		}
 		var set map[string]any
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &set); err != nil {
+		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &set); err != nil {
 			return nil, fmt.Errorf("failed to decode the managed fields: %w", err)
 		}
 		return project(obj.Object, set)

@@ -55,12 +55,9 @@ func member(replicas any) *unstructured.Unstructured {
 	return u
 }
 
-// deployment is the rendered Deployment shop/web with spec, labels and annotations.
-func deployment(spec map[string]any, labels, annotations map[string]any) map[string]any {
+// deployment is the rendered Deployment shop/web with spec and annotations.
+func deployment(spec, annotations map[string]any) map[string]any {
 	meta := map[string]any{"name": "web", "namespace": "shop", "labels": map[string]any{overrides.ManagedLabel: "true"}, "annotations": annotations}
-	for k, v := range labels {
-		meta["labels"].(map[string]any)[k] = v
-	}
 	obj := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta}
 	if spec != nil {
 		obj["spec"] = spec
@@ -84,48 +81,48 @@ func TestMember(t *testing.T) {
 		{
 			name: "the template with the managed label, the control plane, the cluster and the hash",
 			in:   Input{Federated: newFed().u},
-			want: deployment(replicas(3), nil, ours), wantHash: true,
+			want: deployment(replicas(3), ours), wantHash: true,
 		},
 		{
 			name: "the cluster's overrides apply, another cluster's do not",
 			in: Input{Federated: newFed().u, Overrides: append(override("", "/spec/replicas", "5"),
 				typesv1beta1.ClusterOverrides{ClusterName: "local", ClusterOverrides: []typesv1beta1.Override{{Path: "/spec/paused", Value: &typesv1beta1.Raw{JSON: []byte("true")}}}})},
-			want: deployment(replicas(5), nil, ours), wantHash: true,
+			want: deployment(replicas(5), ours), wantHash: true,
 		},
 		{
 			name: "template annotations are dropped with a warning",
 			in:   Input{Federated: newFed().set(map[string]any{"note": "x"}, "spec", "template", "metadata", "annotations").u},
-			want: deployment(replicas(3), nil, ours), wantHash: true, wantWarnings: []overrides.Reason{overrides.AnnotationsNotSupported},
+			want: deployment(replicas(3), ours), wantHash: true, wantWarnings: []overrides.Reason{overrides.AnnotationsNotSupported},
 		},
 		{
 			name: "an override cannot take the control plane's annotation",
 			in:   Input{Federated: newFed().u, Overrides: override("add", "/metadata/annotations", `{"fedplane.io/control-plane-id":"cp-b","team":"a"}`)},
-			want: deployment(replicas(3), nil, map[string]any{ControlPlaneAnnotation: controlPlane, ClusterAnnotation: cluster, "team": "a"}), wantHash: true,
+			want: deployment(replicas(3), map[string]any{ControlPlaneAnnotation: controlPlane, ClusterAnnotation: cluster, "team": "a"}), wantHash: true,
 		},
 		{
 			name: "without a control-plane id, neither it nor the hash that covers it",
 			in:   Input{Federated: newFed().u, ControlPlaneID: "-"},
-			want: deployment(replicas(3), nil, map[string]any{ClusterAnnotation: cluster}),
+			want: deployment(replicas(3), map[string]any{ClusterAnnotation: cluster}),
 		},
 		{
 			name: "with retainReplicas the member's replicas are kept",
 			in:   Input{Federated: newFed().set(true, "spec", "retainReplicas").u, Existing: member(int64(7))},
-			want: deployment(replicas(7), nil, ours), wantHash: true,
+			want: deployment(replicas(7), ours), wantHash: true,
 		},
 		{
 			name: "with retainReplicas and no copy (or none known) the template's replicas are applied",
 			in:   Input{Federated: newFed().set(true, "spec", "retainReplicas").u},
-			want: deployment(replicas(3), nil, ours), wantHash: true,
+			want: deployment(replicas(3), ours), wantHash: true,
 		},
 		{
 			name: "with retainReplicas and a copy without replicas none are applied",
 			in:   Input{Federated: newFed().set(true, "spec", "retainReplicas").u, Existing: member(nil)},
-			want: deployment(map[string]any{}, nil, ours), wantHash: true,
+			want: deployment(map[string]any{}, ours), wantHash: true,
 		},
 		{
 			name: "without retainReplicas the member's replicas do not matter",
 			in:   Input{Federated: newFed().u, Existing: member(int64(7))},
-			want: deployment(replicas(3), nil, ours), wantHash: true,
+			want: deployment(replicas(3), ours), wantHash: true,
 		},
 		{
 			name: "a cluster-scoped target has no namespace",
@@ -139,7 +136,7 @@ func TestMember(t *testing.T) {
 		{
 			name: "an object without a template is its identity alone",
 			in:   Input{Federated: newFed().set(nil, "spec", "template").u},
-			want: deployment(nil, nil, ours), wantHash: true,
+			want: deployment(nil, ours), wantHash: true,
 		},
 	}
 	for _, tc := range cases {
