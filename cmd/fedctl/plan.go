@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -28,12 +29,15 @@ import (
 type planOptions struct {
 	files  []string
 	output string
+	// controlPlaneID is the id the objects are rendered for; empty means the UID of the
+	// namespace named namespace, when the input holds it.
+	controlPlaneID, namespace string
 }
 
 func newPlanCommand() *cobra.Command {
 	o := &planOptions{}
 	cmd := &cobra.Command{
-		Use:   "plan -f PATH [-f PATH ...] [-o table|yaml|json]",
+		Use:   "plan -f PATH [-f PATH ...] [-o table|yaml|json] [--control-plane-id ID]",
 		Short: "Preview, offline, what every member cluster would receive",
 		Long: `Preview, without any cluster, what every member cluster would receive.
 
@@ -42,25 +46,36 @@ ReplicaSchedulingPreference manifests from files, directories and standard input
 kinds are ignored), checks them as the API server would at kubectl apply time, and prints for
 every federated object and every cluster whether the cluster is selected and why, the replicas
 when a ReplicaSchedulingPreference governs the object, and the object the cluster would receive
-after its overrides.
+after its overrides, exactly as fed-controller renders it for a cluster that has no copy yet:
+with the managed label and the control plane's annotations (fedplane.io/control-plane-id,
+fedplane.io/cluster and the fedplane.io/applied hash).
+
+The control-plane id is --control-plane-id. As with fed-controller, empty means the UID of the
+namespace --kubefed-namespace, which plan finds when the input holds that Namespace (kubectl get
+namespaces lists it); without it, the objects lack the id and the hash, and the plan warns.
 
 A KubeFedCluster counts as Ready when its Ready condition is True, or when it has no status at
 all. The ten default federated types are known; pass the FederatedTypeConfig of any other.
 
 A document may be a list (kind: List with items, as kubectl get -o yaml prints): its items are
 read as if each were a document. So a live host can be previewed with
-  kubectl get kubefedclusters,federatedtypeconfigs,federatednamespaces,federateddeployments,\
+  kubectl get namespaces,kubefedclusters,federatedtypeconfigs,federatednamespaces,federateddeployments,\
     replicaschedulingpreferences -A -o yaml | fedctl plan -f -
 
 The JSON form (-o json) is a stable contract:
-  {"items": [{"apiVersion", "kind", "namespace", "name",
+  {"warnings": [{"reason", "message"}],
+   "items": [{"apiVersion", "kind", "namespace", "name",
               "clusters": [{"name", "selected", "reason", "replicas", "object"}],
-              "errors": [{"cluster", "message"}]}]}
+              "errors": [{"cluster", "message"}],
+              "warnings": [{"cluster", "reason", "message"}]}]}
 Items are sorted by kind, namespace and name; clusters by name. "replicas" is present only for
 objects that a ReplicaSchedulingPreference governs, "object" only for selected clusters, and
-"cluster" only for errors that concern one cluster.`,
+"cluster" only for errors that concern one cluster. An item's warnings are what rendering dropped
+from the template (reason AnnotationsNotSupported or FinalizersNotSupported), as fed-controller
+tells them in the object's status; the top-level warnings, present only when there are any,
+concern the whole plan (ControlPlaneIDUnknown).`,
 		Example: `  fedctl plan -f manifests/ -f clusters.yaml
-  fedctl plan -f federateddeployment.yaml -f clusters.yaml -o json
+  fedctl plan -f federateddeployment.yaml -f clusters.yaml -o json --control-plane-id fedplane-a
   kubectl get kubefedclusters,federateddeployments -A -o yaml | fedctl plan -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,6 +84,8 @@ objects that a ReplicaSchedulingPreference governs, "object" only for selected c
 	}
 	cmd.Flags().StringArrayVarP(&o.files, "filename", "f", nil, "a manifest file, a directory of them (.yaml, .yml, .json), or - for standard input; repeatable")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, yaml or json")
+	cmd.Flags().StringVar(&o.controlPlaneID, "control-plane-id", "", "id of the control plane that writes the member objects, as fed-controller's flag; empty means the UID of the --kubefed-namespace namespace, when the input holds it")
+	cmd.Flags().StringVar(&o.namespace, "kubefed-namespace", corev1beta1.DefaultNamespace, "namespace of the control plane, whose UID is the default control-plane id")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
@@ -86,6 +103,10 @@ func (o *planOptions) run(ctx context.Context, stdin io.Reader, out io.Writer) e
 	in, err := readInput(ctx, objs)
 	if err != nil {
 		return err
+	}
+	in.ControlPlaneID = o.controlPlaneID
+	if in.ControlPlaneID == "" {
+		in.ControlPlaneID = namespaceUID(objs, o.namespace)
 	}
 	p := plan.Compute(in)
 	switch o.output {
@@ -178,6 +199,17 @@ func readInput(ctx context.Context, objs []manifests.Object) (plan.Input, error)
 	return in, nil
 }
 
+// namespaceUID is the UID of the Namespace name in objs, as fed-controller reads its default
+// control-plane id from the host; empty when objs do not hold it.
+func namespaceUID(objs []manifests.Object, name string) string {
+	for _, o := range objs {
+		if o.Object.GroupVersionKind() == corev1.SchemeGroupVersion.WithKind("Namespace") && o.Object.GetName() == name {
+			return string(o.Object.GetUID())
+		}
+	}
+	return ""
+}
+
 func fromUnstructured(u *unstructured.Unstructured, into any) error {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
 		return fmt.Errorf("failed to decode: %w", err)
@@ -229,9 +261,38 @@ func printTable(out io.Writer, p plan.Plan) error {
 				fmt.Fprintf(w, "  error (%s): %s\n", e.Cluster, e.Message)
 			}
 		}
+		printWarnings(w, "  ", item.Warnings)
 	}
 	if len(p.Items) == 0 {
 		fmt.Fprintln(w, "No federated objects in the input.")
 	}
+	if len(p.Warnings) > 0 {
+		fmt.Fprintln(w)
+		printWarnings(w, "", p.Warnings)
+	}
 	return w.Flush()
+}
+
+// printWarnings prints each warning once, in order, with the clusters it concerns:
+// "warning (cce, local): ...".
+func printWarnings(w io.Writer, indent string, warnings []plan.Warning) {
+	var order []plan.Warning
+	clusters := map[plan.Warning][]string{}
+	for _, warning := range warnings {
+		key := plan.Warning{Reason: warning.Reason, Message: warning.Message}
+		if _, seen := clusters[key]; !seen {
+			order = append(order, key)
+			clusters[key] = nil
+		}
+		if warning.Cluster != "" {
+			clusters[key] = append(clusters[key], warning.Cluster)
+		}
+	}
+	for _, warning := range order {
+		if names := clusters[warning]; len(names) > 0 {
+			fmt.Fprintf(w, "%swarning (%s): %s\n", indent, strings.Join(names, ", "), warning.Message)
+		} else {
+			fmt.Fprintf(w, "%swarning: %s\n", indent, warning.Message)
+		}
+	}
 }

@@ -50,6 +50,10 @@ func TestPlanGolden(t *testing.T) {
 		{name: "cce down, json", args: []string{"-f", seedManifests(t), "-f", cceDown(t), "-o", "json"}, golden: "plan-cce-down.json"},
 		{name: "both clusters ready, table", args: []string{"-f", seedManifests(t), "-f", readyClusters(t)}, golden: "plan-ready.txt"},
 		{name: "cce down, yaml", args: []string{"-f", seedManifests(t), "-f", cceDown(t), "-o", "yaml"}, golden: "plan-cce-down.yaml"},
+		{
+			name: "both clusters ready, with the control-plane id, json", golden: "plan-ready-id.json",
+			args: []string{"-f", seedManifests(t), "-f", readyClusters(t), "-o", "json", "--control-plane-id", "fedplane-a"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -284,6 +288,77 @@ items:
 	for _, want := range []string{"standard input (document 1, item 1)", "spec.disabledTLSValidations"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func TestPlanTakesTheControlPlaneIDFromTheNamespace(t *testing.T) {
+	namespace := func(name, uid string) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata: {name: %s, uid: %s}\n", name, uid)
+	}
+	cases := []struct {
+		name        string
+		namespaces  string
+		args        []string
+		wantID      string
+		wantWarning bool
+	}{
+		{name: "the UID of kube-federation-system in the input", namespaces: namespace("kube-federation-system", "uid-kfs"), wantID: "uid-kfs"},
+		{
+			name: "the UID of the --kubefed-namespace namespace", namespaces: namespace("kube-federation-system", "uid-kfs") + "---\n" + namespace("fed", "uid-fed"),
+			args: []string{"--kubefed-namespace", "fed"}, wantID: "uid-fed",
+		},
+		{name: "--control-plane-id wins", namespaces: namespace("kube-federation-system", "uid-kfs"), args: []string{"--control-plane-id", "given"}, wantID: "given"},
+		{name: "no id and no namespace: a warning", namespaces: namespace("other", "uid-other"), wantWarning: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"plan", "-f", "-", "-f", seedManifests(t), "-f", readyClusters(t), "-o", "json"}, tc.args...)
+			out, err := fedctlStdin(t, tc.namespaces, args...)
+			if err != nil {
+				t.Fatalf("fedctl plan: %v", err)
+			}
+			var p plan.Plan
+			if err := json.Unmarshal([]byte(out), &p); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(p.Warnings) > 0; got != tc.wantWarning {
+				t.Errorf("plan warnings %v, want some: %t", p.Warnings, tc.wantWarning)
+			}
+			for _, it := range p.Items {
+				for _, c := range it.Clusters {
+					meta, _ := c.Object["metadata"].(map[string]any)
+					annotations, _ := meta["annotations"].(map[string]any)
+					if got, _ := annotations["fedplane.io/control-plane-id"].(string); got != tc.wantID {
+						t.Fatalf("%s in cluster %s: control-plane id %q, want %q", it.Name, c.Name, got, tc.wantID)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPlanTablePrintsTheWarnings(t *testing.T) {
+	cm := `apiVersion: types.kubefed.io/v1beta1
+kind: FederatedClusterRole
+metadata: {name: reader}
+spec:
+  template:
+    metadata:
+      annotations: {note: x}
+  placement:
+    clusters: [{name: local}, {name: cce}]
+`
+	out, err := fedctlStdin(t, cm, "plan", "-f", "-", "-f", readyClusters(t))
+	if err != nil {
+		t.Fatalf("fedctl plan: %v", err)
+	}
+	for _, want := range []string{
+		"  warning (cce, local): metadata.annotations is not propagated from the template",
+		"\nwarning: the control-plane id is not known",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
 		}
 	}
 }

@@ -54,6 +54,8 @@ func TestPureDecisionPackagesUseNoAPIClient(t *testing.T) {
 		"github.com/fedplane/fedplane/pkg/rsp/planner",
 		"github.com/fedplane/fedplane/pkg/rsp/schedule",
 		"github.com/fedplane/fedplane/pkg/plan",
+		"github.com/fedplane/fedplane/pkg/render",
+		"github.com/fedplane/fedplane/pkg/jsonhash",
 	)
 	for pkg, ds := range deps {
 		for _, d := range ds {

@@ -10,6 +10,7 @@ import (
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/placement"
+	"github.com/fedplane/fedplane/pkg/render"
 )
 
 // clusterResult is the outcome in one cluster.
@@ -36,6 +37,9 @@ type clusterResult struct {
 	err   error
 	// events are the events that the outcome asks for, recorded as it is reached.
 	events []objectEvent
+	// warnings are what rendering the cluster's object dropped from the template; the status
+	// message tells them.
+	warnings []render.Warning
 }
 
 // clusterSync is the sync of one federated object in one cluster: what is known of the

@@ -231,9 +231,3 @@ func TestRevertedCopy(t *testing.T) {
 		})
 	}
 }
-
-// finishedCopy runs Finish on a copy of obj, as render does, and fails the test on error.
-func finishedCopy(t *testing.T, obj *unstructured.Unstructured) *unstructured.Unstructured {
-	t.Helper()
-	return finished(t, obj, false, nil)
-}

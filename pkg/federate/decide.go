@@ -1,12 +1,11 @@
 package federate
 
 import (
-	"fmt"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/overrides"
+	"github.com/fedplane/fedplane/pkg/render"
 )
 
 // Labels, annotations, finalizer and field owner of propagation.
@@ -15,16 +14,14 @@ const (
 	// plane to leave the object alone.
 	ManagedLabel = overrides.ManagedLabel
 	// ControlPlaneAnnotation holds, on every member object, the id of the control plane that
-	// manages it. Another control plane never writes the object.
-	ControlPlaneAnnotation = "fedplane.io/control-plane-id"
+	// manages it (see pkg/render).
+	ControlPlaneAnnotation = render.ControlPlaneAnnotation
 	// ClusterAnnotation holds, on every member object, the name of the KubeFedCluster it was
-	// written for. A copy written for another registration (another KubeFedCluster that reaches
-	// the same cluster) is never written or deleted through this one.
-	ClusterAnnotation = "fedplane.io/cluster"
+	// written for (see pkg/render).
+	ClusterAnnotation = render.ClusterAnnotation
 	// AppliedAnnotation holds, on every member object, a hash of what the control plane applied
-	// to it last. A copy is up to date only when it is the hash of what would be applied now, so
-	// that a field removed from the template or the overrides is removed from the copy too.
-	AppliedAnnotation = "fedplane.io/applied"
+	// to it last (see pkg/render).
+	AppliedAnnotation = render.AppliedAnnotation
 	// OrphanAnnotation, set to "true" on a federated object, keeps its member objects when it is
 	// deleted; they only lose the managed label.
 	OrphanAnnotation = "kubefed.io/orphan"
@@ -166,43 +163,4 @@ func Decide(in ClusterInput) ClusterDecision {
 	default:
 		return ClusterDecision{Action: ActionUpdate, Listed: true}
 	}
-}
-
-// Finish completes the object rendered for one cluster: it records this control plane and the
-// cluster's registration in annotations and, with retainReplicas, keeps the member's current
-// spec.replicas (the template's when there is no copy yet), as KubeFed does for an autoscaler
-// that owns the replicas. Last it records the hash of what is applied; the retained replicas
-// are left out of it, so that the member's own scaling does not make the copy out of date,
-// while switching retainReplicas on or off does.
-func Finish(obj *unstructured.Unstructured, controlPlaneID, cluster string, retainReplicas bool, existing *unstructured.Unstructured) error {
-	ann := obj.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	delete(ann, AppliedAnnotation)
-	ann[ControlPlaneAnnotation] = controlPlaneID
-	ann[ClusterAnnotation] = cluster
-	obj.SetAnnotations(ann)
-	hashed := obj.Object
-	if retainReplicas {
-		hashed = obj.DeepCopy().Object
-		unstructured.RemoveNestedField(hashed, "spec", "replicas")
-		if existing != nil {
-			switch replicas, found, _ := unstructured.NestedFieldNoCopy(existing.Object, "spec", "replicas"); {
-			case found:
-				if err := unstructured.SetNestedField(obj.Object, replicas, "spec", "replicas"); err != nil {
-					return fmt.Errorf("failed to keep the member's spec.replicas: %w", err)
-				}
-			default:
-				unstructured.RemoveNestedField(obj.Object, "spec", "replicas")
-			}
-		}
-	}
-	sum, err := hashJSON(map[string]any{"object": hashed, "retainReplicas": retainReplicas})
-	if err != nil {
-		return err
-	}
-	ann[AppliedAnnotation] = sum
-	obj.SetAnnotations(ann)
-	return nil
 }

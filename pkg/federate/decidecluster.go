@@ -15,6 +15,7 @@ import (
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/overrides"
 	"github.com/fedplane/fedplane/pkg/placement"
+	"github.com/fedplane/fedplane/pkg/render"
 )
 
 // The functions of this file decide the outcome in one cluster from what was read. They read
@@ -54,19 +55,19 @@ func busyResult(res clusterResult, listed bool) clusterResult {
 
 // decideCluster decides what to do in one cluster once its copy is read: it renders the
 // object the cluster should have when the object is placed there, runs Decide, and gives the
-// cluster's status, replicas, version and remote status, and the events that the outcome
-// asks for. It returns in with the rendered object, which Decide is given only when the
-// cluster can be written to; for a type whose remote status is collected, a Ready cluster
-// that cannot be written to now (not connected, or suspended after a timeout) is rendered
-// too, so that its replicas count as desired.
+// cluster's status, replicas, version and remote status, the render's warnings, and the events
+// that the outcome asks for. It returns in with the rendered object, which Decide is given only
+// when the cluster can be written to; for a type whose remote status is collected, a Ready
+// cluster that cannot be written to now (not connected, or suspended after a timeout) is
+// rendered too, so that its replicas count as desired.
 func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in ClusterInput, res clusterResult) (ClusterInput, clusterResult) {
-	var rendered *unstructured.Unstructured
+	var rendered render.Result
 	var renderErr error
 	if d.Selected && !s.deleting && (in.Ready || d.Ready && r.Type.StatusCollection) {
 		rendered, renderErr = r.render(s, d.Name, in.Existing)
 	}
 	if in.Ready {
-		in.Desired = rendered
+		in.Desired, res.warnings = rendered.Object, rendered.Warnings
 		var oe *overrides.OverrideError
 		in.RenderFailed = renderErr != nil && errors.As(renderErr, &oe)
 	} else {
@@ -77,7 +78,7 @@ func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in Cluste
 	res.decision = Decide(in)
 	res.status = res.decision.Status
 	if r.Type.StatusCollection {
-		counts := countReplicas(in, d.Ready, rendered, res.decision.Status)
+		counts := countReplicas(in, d.Ready, rendered.Object, res.decision.Status)
 		res.replicas, res.ready, res.stale = counts.desired, counts.ready, counts.stale
 	}
 	if in.Existing != nil && res.decision.Status == typesv1beta1.ClusterPropagationOK {

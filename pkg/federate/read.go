@@ -47,7 +47,7 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 	return r.readVersion(ctx, s)
 }
 
-// readObject decodes the object's spec, template and status.
+// readObject decodes the object's spec and status, and checks that its template is an object.
 func (r *SyncReconciler) readObject(s *scope) error {
 	if err := hostview.FromUnstructured(s.fed.Object["spec"], &s.spec); err != nil {
 		err = fmt.Errorf("failed to decode the spec: %w", err)
@@ -55,12 +55,10 @@ func (r *SyncReconciler) readObject(s *scope) error {
 		return reconcile.TerminalError(err)
 	}
 	if t, found, _ := unstructured.NestedFieldNoCopy(s.fed.Object, "spec", "template"); found {
-		template, ok := t.(map[string]any)
-		if !ok && t != nil {
+		if _, ok := t.(map[string]any); !ok && t != nil {
 			s.overall = condition{reason: typesv1beta1.ComputePlacementFailed, message: errTemplate.Error()}
 			return reconcile.TerminalError(errTemplate)
 		}
-		s.template = template
 	}
 	if err := hostview.FromUnstructured(s.fed.Object["status"], &s.status); err != nil {
 		// A status this controller cannot read is simply rewritten.

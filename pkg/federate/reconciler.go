@@ -80,8 +80,6 @@ type SyncReconciler struct {
 type scope struct {
 	fed  *unstructured.Unstructured
 	spec typesv1beta1.FederatedSpec
-	// template is spec.template, shared with fed: it is read, never modified.
-	template map[string]any
 	// status is the status as read; the deferred status write compares with it.
 	status   typesv1beta1.FederatedStatus
 	deleting bool

@@ -25,7 +25,8 @@ type StatusInput struct {
 	// Reason is the whole object's reason: empty, or why it could not be propagated at all.
 	Reason typesv1beta1.AggregateReason
 	// Message is the Propagation condition's message: what concerns the whole object, such
-	// as why its placement failed; empty when there is nothing to say.
+	// as why its placement failed, then what rendering dropped from the template; empty when
+	// there is nothing to say.
 	Message string
 	// Clusters are the listed clusters' statuses, in any order.
 	Clusters []typesv1beta1.ClusterStatus
@@ -140,7 +141,8 @@ func (r *SyncReconciler) recordStatus(ctx context.Context, s *scope, result reco
 // statusInput is the status that the reconcile's outcome gives; ok is false when there is no
 // status to write: a read of the host failed and is only retried, a member has not answered
 // yet (the status is only ever written whole), or the object is about to go. A phase that
-// failed before the clusters were synced leaves them as the status last gave them.
+// failed before the clusters were synced leaves them as the status last gave them. The
+// message ends with the clusters' render warnings.
 func (r *SyncReconciler) statusInput(s *scope) (in StatusInput, ok bool) {
 	in = StatusInput{Generation: s.fed.GetGeneration(), Reason: s.overall.reason, Message: s.overall.message, Now: r.now().UTC().Format(time.RFC3339)}
 	switch {
@@ -162,6 +164,7 @@ func (r *SyncReconciler) statusInput(s *scope) (in StatusInput, ok bool) {
 		}
 		in.Clusters = append(in.Clusters, typesv1beta1.ClusterStatus{Name: res.name, Status: res.status, RemoteStatus: res.remoteStatus})
 	}
+	in.Message = joinMessages(in.Message, warningsMessage(s.results))
 	return in, true
 }
 

@@ -1,11 +1,7 @@
 package federate
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5" //nolint:gosec // KubeFed's version hashes are MD5; they identify content, they protect nothing.
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -21,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
+	"github.com/fedplane/fedplane/pkg/jsonhash"
 )
 
 // PropagatedVersionName is the name of the (Cluster)PropagatedVersion of a federated object:
@@ -37,7 +34,7 @@ func TemplateVersion(fed *unstructured.Unstructured) (string, error) {
 	if err != nil || !found {
 		return "", err
 	}
-	return hashJSON(template)
+	return jsonhash.MD5(template)
 }
 
 // OverridesVersion is KubeFed's version of a federated object's spec.overrides: the hex MD5 of
@@ -49,7 +46,7 @@ func OverridesVersion(fed *unstructured.Unstructured) (string, error) {
 		return "", err
 	}
 	m, _ := spec.(map[string]any)
-	return hashJSON(map[string]any{"overrides": m["overrides"]})
+	return jsonhash.MD5(map[string]any{"overrides": m["overrides"]})
 }
 
 // ClusterVersion is KubeFed's version of a member object: "gen:<generation>" for kinds that
@@ -59,28 +56,6 @@ func ClusterVersion(obj *unstructured.Unstructured) string {
 		return "gen:" + strconv.FormatInt(g, 10)
 	}
 	return "rv:" + obj.GetResourceVersion()
-}
-
-// hashJSON encodes v as the unstructured JSON encoder does and returns the hex MD5. Values are
-// first normalised through JSON, so that typed values and maps in any key order give the same
-// bytes.
-func hashJSON(v any) (string, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("failed to encode for hashing: %w", err)
-	}
-	var generic any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&generic); err != nil {
-		return "", fmt.Errorf("failed to decode for hashing: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(generic); err != nil {
-		return "", fmt.Errorf("failed to encode for hashing: %w", err)
-	}
-	sum := md5.Sum(buf.Bytes()) //nolint:gosec // See the import.
-	return hex.EncodeToString(sum[:]), nil
 }
 
 // recordVersion writes the PropagatedVersion of an object that stays, then gives the

@@ -8,7 +8,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/placement"
+	"github.com/fedplane/fedplane/pkg/render"
 )
 
 // object is a small builder of federated objects.
@@ -217,5 +219,78 @@ func TestComputeIsStableWhateverTheInputOrder(t *testing.T) {
 	two := Compute(Input{Clusters: []placement.Cluster{clusters[1], clusters[0]}, Types: types, Objects: []*unstructured.Unstructured{b.u, a.u, ns.u}})
 	if diff := cmp.Diff(one, two); diff != "" {
 		t.Errorf("plans differ with the input order (-first +second):\n%s", diff)
+	}
+}
+
+func TestComputeRendersAsTheController(t *testing.T) {
+	clusters := []placement.Cluster{{Name: "a", Ready: true}, {Name: "b", Ready: true}}
+	ns := federated("FederatedNamespace", "shop", "shop").selector(map[string]any{})
+	web := federated("FederatedDeployment", "shop", "web").selector(map[string]any{})
+	_ = unstructured.SetNestedField(web.u.Object, true, "spec", "retainReplicas")
+	_ = unstructured.SetNestedField(web.u.Object, map[string]any{"note": "x"}, "spec", "template", "metadata", "annotations")
+	_ = unstructured.SetNestedSlice(web.u.Object, []any{map[string]any{"clusterName": "b", "clusterOverrides": []any{
+		map[string]any{"path": "/spec/replicas", "value": int64(4)},
+	}}}, "spec", "overrides")
+	cases := []struct {
+		name         string
+		id           string
+		wantWarnings []Warning
+	}{
+		{name: "with the control-plane id", id: "cp-a"},
+		{
+			name: "without the control-plane id the plan warns that the objects lack its annotations", wantWarnings: []Warning{{
+				Reason:  ReasonControlPlaneIDUnknown,
+				Message: "the control-plane id is not known, so the objects lack the annotations fedplane.io/control-plane-id and fedplane.io/applied that fed-controller sets; give it with --control-plane-id",
+			}},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Compute(Input{Clusters: clusters, Types: types, Objects: []*unstructured.Unstructured{ns.u, web.u}, ControlPlaneID: tc.id})
+			if diff := cmp.Diff(tc.wantWarnings, p.Warnings); diff != "" {
+				t.Errorf("plan warnings (-want +got):\n%s", diff)
+			}
+			item := p.Items[0]
+			if item.Name != "web" {
+				t.Fatalf("first item %s, want web", item.Name)
+			}
+			for _, c := range item.Clusters {
+				want, err := render.Member(render.Input{Federated: web.u, Overrides: fedOverrides(t, web.u), Target: types["FederatedDeployment"], Cluster: c.Name, ControlPlaneID: tc.id})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want.Object.Object, c.Object); diff != "" {
+					t.Errorf("cluster %s: the plan's object is not the controller's (-render +plan):\n%s", c.Name, diff)
+				}
+			}
+			wantItemWarnings := []Warning{}
+			for _, c := range []string{"a", "b"} {
+				wantItemWarnings = append(wantItemWarnings, Warning{Cluster: c, Reason: "AnnotationsNotSupported",
+					Message: "metadata.annotations is not propagated from the template, so that it does not fight controllers in member clusters; set annotations with an override instead"})
+			}
+			if diff := cmp.Diff(wantItemWarnings, item.Warnings); diff != "" {
+				t.Errorf("item warnings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// fedOverrides decodes the object's spec.overrides as the controller does.
+func fedOverrides(t *testing.T, u *unstructured.Unstructured) []typesv1beta1.ClusterOverrides {
+	t.Helper()
+	fo, err := decode(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fo.Spec.Overrides
+}
+
+func TestComputeGivesTheControlPlaneAnnotations(t *testing.T) {
+	clusters := []placement.Cluster{{Name: "a", Ready: true}}
+	role := federated("FederatedClusterRole", "", "reader").clusters("a")
+	p := Compute(Input{Clusters: clusters, Types: types, Objects: []*unstructured.Unstructured{role.u}, ControlPlaneID: "cp-a"})
+	got := (&unstructured.Unstructured{Object: p.Items[0].Clusters[0].Object}).GetAnnotations()
+	if got[render.ControlPlaneAnnotation] != "cp-a" || got[render.ClusterAnnotation] != "a" || len(got[render.AppliedAnnotation]) != 32 {
+		t.Errorf("annotations %v, want the control plane cp-a, the cluster a and a hash", got)
 	}
 }

@@ -1,0 +1,159 @@
+package render
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/jsonhash"
+	"github.com/fedplane/fedplane/pkg/overrides"
+)
+
+// The annotations that the control plane sets on every member object it writes.
+const (
+	// ControlPlaneAnnotation holds the id of the control plane that manages the object. Another
+	// control plane never writes the object.
+	ControlPlaneAnnotation = "fedplane.io/control-plane-id"
+	// ClusterAnnotation holds the name of the KubeFedCluster the object was written for. A copy
+	// written for another registration (another KubeFedCluster that reaches the same cluster)
+	// is never written or deleted through this one.
+	ClusterAnnotation = "fedplane.io/cluster"
+	// AppliedAnnotation holds a hash of what the control plane applied to the object last. A
+	// copy is up to date only when it is the hash of what would be applied now, so that a field
+	// removed from the template or the overrides is removed from the copy too.
+	AppliedAnnotation = "fedplane.io/applied"
+)
+
+// Warning reports something that rendering changed instead of failing: a field of the template
+// that is not propagated.
+type Warning = overrides.Warning
+
+// Target is the type of the member objects.
+type Target struct {
+	// APIVersion and Kind of the member objects ("apps/v1", "Deployment").
+	APIVersion, Kind string
+	// Namespaced tells whether the member objects are namespaced.
+	Namespaced bool
+}
+
+// Input is what the object of one cluster is rendered from.
+type Input struct {
+	// Federated is the federated object. Its name, namespace, spec.template and
+	// spec.retainReplicas are read; it is never modified.
+	Federated *unstructured.Unstructured
+	// Overrides are the federated object's spec.overrides (or what a
+	// ReplicaSchedulingPreference makes of them); the cluster's are applied.
+	Overrides []typesv1beta1.ClusterOverrides
+	// Target is the type of the member object.
+	Target Target
+	// Cluster is the name of the cluster's registration, the KubeFedCluster.
+	Cluster string
+	// ControlPlaneID is the id of the control plane that writes the object. Empty leaves out
+	// the control-plane annotation and the hash, for a preview that does not know the id.
+	ControlPlaneID string
+	// Existing is the member's copy, whose replicas retainReplicas keeps; nil when there is
+	// none, or when it is not known (a preview).
+	Existing *unstructured.Unstructured
+}
+
+// Result is the object one cluster receives.
+type Result struct {
+	// Object is the object to apply to the cluster.
+	Object *unstructured.Unstructured
+	// Warnings lists what was dropped from the template, in a fixed order.
+	Warnings []Warning
+}
+
+// Member renders the object that one cluster receives of a federated object: the template
+// with the cluster's overrides and the managed label (see overrides.Render), finished as finish
+// says. Any error concerns this cluster alone; when an override is at fault it wraps an
+// *overrides.OverrideError.
+func Member(in Input) (Result, error) {
+	template, err := templateOf(in.Federated)
+	if err != nil {
+		return Result{}, err
+	}
+	ops, err := overrides.ForCluster(in.Overrides, in.Cluster)
+	if err != nil {
+		return Result{}, err
+	}
+	out, err := overrides.Render(overrides.Input{
+		Template: template, APIVersion: in.Target.APIVersion, Kind: in.Target.Kind,
+		Name: in.Federated.GetName(), Namespace: in.Federated.GetNamespace(), Namespaced: in.Target.Namespaced, Overrides: ops,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	retain, _, _ := unstructured.NestedBool(in.Federated.Object, "spec", "retainReplicas")
+	if err := finish(out.Object, in.ControlPlaneID, in.Cluster, retain, in.Existing); err != nil {
+		return Result{}, err
+	}
+	return Result{Object: out.Object, Warnings: out.Warnings}, nil
+}
+
+// templateOf is the federated object's spec.template, shared with it; nil when it has none.
+func templateOf(fed *unstructured.Unstructured) (map[string]any, error) {
+	t, found, _ := unstructured.NestedFieldNoCopy(fed.Object, "spec", "template")
+	template, ok := t.(map[string]any)
+	if found && t != nil && !ok {
+		return nil, fmt.Errorf("failed to render: %w: spec.template is a %T, not an object", overrides.ErrInvalidTemplate, t)
+	}
+	return template, nil
+}
+
+// finish completes the object rendered for one cluster: it records the control plane and the
+// cluster's registration in annotations and, with retainReplicas, keeps the member's current
+// spec.replicas (the template's when there is no copy yet), as KubeFed does for an autoscaler
+// that owns the replicas. Last it records the hash of what is applied; the retained replicas
+// are left out of it, so that the member's own scaling does not make the copy out of date,
+// while switching retainReplicas on or off does. With an empty controlPlaneID neither the
+// control plane nor the hash, which covers it, is recorded.
+func finish(obj *unstructured.Unstructured, controlPlaneID, cluster string, retainReplicas bool, existing *unstructured.Unstructured) error {
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	delete(ann, AppliedAnnotation)
+	delete(ann, ControlPlaneAnnotation)
+	if controlPlaneID != "" {
+		ann[ControlPlaneAnnotation] = controlPlaneID
+	}
+	ann[ClusterAnnotation] = cluster
+	obj.SetAnnotations(ann)
+	hashed := obj.Object
+	if retainReplicas {
+		hashed = obj.DeepCopy().Object
+		unstructured.RemoveNestedField(hashed, "spec", "replicas")
+		if err := keepReplicas(obj, existing); err != nil {
+			return err
+		}
+	}
+	if controlPlaneID == "" {
+		return nil
+	}
+	sum, err := jsonhash.MD5(map[string]any{"object": hashed, "retainReplicas": retainReplicas})
+	if err != nil {
+		return err
+	}
+	ann[AppliedAnnotation] = sum
+	obj.SetAnnotations(ann)
+	return nil
+}
+
+// keepReplicas gives obj the spec.replicas of the member's copy, or none when the copy has
+// none; without a copy obj keeps its own.
+func keepReplicas(obj, existing *unstructured.Unstructured) error {
+	if existing == nil {
+		return nil
+	}
+	replicas, found, _ := unstructured.NestedFieldNoCopy(existing.Object, "spec", "replicas")
+	if !found {
+		unstructured.RemoveNestedField(obj.Object, "spec", "replicas")
+		return nil
+	}
+	if err := unstructured.SetNestedField(obj.Object, replicas, "spec", "replicas"); err != nil {
+		return fmt.Errorf("failed to keep the member's spec.replicas: %w", err)
+	}
+	return nil
+}
