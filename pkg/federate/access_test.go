@@ -247,4 +247,3 @@ func TestAccessDeniedMessageCountsClustersPastTen(t *testing.T) {
 		t.Errorf("accessDeniedMessage() = %q, want %q", got, want)
 	}
 }
-
