@@ -1,0 +1,209 @@
+package propagation_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/e2e/framework"
+	"github.com/fedplane/fedplane/pkg/cluster"
+)
+
+// restrictedRole is the ClusterRole of the restricted identity in member cce.
+const restrictedRole = "e2e-restricted"
+
+// memberRole is fedctl join's least role for the types enabled in the host, with configMapVerbs
+// on ConfigMaps instead of every verb (none: no rule for ConfigMaps at all).
+func memberRole(t *testing.T, host client.Client, configMapVerbs ...string) []rbacv1.PolicyRule {
+	t.Helper()
+	list := &corev1beta1.FederatedTypeConfigList{}
+	if err := host.List(t.Context(), list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	ftcs := slices.DeleteFunc(list.Items, func(f corev1beta1.FederatedTypeConfig) bool { return f.Name == "configmaps" })
+	rules := cluster.MemberRules(ftcs, false)
+	if len(configMapVerbs) > 0 {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: configMapVerbs})
+	}
+	return rules
+}
+
+// restrictMember makes, in member m, a ServiceAccount bound to the ClusterRole restrictedRole
+// with rules, and returns a token of it.
+func restrictMember(t *testing.T, m *framework.Cluster, rules []rbacv1.PolicyRule) string {
+	t.Helper()
+	g := NewWithT(t)
+	mc := framework.MemberClient(t, m)
+	const saNamespace, sa = "e2e-restricted", "fedplane"
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: saNamespace}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: saNamespace, Name: sa}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: restrictedRole}, Rules: rules},
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: restrictedRole},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: restrictedRole},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: saNamespace, Name: sa}},
+		},
+	} {
+		if err := mc.Create(t.Context(), obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	setMemberRole(t, m, rules)
+	cs, err := m.Clientset()
+	g.Expect(err).NotTo(HaveOccurred())
+	tr, err := cs.CoreV1().ServiceAccounts(saNamespace).CreateToken(t.Context(), sa,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	return tr.Status.Token
+}
+
+// setMemberRole sets the rules of the restricted identity's ClusterRole in member m.
+func setMemberRole(t *testing.T, m *framework.Cluster, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	mc := framework.MemberClient(t, m)
+	role := &rbacv1.ClusterRole{}
+	g := NewWithT(t)
+	g.Expect(mc.Get(t.Context(), client.ObjectKey{Name: restrictedRole}, role)).To(Succeed())
+	role.Rules = rules
+	g.Expect(mc.Update(t.Context(), role)).To(Succeed())
+}
+
+// setMemberToken puts token in the Secret of the registration name.
+func setMemberToken(t *testing.T, host client.Client, name, token string) {
+	t.Helper()
+	secret := &corev1.Secret{}
+	g := NewWithT(t)
+	g.Expect(host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name + "-token"}, secret)).To(Succeed())
+	secret.Data[cluster.TokenKey] = []byte(token)
+	g.Expect(host.Update(t.Context(), secret)).To(Succeed())
+}
+
+// stampJoin stamps the registration name as fedctl join does.
+func stampJoin(t *testing.T, host client.Client, name string) {
+	t.Helper()
+	kfc := &corev1beta1.KubeFedCluster{}
+	g := NewWithT(t)
+	g.Expect(host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, kfc)).To(Succeed())
+	patch := client.MergeFrom(kfc.DeepCopy())
+	if kfc.Annotations == nil {
+		kfc.Annotations = map[string]string{}
+	}
+	kfc.Annotations[cluster.JoinedAnnotation] = time.Now().UTC().Format(time.RFC3339Nano)
+	g.Expect(host.Patch(t.Context(), kfc, patch)).To(Succeed())
+}
+
+// memberAccess is the FederatedTypeConfig's MemberAccess condition as "Status/Reason: message",
+// or "" when it has none.
+func memberAccess(t *testing.T, host client.Client, name string) func() (string, error) {
+	return func() (string, error) {
+		ftc := &corev1beta1.FederatedTypeConfig{}
+		if err := host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, ftc); err != nil {
+			return "", err
+		}
+		c := meta.FindStatusCondition(ftc.Status.Conditions, "MemberAccess")
+		if c == nil {
+			return "", nil
+		}
+		return string(c.Status) + "/" + c.Reason + ": " + c.Message, nil
+	}
+}
+
+// eventsWithReason returns the events about a FederatedConfigMap with a reason, and how many
+// times each was seen.
+func eventsWithReason(t *testing.T, host client.Client, namespace, name, reason string) func() ([]string, error) {
+	return func() ([]string, error) {
+		list := &eventsv1.EventList{}
+		if err := host.List(t.Context(), list, client.InNamespace(namespace)); err != nil {
+			return nil, err
+		}
+		out := []string{}
+		for _, e := range list.Items {
+			if e.Regarding.Kind == "FederatedConfigMap" && e.Regarding.Name == name && e.Reason == reason {
+				if e.Series != nil && e.Series.Count > 1 {
+					out = append(out, "repeated: "+e.Note)
+					continue
+				}
+				out = append(out, e.Note)
+			}
+		}
+		return out, nil
+	}
+}
+
+// TestDeniedAccessIsReported registers member cce with an identity whose role is fedctl join's
+// least role for the enabled types but ConfigMaps, as when the type was enabled after the
+// join. A FederatedConfigMap placed on local and cce must say, in its status and in one Warning
+// event, that cce denies listing ConfigMaps and that fedctl join must run again, and the
+// FederatedTypeConfig must list cce; then with every verb but patch, that cce denies patch;
+// and once the role grants everything, the copy is made and every one of them clears.
+func TestDeniedAccessIsReported(t *testing.T) {
+	framework.Require(t, lab)
+	g := NewWithT(t)
+	host := framework.InstallHost(t, lab.Host())
+	cce := lab.Cluster("cce")
+	if err := host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce"}, &corev1beta1.KubeFedCluster{}); apierrors.IsNotFound(err) {
+		framework.RegisterMember(t, host, cce, map[string]string{"region": "lab-cce"})
+	}
+	setMemberToken(t, host, "cce", restrictMember(t, cce, memberRole(t, host)))
+	t.Cleanup(func() { setMemberToken(t, host, "cce", cce.Token()) })
+	fed := startTypesFederation(t)
+
+	const namespace, name = "e2e-access", "settings"
+	federateNamespace(t, host, namespace, "local", "cce")
+	framework.ApplyObject(t, host, configMap(namespace, name, map[string]any{"k": "v"}, "local", "cce"))
+	listDenied := `cluster cce denies list on configmaps: run "fedctl join cce" again to grant it`
+	g.Eventually(func(g Gomega) {
+		st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, namespace, name)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(clusterStatuses(st)).To(Equal([]string{"cce=" + string(typesv1beta1.CachedRetrievalFailed), "local="}))
+	}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(wait).WithPolling(poll).Should(
+		Equal("False/CheckClusters: " + listDenied))
+	g.Eventually(eventsWithReason(t, host, namespace, name, "CachedRetrievalFailed")).WithTimeout(wait).WithPolling(poll).Should(
+		Equal([]string{listDenied}))
+	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
+		Equal(`False/AccessDenied: clusters deny requests on configmaps: cce (list); run "fedctl join <cluster>" again for each of them to grant them`))
+	// The object is retried meanwhile; the event is not.
+	g.Consistently(eventsWithReason(t, host, namespace, name, "CachedRetrievalFailed")).WithTimeout(5 * time.Second).WithPolling(time.Second).Should(
+		Equal([]string{listDenied}))
+
+	// Every verb but patch: server-side apply is refused.
+	setMemberRole(t, cce, memberRole(t, host, "get", "list", "watch", "create", "update", "delete"))
+	stampJoin(t, host, "cce")
+	patchDenied := `cluster cce denies patch on configmaps: run "fedctl join cce" again to grant it`
+	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(90 * time.Second).WithPolling(poll).Should(
+		Equal("False/CheckClusters: " + patchDenied))
+	g.Eventually(eventsWithReason(t, host, namespace, name, "CreationFailed")).WithTimeout(wait).WithPolling(poll).Should(
+		Equal([]string{patchDenied}))
+	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
+		Equal(`False/AccessDenied: clusters deny requests on configmaps: cce (patch); run "fedctl join <cluster>" again for each of them to grant them`))
+
+	// The whole role, as join gives it once the type is enabled.
+	setMemberRole(t, cce, memberRole(t, host, "get", "list", "watch", "create", "update", "patch", "delete"))
+	stampJoin(t, host, "cce")
+	g.Eventually(func() (*corev1.ConfigMap, error) {
+		cm := &corev1.ConfigMap{}
+		err := fed.Members["cce"].Get(t.Context(), client.ObjectKey{Namespace: namespace, Name: name}, cm)
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return cm, err
+	}).WithTimeout(90 * time.Second).WithPolling(poll).ShouldNot(BeNil())
+	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(wait).WithPolling(poll).Should(Equal("True/: "))
+	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
+		Equal("True/AccessAllowed: no member denied a request of the sync controller"))
+}
