@@ -1,6 +1,7 @@
 package propagation_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -83,13 +84,13 @@ func setMemberRole(t *testing.T, m *framework.Cluster, rules []rbacv1.PolicyRule
 }
 
 // setMemberToken puts token in the Secret of the registration name.
-func setMemberToken(t *testing.T, host client.Client, name, token string) {
+func setMemberToken(ctx context.Context, t *testing.T, host client.Client, name, token string) {
 	t.Helper()
 	secret := &corev1.Secret{}
 	g := NewWithT(t)
-	g.Expect(host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name + "-token"}, secret)).To(Succeed())
+	g.Expect(host.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-token"}, secret)).To(Succeed())
 	secret.Data[cluster.TokenKey] = []byte(token)
-	g.Expect(host.Update(t.Context(), secret)).To(Succeed())
+	g.Expect(host.Update(ctx, secret)).To(Succeed())
 }
 
 // stampJoin stamps the registration name as fedctl join does.
@@ -158,8 +159,9 @@ func TestDeniedAccessIsReported(t *testing.T) {
 	if err := host.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "cce"}, &corev1beta1.KubeFedCluster{}); apierrors.IsNotFound(err) {
 		framework.RegisterMember(t, host, cce, map[string]string{"region": "lab-cce"})
 	}
-	setMemberToken(t, host, "cce", restrictMember(t, cce, memberRole(t, host)))
-	t.Cleanup(func() { setMemberToken(t, host, "cce", cce.Token()) })
+	setMemberToken(t.Context(), t, host, "cce", restrictMember(t, cce, memberRole(t, host)))
+	// The next tests of the package use cce with its admin token (t.Context has ended by then).
+	t.Cleanup(func() { setMemberToken(context.Background(), t, host, "cce", cce.Token()) })
 	fed := startTypesFederation(t)
 
 	const namespace, name = "e2e-access", "settings"

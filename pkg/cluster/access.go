@@ -122,6 +122,11 @@ func (o *observing) RoundTrip(req *http.Request) (*http.Response, error) {
 			o.log.observe(verb, resource, true)
 		case resp.StatusCode < http.StatusBadRequest:
 			o.log.observe(verb, resource, false)
+			if verb == "watch" && req.URL.Query().Get("sendInitialEvents") == "true" {
+				// A watch that starts with every object is the cache's list too: after it,
+				// the cache sends no list that would clear an earlier denied one.
+				o.log.observe("list", resource, false)
+			}
 		}
 	}
 	return resp, err

@@ -154,3 +154,64 @@ func TestAccessLog(t *testing.T) {
 		})
 	}
 }
+
+// statusTransport is a transport that answers every request with one status code.
+type statusTransport int
+
+func (a statusTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: int(a), Request: req, Body: http.NoBody}, nil
+}
+
+// TestObservingTransport sends the cache's requests through the observing transport, as the
+// informer of a kind does, and reads what is denied after each answer.
+func TestObservingTransport(t *testing.T) {
+	configMaps := schema.GroupResource{Resource: "configmaps"}
+	const (
+		list      = "/api/v1/configmaps?labelSelector=kubefed.io%2Fmanaged%3Dtrue&limit=500"
+		watch     = "/api/v1/configmaps?labelSelector=kubefed.io%2Fmanaged%3Dtrue&watch=true"
+		watchList = "/api/v1/configmaps?labelSelector=kubefed.io%2Fmanaged%3Dtrue&sendInitialEvents=true&watch=true"
+	)
+	type step struct {
+		path   string
+		status int
+	}
+	cases := []struct {
+		name  string
+		steps []step
+		want  string
+	}{
+		{name: "a list denied", steps: []step{{list, http.StatusForbidden}}, want: "list configmaps"},
+		{name: "a list denied, then allowed", steps: []step{{list, http.StatusForbidden}, {list, http.StatusOK}}, want: ""},
+		{name: "a list allowed and a watch denied", steps: []step{{list, http.StatusOK}, {watch, http.StatusForbidden}}, want: "watch configmaps"},
+		{
+			name:  "a watch that lists, denied, a list denied, then the watch that lists allowed: nothing is denied any more",
+			steps: []step{{watchList, http.StatusForbidden}, {list, http.StatusForbidden}, {watchList, http.StatusOK}},
+			want:  "",
+		},
+		{name: "another failure says nothing of access", steps: []step{{list, http.StatusForbidden}, {list, http.StatusServiceUnavailable}}, want: "list configmaps"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			log := &accessLog{}
+			for _, s := range tc.steps {
+				u, err := url.Parse("https://127.0.0.1:6443" + s.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o := &observing{next: statusTransport(s.status), log: log}
+				resp, err := o.RoundTrip(&http.Request{Method: http.MethodGet, URL: u})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = resp.Body.Close()
+			}
+			got := ""
+			if d, ok := log.denial(configMaps); ok {
+				got = d.String()
+			}
+			if got != tc.want {
+				t.Errorf("denial after %v = %q, want %q", tc.steps, got, tc.want)
+			}
+		})
+	}
+}
