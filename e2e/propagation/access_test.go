@@ -168,11 +168,11 @@ func TestDeniedAccessIsReported(t *testing.T) {
 	federateNamespace(t, host, namespace, "local", "cce")
 	framework.ApplyObject(t, host, configMap(namespace, name, map[string]any{"k": "v"}, "local", "cce"))
 	listDenied := `cluster cce denies list on configmaps: run "fedctl join cce" again to grant it`
-	g.Eventually(func(g Gomega) {
+	statuses := func() ([]string, error) {
 		st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, namespace, name)
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(clusterStatuses(st)).To(Equal([]string{"cce=" + string(typesv1beta1.CachedRetrievalFailed), "local="}))
-	}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+		return clusterStatuses(st), err
+	}
+	g.Eventually(statuses).WithTimeout(wait).WithPolling(poll).Should(Equal([]string{"cce=" + string(typesv1beta1.CachedRetrievalFailed), "local="}))
 	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(wait).WithPolling(poll).Should(
 		Equal("False/CheckClusters: " + listDenied))
 	g.Eventually(eventsWithReason(t, host, namespace, name, "CachedRetrievalFailed")).WithTimeout(wait).WithPolling(poll).Should(
@@ -189,8 +189,10 @@ func TestDeniedAccessIsReported(t *testing.T) {
 	patchDenied := `cluster cce denies patch on configmaps: run "fedctl join cce" again to grant it`
 	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(90 * time.Second).WithPolling(poll).Should(
 		Equal("False/CheckClusters: " + patchDenied))
+	g.Expect(statuses()).To(Equal([]string{"cce=" + string(typesv1beta1.CreationFailed), "local="}))
 	g.Eventually(eventsWithReason(t, host, namespace, name, "CreationFailed")).WithTimeout(wait).WithPolling(poll).Should(
 		Equal([]string{patchDenied}))
+	g.Expect(eventsWithReason(t, host, namespace, name, "CreateInClusterFailed")()).To(BeEmpty(), "a denial is told once, not at each attempt")
 	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
 		Equal(`False/AccessDenied: clusters deny requests on configmaps: cce (patch); run "fedctl join <cluster>" again for each of them to grant them`))
 
@@ -206,6 +208,7 @@ func TestDeniedAccessIsReported(t *testing.T) {
 		return cm, err
 	}).WithTimeout(90 * time.Second).WithPolling(poll).ShouldNot(BeNil())
 	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(wait).WithPolling(poll).Should(Equal("True/: "))
+	g.Expect(statuses()).To(Equal([]string{"cce=", "local="}))
 	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
 		Equal("True/AccessAllowed: no member denied a request of the sync controller"))
 }
