@@ -123,9 +123,13 @@ func memberAccess(t *testing.T, host client.Client, name string) func() (string,
 	}
 }
 
-// eventsWithReason returns the events about a FederatedConfigMap with a reason, and how many
-// times each was seen.
-func eventsWithReason(t *testing.T, host client.Client, namespace, name, reason string) func() ([]string, error) {
+// The namespace and the name of the FederatedConfigMap of the denial test.
+const accessNamespace, accessName = "e2e-access", "settings"
+
+// eventsWithReason returns the notes of the events with a reason about the denial test's
+// FederatedConfigMap, marked "repeated: " when an event was seen more than once.
+func eventsWithReason(t *testing.T, host client.Client, reason string) func() ([]string, error) {
+	const namespace, name = accessNamespace, accessName
 	return func() ([]string, error) {
 		list := &eventsv1.EventList{}
 		if err := host.List(t.Context(), list, client.InNamespace(namespace)); err != nil {
@@ -164,7 +168,7 @@ func TestDeniedAccessIsReported(t *testing.T) {
 	t.Cleanup(func() { setMemberToken(context.Background(), t, host, "cce", cce.Token()) })
 	fed := startTypesFederation(t)
 
-	const namespace, name = "e2e-access", "settings"
+	const namespace, name = accessNamespace, accessName
 	federateNamespace(t, host, namespace, "local", "cce")
 	framework.ApplyObject(t, host, configMap(namespace, name, map[string]any{"k": "v"}, "local", "cce"))
 	listDenied := `cluster cce denies list on configmaps: run "fedctl join cce" again to grant it`
@@ -175,12 +179,12 @@ func TestDeniedAccessIsReported(t *testing.T) {
 	g.Eventually(statuses).WithTimeout(wait).WithPolling(poll).Should(Equal([]string{"cce=" + string(typesv1beta1.CachedRetrievalFailed), "local="}))
 	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(wait).WithPolling(poll).Should(
 		Equal("False/CheckClusters: " + listDenied))
-	g.Eventually(eventsWithReason(t, host, namespace, name, "CachedRetrievalFailed")).WithTimeout(wait).WithPolling(poll).Should(
+	g.Eventually(eventsWithReason(t, host, "CachedRetrievalFailed")).WithTimeout(wait).WithPolling(poll).Should(
 		Equal([]string{listDenied}))
 	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
 		Equal(`False/AccessDenied: clusters deny requests on configmaps: cce (list); run "fedctl join <cluster>" again for each of them to grant them`))
 	// The object is retried meanwhile; the event is not.
-	g.Consistently(eventsWithReason(t, host, namespace, name, "CachedRetrievalFailed")).WithTimeout(5 * time.Second).WithPolling(time.Second).Should(
+	g.Consistently(eventsWithReason(t, host, "CachedRetrievalFailed")).WithTimeout(5 * time.Second).WithPolling(time.Second).Should(
 		Equal([]string{listDenied}))
 
 	// Every verb but patch: server-side apply is refused.
@@ -190,9 +194,9 @@ func TestDeniedAccessIsReported(t *testing.T) {
 	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(90 * time.Second).WithPolling(poll).Should(
 		Equal("False/CheckClusters: " + patchDenied))
 	g.Expect(statuses()).To(Equal([]string{"cce=" + string(typesv1beta1.CreationFailed), "local="}))
-	g.Eventually(eventsWithReason(t, host, namespace, name, "CreationFailed")).WithTimeout(wait).WithPolling(poll).Should(
+	g.Eventually(eventsWithReason(t, host, "CreationFailed")).WithTimeout(wait).WithPolling(poll).Should(
 		Equal([]string{patchDenied}))
-	g.Expect(eventsWithReason(t, host, namespace, name, "CreateInClusterFailed")()).To(BeEmpty(), "a denial is told once, not at each attempt")
+	g.Expect(eventsWithReason(t, host, "CreateInClusterFailed")()).To(BeEmpty(), "a denial is told once, not at each attempt")
 	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
 		Equal(`False/AccessDenied: clusters deny requests on configmaps: cce (patch); run "fedctl join <cluster>" again for each of them to grant them`))
 
