@@ -168,51 +168,60 @@ func TestDeniedAccessIsReported(t *testing.T) {
 	t.Cleanup(func() { setMemberToken(context.Background(), t, host, "cce", cce.Token()) })
 	fed := startTypesFederation(t)
 
-	const namespace, name = accessNamespace, accessName
-	federateNamespace(t, host, namespace, "local", "cce")
-	framework.ApplyObject(t, host, configMap(namespace, name, map[string]any{"k": "v"}, "local", "cce"))
-	listDenied := `cluster cce denies list on configmaps: run "fedctl join cce" again to grant it`
-	statuses := func() ([]string, error) {
-		st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, namespace, name)
-		return clusterStatuses(st), err
-	}
-	g.Eventually(statuses).WithTimeout(wait).WithPolling(poll).Should(Equal([]string{"cce=" + string(typesv1beta1.CachedRetrievalFailed), "local="}))
-	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(wait).WithPolling(poll).Should(
-		Equal("False/CheckClusters: " + listDenied))
-	g.Eventually(eventsWithReason(t, host, "CachedRetrievalFailed")).WithTimeout(wait).WithPolling(poll).Should(
-		Equal([]string{listDenied}))
-	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
-		Equal(`False/AccessDenied: clusters deny requests on configmaps: cce (list); run "fedctl join <cluster>" again for each of them to grant them`))
+	federateNamespace(t, host, accessNamespace, "local", "cce")
+	framework.ApplyObject(t, host, configMap(accessNamespace, accessName, map[string]any{"k": "v"}, "local", "cce"))
+	expectDenied(t, host, typesv1beta1.CachedRetrievalFailed, "list")
 	// The object is retried meanwhile; the event is not.
 	g.Consistently(eventsWithReason(t, host, "CachedRetrievalFailed")).WithTimeout(5 * time.Second).WithPolling(time.Second).Should(
-		Equal([]string{listDenied}))
+		Equal([]string{deniedSentence("list")}))
 
 	// Every verb but patch: server-side apply is refused.
 	setMemberRole(t, cce, memberRole(t, host, "get", "list", "watch", "create", "update", "delete"))
 	stampJoin(t, host, "cce")
-	patchDenied := `cluster cce denies patch on configmaps: run "fedctl join cce" again to grant it`
-	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(90 * time.Second).WithPolling(poll).Should(
-		Equal("False/CheckClusters: " + patchDenied))
-	g.Expect(statuses()).To(Equal([]string{"cce=" + string(typesv1beta1.CreationFailed), "local="}))
-	g.Eventually(eventsWithReason(t, host, "CreationFailed")).WithTimeout(wait).WithPolling(poll).Should(
-		Equal([]string{patchDenied}))
+	expectDenied(t, host, typesv1beta1.CreationFailed, "patch")
 	g.Expect(eventsWithReason(t, host, "CreateInClusterFailed")()).To(BeEmpty(), "a denial is told once, not at each attempt")
-	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
-		Equal(`False/AccessDenied: clusters deny requests on configmaps: cce (patch); run "fedctl join <cluster>" again for each of them to grant them`))
 
 	// The whole role, as join gives it once the type is enabled.
 	setMemberRole(t, cce, memberRole(t, host, "get", "list", "watch", "create", "update", "patch", "delete"))
 	stampJoin(t, host, "cce")
 	g.Eventually(func() (*corev1.ConfigMap, error) {
 		cm := &corev1.ConfigMap{}
-		err := fed.Members["cce"].Get(t.Context(), client.ObjectKey{Namespace: namespace, Name: name}, cm)
+		err := fed.Members["cce"].Get(t.Context(), client.ObjectKey{Namespace: accessNamespace, Name: accessName}, cm)
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
 		return cm, err
 	}).WithTimeout(90 * time.Second).WithPolling(poll).ShouldNot(BeNil())
-	g.Eventually(propagationCondition(t, host, namespace, name)).WithTimeout(wait).WithPolling(poll).Should(Equal("True/: "))
-	g.Expect(statuses()).To(Equal([]string{"cce=", "local="}))
+	g.Eventually(propagationCondition(t, host, accessNamespace, accessName)).WithTimeout(wait).WithPolling(poll).Should(Equal("True/: "))
+	g.Expect(accessStatuses(t, host)()).To(Equal([]string{"cce=", "local="}))
 	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
 		Equal("True/AccessAllowed: no member denied a request of the sync controller"))
+}
+
+// deniedSentence is what the status and the event say when cce denies verb on configmaps.
+func deniedSentence(verb string) string {
+	return `cluster cce denies ` + verb + ` on configmaps: run "fedctl join cce" again to grant it`
+}
+
+// accessStatuses reads the clusters' statuses of the denial test's FederatedConfigMap.
+func accessStatuses(t *testing.T, host client.Client) func() ([]string, error) {
+	return func() ([]string, error) {
+		st, err := fedStatus(t.Context(), host, federatedConfigMapGVK, accessNamespace, accessName)
+		return clusterStatuses(st), err
+	}
+}
+
+// expectDenied waits until the denial test's FederatedConfigMap says that cce denies verb on
+// configmaps, with status, in its status and one event, and the FederatedTypeConfig lists cce.
+// A role changed a moment ago may take the member cache's backoff to be seen.
+func expectDenied(t *testing.T, host client.Client, status typesv1beta1.PropagationStatus, verb string) {
+	t.Helper()
+	g := NewWithT(t)
+	g.Eventually(propagationCondition(t, host, accessNamespace, accessName)).WithTimeout(90 * time.Second).WithPolling(poll).Should(
+		Equal("False/CheckClusters: " + deniedSentence(verb)))
+	g.Eventually(accessStatuses(t, host)).WithTimeout(wait).WithPolling(poll).Should(Equal([]string{"cce=" + string(status), "local="}))
+	g.Eventually(eventsWithReason(t, host, string(status))).WithTimeout(wait).WithPolling(poll).Should(
+		Equal([]string{deniedSentence(verb)}))
+	g.Eventually(memberAccess(t, host, "configmaps")).WithTimeout(wait).WithPolling(poll).Should(
+		Equal(`False/AccessDenied: clusters deny requests on configmaps: cce (` + verb + `); run "fedctl join <cluster>" again for each of them to grant them`))
 }
