@@ -73,6 +73,8 @@ type member struct {
 	connected time.Time
 	// watched are the kinds whose informer was started in the member's cache.
 	watched map[schema.GroupVersionKind]bool
+	// access holds the lists and watches of the member's cache that the member denies.
+	access *accessLog
 }
 
 // Connect creates the member's client and cache and starts the cache in the background,
@@ -85,8 +87,12 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
 	mapper := c.mapper()
+	access := &accessLog{}
+	// The cache's lists and watches go through the member's connections, observed.
+	cacheHC := *hc
+	cacheHC.Transport = &observing{next: hc.Transport, log: access}
 	mc, err := cache.New(cfg, cache.Options{
-		HTTPClient:           hc,
+		HTTPClient:           &cacheHC,
 		Scheme:               c.Scheme,
 		Mapper:               mapper,
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{ManagedLabel: "true"}),
@@ -105,7 +111,7 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{}), inFlight: map[string]time.Time{}, connected: time.Now(), watched: map[schema.GroupVersionKind]bool{}}
+	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{}), inFlight: map[string]time.Time{}, connected: time.Now(), watched: map[schema.GroupVersionKind]bool{}, access: access}
 	go func() {
 		defer close(m.done)
 		if err := mc.Start(runCtx); err != nil {
@@ -145,14 +151,32 @@ func (c *Cache) mapper() *kindMapper {
 // GetSynced reads obj from the member's cache when the cache holds the objects of its kind,
 // and tells whether it did. The first call for a kind starts its informer in the background;
 // it never waits for the member, and reads nothing once ctx has ended. A read and the removal of the kind's informers never cross.
+// While the member denies the cache's list or watch of the kind, it fails with a *DeniedError.
 func (c *Cache) GetSynced(ctx context.Context, name string, key client.ObjectKey, obj client.Object) (bool, error) {
 	c.informing.RLock()
 	defer c.informing.RUnlock()
 	m, inf, err := c.informer(ctx, name, obj)
-	if err != nil || !inf.HasSynced() {
+	if err != nil {
+		return false, nil
+	}
+	if resource, ok := c.resourceOf(obj.GetObjectKind().GroupVersionKind()); ok {
+		if d, denied := m.access.denial(resource); denied {
+			return false, &DeniedError{Denial: d}
+		}
+	}
+	if !inf.HasSynced() {
 		return false, nil
 	}
 	return true, m.cache.Get(ctx, key, obj)
+}
+
+// resourceOf is the resource of a kind registered with AddKind.
+func (c *Cache) resourceOf(gvk schema.GroupVersionKind) (schema.GroupResource, bool) {
+	mapping, err := c.mapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return schema.GroupResource{}, false
+	}
+	return mapping.Resource.GroupResource(), true
 }
 
 // Informer returns the informer of obj's kind in the member's cache, started in the background
@@ -231,7 +255,12 @@ func (c *Cache) release(gvk schema.GroupVersionKind) {
 	delete(c.holds, gvk)
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(gvk)
+	resource, mapped := c.resourceOf(gvk)
 	for name, m := range c.members {
+		if mapped {
+			// A later informer of the kind lists afresh, and finds again what is denied.
+			m.access.forget(resource)
+		}
 		// Removing an informer only stops it, if there is one: it never fails for an
 		// unstructured kind. A read through the member's client may have started it.
 		_ = m.cache.RemoveInformer(context.Background(), obj)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/overrides"
 	"github.com/fedplane/fedplane/pkg/placement"
 	"github.com/fedplane/fedplane/pkg/render"
@@ -113,6 +114,10 @@ func (r *SyncReconciler) writeResult(s *scope, res clusterResult, obj *unstructu
 			// object back (see cluster.NamespaceSource); the long requeue is for a namespace
 			// that this control plane does not manage, whose changes it does not see.
 			res.err, res.retry = nil, terminatingNamespaceRecheck
+		}
+		if _, denied := cluster.Denied(err); denied {
+			// A denial is told once, when it is new to the object (see recordDenials).
+			break
 		}
 		res.events = []objectEvent{{kind: corev1.EventTypeWarning, reason: string(action) + "InClusterFailed", action: string(action),
 			message: fmt.Sprintf("Failed to %s %s %s in cluster %s: %v", strings.ToLower(string(action)), r.Type.Target.Kind, klog.KObj(s.fed), res.name, err)}}

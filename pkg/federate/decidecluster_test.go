@@ -398,6 +398,12 @@ func TestWriteResult(t *testing.T) {
 			},
 		},
 		{
+			name:   "a write that the member's role denies says UpdateFailed, with no event: recordDenials tells it once",
+			action: ActionUpdate, err: apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "settings",
+				errors.New(`User "x" cannot patch resource "configmaps" in API group "" in the namespace "default"`)),
+			want: decided{Decision: ClusterDecision{Action: ActionUpdate, Listed: true}, Status: typesv1beta1.UpdateFailed, Err: true},
+		},
+		{
 			name: "a delete that fails says DeletionFailed", action: ActionDelete, err: errors.New("boom"),
 			want: decided{
 				Decision: ClusterDecision{Action: ActionDelete, Listed: true}, Status: typesv1beta1.DeletionFailed, Err: true,

@@ -105,12 +105,15 @@ var errNotSynced = errors.New("the member's objects of this kind are not listed 
 
 // cachedCopy reads the member object from the member's cache, which holds managed objects
 // only. It never waits for the member: until the cache has listed the kind it says
-// errNotSynced, as it does once ctx has ended (the type is stopping).
+// errNotSynced, as it does once ctx has ended (the type is stopping), and while the member
+// denies the cache's list or watch of the kind, it says so (a *cluster.DeniedError).
 func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string) (*unstructured.Unstructured, error) {
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(r.Type.Target)
 	synced, err := r.Members.GetSynced(ctx, name, r.targetKey(s.fed), obj)
 	switch {
+	case !synced && err != nil:
+		return nil, err
 	case !synced:
 		return nil, errNotSynced
 	case apierrors.IsNotFound(err):
@@ -174,7 +177,9 @@ func (r *SyncReconciler) isHostNamespace(ctx context.Context, member *unstructur
 		if apierrors.IsNotFound(err) {
 			return false, nil
 		}
-		return false, fmt.Errorf("failed to read the host's namespace %s: %w", member.GetName(), err)
+		// The host's answer is not wrapped: it must not be taken for the member's (a denial of
+		// the member's role, a member timeout).
+		return false, fmt.Errorf("failed to read the host's namespace %s: %s", member.GetName(), err.Error())
 	}
 	return ns.UID == member.GetUID(), nil
 }

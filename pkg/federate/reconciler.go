@@ -71,6 +71,9 @@ type SyncReconciler struct {
 	// Contention notices member copies that another writer keeps changing back, and backs
 	// off from them; nil never backs off.
 	Contention *ContentionTracker
+	// Denials keeps the requests that members deny, for one event per change and for the
+	// FederatedTypeConfig's status; nil keeps nothing.
+	Denials *DenialTracker
 
 	lateMu sync.Mutex
 	late   map[types.NamespacedName]map[string]lateResult
@@ -155,6 +158,7 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 // member copies still labelled as managed are released.
 func (r *SyncReconciler) forget(ctx context.Context, key types.NamespacedName) (reconcile.Result, error) {
 	r.Contention.Forget(key)
+	r.Denials.forget(key)
 	// Late answers for an object that is gone are for nobody.
 	r.takeLate(key, "")
 	return r.releaseStrays(ctx, key)
@@ -187,11 +191,13 @@ func (r *SyncReconciler) retryConflict(ctx context.Context, what string, err err
 	return reconcile.Result{}, fmt.Errorf("failed to %s: %w", what, err)
 }
 
-// sync decides and acts in every registered cluster, and records one event per kind of write.
+// sync decides and acts in every registered cluster, and records one event per kind of write
+// and one per request that a cluster newly denies.
 func (r *SyncReconciler) sync(ctx context.Context, s *scope) {
 	s.results, s.complete = r.dispatch(ctx, s)
 	s.synced = true
 	r.recordWrites(s, s.results)
+	r.recordDenials(s, s.results)
 }
 
 // finish turns the clusters' outcomes into the reconcile's result once every cluster has

@@ -145,6 +145,9 @@ func (r *SyncReconciler) recordStatus(ctx context.Context, s *scope, result reco
 // message ends with the clusters' render warnings.
 func (r *SyncReconciler) statusInput(s *scope) (in StatusInput, ok bool) {
 	in = StatusInput{Generation: s.fed.GetGeneration(), Reason: s.overall.reason, Message: s.overall.message, Now: r.now().UTC().Format(time.RFC3339)}
+	if s.synced {
+		in.Message = joinMessages(s.overall.message, denialMessage(s.results))
+	}
 	switch {
 	case !s.synced && s.overall.reason == "":
 		return StatusInput{}, false

@@ -121,6 +121,8 @@ type runningType struct {
 	synced bool
 	reason string
 	err    error
+	// denials are what the members deny to the controller, for the MemberAccess condition.
+	denials *DenialTracker
 }
 
 // retry is the backoff of a type whose sync controller failed.
@@ -236,6 +238,7 @@ func (r *TypeConfigReconciler) run(ctx context.Context, ftc *corev1beta1.Federat
 // the type starts running or stops for a reason that no other event told.
 func (r *TypeConfigReconciler) setStatus(ctx context.Context, ftc *corev1beta1.FederatedTypeConfig, p typePhase) error {
 	want := typeConfigStatus(ftc.Status, ftc.Generation, TypeFromConfig(ftc).StatusCollection, p, r.now())
+	r.setAccess(&want, ftc, p)
 	if reflect.DeepEqual(ftc.Status, want) {
 		return nil
 	}
@@ -326,10 +329,11 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	// discovery.
 	r.Members.AddKind(t.Target, t.Resource, t.Namespaced)
 	requeue := make(chan event.GenericEvent, 1024)
+	denials := &DenialTracker{}
 	reconciler := &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
 		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
-		MemberWait: r.MemberWait, Contention: &ContentionTracker{}, Requeue: func(key types.NamespacedName) {
+		MemberWait: r.MemberWait, Contention: &ContentionTracker{}, Denials: denials, Requeue: func(key types.NamespacedName) {
 			obj := &unstructured.Unstructured{}
 			obj.SetGroupVersionKind(t.Federated)
 			obj.SetNamespace(key.Namespace)
@@ -367,7 +371,8 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	}
 	runCtx, cancel := context.WithCancel(r.ctx)
 	r.mu.Unlock()
-	rt = &runningType{spec: *ftc.Spec.DeepCopy(), cancel: cancel, done: make(chan struct{})}
+	rt = &runningType{spec: *ftc.Spec.DeepCopy(), cancel: cancel, done: make(chan struct{}), denials: denials}
+	denials.Changed = func() { go r.requeueConfig(runCtx, ftc.Name) }
 	tracked := newSyncTracker(c, func() { r.report(runCtx, ftc.Name, rt, "", nil) })
 	if err := r.watch(tracked, t, requeue); err != nil {
 		cancel()

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/cluster"
 )
 
 // current returns a copy of the type's running controller's state.
@@ -89,6 +90,12 @@ func (r *TypeConfigReconciler) report(ctx context.Context, name string, rt *runn
 		rt.synced = true
 	}
 	r.mu.Unlock()
+	r.requeueConfig(ctx, name)
+}
+
+// requeueConfig brings the type's FederatedTypeConfig back to its reconcile, unless ctx ends
+// first.
+func (r *TypeConfigReconciler) requeueConfig(ctx context.Context, name string) {
 	ftc := &corev1beta1.FederatedTypeConfig{}
 	ftc.SetNamespace(r.Namespace)
 	ftc.SetName(name)
@@ -96,6 +103,19 @@ func (r *TypeConfigReconciler) report(ctx context.Context, name string, rt *runn
 	case r.requeue <- event.GenericEvent{Object: ftc}:
 	case <-ctx.Done():
 	}
+}
+
+// setAccess sets the MemberAccess condition of the type from what its sync controller found,
+// while it runs (phase Starting or Running).
+func (r *TypeConfigReconciler) setAccess(status *corev1beta1.FederatedTypeConfigStatus, ftc *corev1beta1.FederatedTypeConfig, p typePhase) {
+	rt, ok := r.current(ftc.Name)
+	running := ok && (p.reason == corev1beta1.ReasonControllerRunning || p.reason == corev1beta1.ReasonControllerStarting)
+	var denied map[string][]cluster.Denial
+	if running {
+		denied = rt.denials.Denied()
+	}
+	t := ftc.Spec.TargetType
+	setAccessCondition(&status.Conditions, running, denied, schema.GroupResource{Group: t.Group, Resource: t.PluralName}, ftc.Generation, r.now())
 }
 
 // served checks that the host serves the type's federated and target kinds: that their

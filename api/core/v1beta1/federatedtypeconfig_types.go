@@ -111,7 +111,8 @@ type FederatedTypeConfigStatus struct {
 	StatusController *ControllerStatus `json:"statusController,omitempty"`
 	// Conditions tell why the controllers run or not: the condition PropagationControllerRunning
 	// is True while the type's sync controller runs with its caches synced, and False with a
-	// reason (Starting, Disabled, KindNotServed, CacheSyncFailed, StartFailed) otherwise.
+	// reason (Starting, Disabled, KindNotServed, CacheSyncFailed, StartFailed) otherwise. While
+	// the controller runs, the condition MemberAccess tells whether members deny its requests.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -139,6 +140,22 @@ const (
 	// ReasonControllerStartFailed: the sync controller could not be set up or stopped with an
 	// error; it is started again after a backoff.
 	ReasonControllerStartFailed = "StartFailed"
+)
+
+// MemberAccess is the type of the FederatedTypeConfig condition that tells whether the member
+// clusters grant the control plane's identity the requests that the type's sync controller
+// sends them. It is there only while the sync controller runs.
+const MemberAccess = "MemberAccess"
+
+// The reasons of the MemberAccess condition.
+const (
+	// ReasonAccessAllowed: no member denied a request of the type's sync controller, the last
+	// time each federated object was synced.
+	ReasonAccessAllowed = "AccessAllowed"
+	// ReasonAccessDenied: members deny requests of the type's sync controller, because their
+	// role (made by fedctl join) does not grant them; the message names the clusters and the
+	// verbs.
+	ReasonAccessDenied = "AccessDenied"
 )
 
 // FederatedTypeConfigList is a list of FederatedTypeConfig.
