@@ -213,17 +213,6 @@ func nameList(names []string) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamedClusters], ", "), len(names)-maxNamedClusters)
 }
 
-// joinMessages joins the non-empty parts of a condition's message.
-func joinMessages(parts ...string) string {
-	out := parts[:0:0]
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, "; ")
-}
-
 // setAccessCondition sets the MemberAccess condition of a FederatedTypeConfig whose target is
 // resource: while its sync controller runs, False with reason AccessDenied naming the clusters
 // that deny requests (sorted, with what they deny), else True; when it does not run, none.
