@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -104,11 +105,20 @@ func (h *host) propagation(t *testing.T) (typesv1beta1.Condition, []typesv1beta1
 // events returns the events recorded so far, as "Type Reason".
 func (h *host) events() []string {
 	var out []string
+	for _, e := range h.eventLines() {
+		f := strings.Fields(e)
+		out = append(out, f[0]+" "+f[1])
+	}
+	return out
+}
+
+// eventLines returns the events recorded so far, as "Type Reason Message".
+func (h *host) eventLines() []string {
+	var out []string
 	for {
 		select {
 		case e := <-h.recorder.Events:
-			f := strings.Fields(e)
-			out = append(out, f[0]+" "+f[1])
+			out = append(out, e)
 		default:
 			return out
 		}
@@ -169,5 +179,35 @@ func TestReconcileRecordsAPlacementThatCannotBeComputed(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"Warning ComputePlacementFailed"}, h.events()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+func TestReconcileTellsTheClustersThatThePlacementNamesAndAreNotRegistered(t *testing.T) {
+	var refs []any
+	for i := range 500 {
+		// In reverse order, to see that the message sorts them.
+		refs = append(refs, map[string]any{"name": fmt.Sprintf("ghost-%03d", 499-i)})
+	}
+	fed := newFed().set(refs, "spec", "placement", "clusters")
+	h := newHost(t, interceptor.Funcs{}, fed.build(), registered(thisCluster), federatedNamespace())
+	if _, err := h.reconcile(t); err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	const message = "spec.placement.clusters names 500 clusters that are not registered; they are ignored: " +
+		"ghost-000, ghost-001, ghost-002, ghost-003, ghost-004, ghost-005, ghost-006, ghost-007, ghost-008, ghost-009 and 490 more"
+	cond, _ := h.propagation(t)
+	// KubeFed's status: a name that is not registered is ignored, and the object is propagated.
+	want := typesv1beta1.Condition{Type: typesv1beta1.PropagationConditionType, Status: "True", Message: message}
+	if diff := cmp.Diff(want, cond); diff != "" {
+		t.Errorf("Propagation condition (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"Warning UnknownClusters " + message}, h.eventLines()); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if _, err := h.reconcile(t); err != nil {
+		t.Fatalf("second Reconcile: %v", err)
+	}
+	if got := h.events(); len(got) != 0 {
+		t.Errorf("events of a reconcile that changed nothing = %v, want none: the status already says it", got)
 	}
 }
