@@ -33,6 +33,23 @@ func unknownClustersMessage(names []string) string {
 	return fmt.Sprintf("spec.placement.clusters names %d clusters that are not registered; they are ignored: %s", len(names), clusterNames(names))
 }
 
+// deletionMessage says what a federated object being deleted waits for: its copies in the
+// clusters named, sorted, to be removed, or to lose the managed label when orphan is set.
+// It is empty when it waits for none.
+func deletionMessage(clusters []string, orphan bool) string {
+	done := "be removed"
+	if orphan {
+		done = "lose the managed label"
+	}
+	switch len(clusters) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("Being deleted: waiting for its copy in cluster %s to %s", clusters[0], done)
+	}
+	return fmt.Sprintf("Being deleted: waiting for its copies in %d clusters to %s: %s", len(clusters), done, clusterNames(clusters))
+}
+
 // previousMessage is the Propagation condition's message as the object's status last gave it.
 func (s *scope) previousMessage() string {
 	for _, c := range s.status.Conditions {

@@ -39,3 +39,34 @@ func TestUnknownClustersMessage(t *testing.T) {
 		})
 	}
 }
+
+func TestDeletionMessage(t *testing.T) {
+	many := []string{"c00", "c01", "c02", "c03", "c04", "c05", "c06", "c07", "c08", "c09", "c10", "c11"}
+	cases := []struct {
+		name     string
+		clusters []string
+		orphan   bool
+		want     string
+	}{
+		{name: "waiting for nothing says nothing"},
+		{
+			name: "one copy to remove", clusters: []string{"cce"},
+			want: "Being deleted: waiting for its copy in cluster cce to be removed",
+		},
+		{
+			name: "orphaned copies lose the label", clusters: []string{"cce", "local"}, orphan: true,
+			want: "Being deleted: waiting for its copies in 2 clusters to lose the managed label: cce, local",
+		},
+		{
+			name: "beyond ten clusters, the others are counted", clusters: many,
+			want: "Being deleted: waiting for its copies in 12 clusters to be removed: c00, c01, c02, c03, c04, c05, c06, c07, c08, c09 and 2 more",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := deletionMessage(tc.clusters, tc.orphan); got != tc.want {
+				t.Errorf("deletionMessage() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

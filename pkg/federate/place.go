@@ -27,7 +27,9 @@ func (r *SyncReconciler) place(_ context.Context, s *scope) error {
 		return reconcile.TerminalError(err)
 	}
 	s.placed = res
-	if res.Reason == placement.NamespaceNotFederated {
+	if res.Reason == placement.NamespaceNotFederated && !s.deleting {
+		// A deleted object's namespace placement is not read: it is placed nowhere anyway, and
+		// finish says what it waits for.
 		s.overall = condition{reason: typesv1beta1.NamespaceNotFederated}
 	}
 	if len(res.UnknownClusters) > 0 {

@@ -209,6 +209,7 @@ func (r *SyncReconciler) finish(ctx context.Context, s *scope) (reconcile.Result
 	if !s.deleting {
 		return r.recordVersion(ctx, s, result, err)
 	}
+	s.overall.message = deletionMessage(waitingFor(s.results), s.orphan)
 	if err != nil || result.RequeueAfter > 0 {
 		return result, err
 	}

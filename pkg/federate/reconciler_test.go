@@ -211,3 +211,35 @@ func TestReconcileTellsTheClustersThatThePlacementNamesAndAreNotRegistered(t *te
 		t.Errorf("events of a reconcile that changed nothing = %v, want none: the status already says it", got)
 	}
 }
+
+// recordedIn is the PropagatedVersion of settings, recording a copy in each of clusters.
+func recordedIn(clusters ...string) *corev1alpha1.PropagatedVersion {
+	pv := &corev1alpha1.PropagatedVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: PropagatedVersionName("ConfigMap", "settings")}}
+	for _, c := range clusters {
+		pv.Status.ClusterVersions = append(pv.Status.ClusterVersions, corev1alpha1.ClusterObjectVersion{ClusterName: c, Version: "rv:1"})
+	}
+	return pv
+}
+
+func TestReconcileOfADeletedObjectSaysWhatItWaitsFor(t *testing.T) {
+	// The copy in cce cannot be removed while cce is not Ready (no member is connected here).
+	h := newHost(t, interceptor.Funcs{}, newFed().deleting().build(), registered(thisCluster), federatedNamespace(), recordedIn(thisCluster))
+	if _, err := h.reconcile(t); err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	cond, clusters := h.propagation(t)
+	want := typesv1beta1.Condition{
+		Type: typesv1beta1.PropagationConditionType, Status: "False", Reason: typesv1beta1.CheckClusters,
+		Message: "Being deleted: waiting for its copy in cluster cce to be removed",
+	}
+	if diff := cmp.Diff(want, cond); diff != "" {
+		t.Errorf("Propagation condition (-want +got):\n%s", diff)
+	}
+	wantClusters := []typesv1beta1.ClusterStatus{{Name: thisCluster, Status: typesv1beta1.ClusterNotReady}}
+	if diff := cmp.Diff(wantClusters, clusters); diff != "" {
+		t.Errorf("status.clusters (-want +got):\n%s", diff)
+	}
+	if fed := h.fed(t); !cmp.Equal(fed.GetFinalizers(), []string{Finalizer}) {
+		t.Errorf("finalizers = %v, want [%s] while a copy may remain", fed.GetFinalizers(), Finalizer)
+	}
+}
