@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/conflict"
 	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
 
@@ -274,7 +275,9 @@ func (r *HealthReconciler) run(ctx context.Context, key types.NamespacedName, cf
 		}
 		if changed || pending || !sameTopology(status, next) || status.ClusterID != next.ClusterID {
 			if err := r.writeStatus(ctx, key, next); err != nil {
-				log.Error(err, "failed to write the cluster's status; will retry at the next probe")
+				if !conflict.Benign(ctx, "write the cluster's status", err) {
+					log.Error(err, "failed to write the cluster's status; will retry at the next probe")
+				}
 				pending = true
 			} else {
 				if IsReady(status) != IsReady(next) {
