@@ -196,7 +196,7 @@ func TestReconcileTellsTheClustersThatThePlacementNamesAndAreNotRegistered(t *te
 		refs = append(refs, map[string]any{"name": fmt.Sprintf("ghost-%03d", 499-i)})
 	}
 	fed := newFed().set(refs, "spec", "placement", "clusters")
-	h := newHost(t, interceptor.Funcs{}, fed.build(), registered(thisCluster), federatedNamespace())
+	h := newHost(t, interceptor.Funcs{}, fed.build(), registered(thisCluster), registered("local"), federatedNamespace())
 	if _, err := h.reconcile(t); err != nil {
 		t.Fatalf("Reconcile: %v", err)
 	}
@@ -287,11 +287,17 @@ func TestReconcileRetriesHostWritesThatConflict(t *testing.T) {
 	}{
 		{
 			name: "the finalizer's write", write: "add the finalizer",
-			match: func(obj client.Object, sub string) bool { _, ok := obj.(*unstructured.Unstructured); return ok && sub == "" },
+			match: func(obj client.Object, sub string) bool {
+				_, ok := obj.(*unstructured.Unstructured)
+				return ok && sub == ""
+			},
 		},
 		{
 			name: "the status write", write: "write the status",
-			match: func(obj client.Object, sub string) bool { _, ok := obj.(*unstructured.Unstructured); return ok && sub == "status" },
+			match: func(obj client.Object, sub string) bool {
+				_, ok := obj.(*unstructured.Unstructured)
+				return ok && sub == "status"
+			},
 		},
 		{
 			name: "the propagated version's write", write: "write the propagated version",
