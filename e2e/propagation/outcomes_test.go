@@ -1,11 +1,13 @@
 package propagation_test
 
 import (
+	"fmt"
 	"testing"
 
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 )
@@ -38,4 +40,71 @@ func testPlacementFailure(t *testing.T, host client.Client) {
 		And(HavePrefix("False/ComputePlacementFailed: "), ContainSubstring(`"front end"`)))
 	g.Eventually(fedEvents(t, host, "e2e-outcomes", "FederatedConfigMap", "badselector")).WithTimeout(wait).WithPolling(poll).Should(
 		ContainElement(HavePrefix("ComputePlacementFailed: ")))
+}
+
+// TestOutcomesAreToldInTheStatusAndTheEvents applies federated objects that propagate only in
+// part, and reads what the status and the events say about them: the same thing, in short.
+func TestOutcomesAreToldInTheStatusAndTheEvents(t *testing.T) {
+	framework.Require(t, lab)
+	fed := startTypesFederation(t)
+	host := fed.Host
+
+	t.Run("names that are not registered clusters are ignored, and named, 10 of 500", func(t *testing.T) {
+		g := NewWithT(t)
+		federateNamespace(t, host, "e2e-unknown", "local", "cce")
+		clusters := []string{"local"}
+		for i := range 500 {
+			clusters = append(clusters, fmt.Sprintf("ghost-%03d", 499-i))
+		}
+		framework.ApplyObject(t, host, configMap("e2e-unknown", "ghosts", map[string]any{"k": "v"}, clusters...))
+		const message = "spec.placement.clusters names 500 clusters that are not registered; they are ignored: " +
+			"ghost-000, ghost-001, ghost-002, ghost-003, ghost-004, ghost-005, ghost-006, ghost-007, ghost-008, ghost-009 and 490 more"
+		// KubeFed's status strings: the object is propagated to the one cluster that exists.
+		g.Eventually(propagationCondition(t, host, "e2e-unknown", "ghosts")).WithTimeout(wait).WithPolling(poll).Should(Equal("True/: " + message))
+		g.Eventually(fedEvents(t, host, "e2e-unknown", "FederatedConfigMap", "ghosts")).WithTimeout(wait).WithPolling(poll).Should(
+			ContainElement("UnknownClusters: " + message))
+		got, err := framework.GetObject(t.Context(), fed.Members["local"], configMapGVK, "e2e-unknown", "ghosts")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(got).NotTo(BeNil(), "the copy in local")
+	})
+
+	t.Run("a template whose metadata.labels is not a map says ComputeResourceFailed in the status and the event", func(t *testing.T) {
+		testTemplateThatCannotBeRendered(t, fed)
+	})
+}
+
+// testTemplateThatCannotBeRendered federates a kind whose federated CRD keeps any template, as
+// KubeFed's CRDs do, and applies a template with metadata.labels: 5, which the federated CRDs
+// that fedplane generates refuse at apply.
+func testTemplateThatCannotBeRendered(t *testing.T, fed framework.Federation) {
+	g := NewWithT(t)
+	host := fed.Host
+	target, federated := typeCRDs("Sprocket")
+	for _, mc := range fed.Members {
+		createCRD(t, mc, target.DeepCopy())
+	}
+	createCRD(t, host, target)
+	createCRD(t, host, federated)
+	ftc := typeConfig("Sprocket", "v1beta1")
+	g.Expect(host.Create(t.Context(), ftc)).To(Succeed())
+	g.Eventually(readTypeState(t, host, ftc.Name)).WithTimeout(wait).WithPolling(poll).Should(
+		HaveField("Controller", string(corev1beta1.ControllerStatusRunning)))
+	federateNamespace(t, host, "e2e-render", "local")
+	framework.ApplyObject(t, host, fedObject(t, `
+apiVersion: types.kubefed.io/v1beta1
+kind: FederatedSprocket
+metadata: {name: bent, namespace: e2e-render}
+spec:
+  template: {metadata: {labels: 5}, spec: {size: 1}}
+  placement: {clusters: [{name: local}]}
+`))
+	gvk := typesv1beta1.GroupVersion.WithKind("FederatedSprocket")
+	g.Eventually(func() ([]string, error) {
+		st, err := fedStatus(t.Context(), host, gvk, "e2e-render", "bent")
+		return clusterStatuses(st), err
+	}).WithTimeout(wait).WithPolling(poll).Should(Equal([]string{"local=ComputeResourceFailed"}))
+	events := fedEvents(t, host, "e2e-render", "FederatedSprocket", "bent")
+	g.Eventually(events).WithTimeout(wait).WithPolling(poll).Should(ContainElement(
+		And(HavePrefix("ComputeResourceFailed: Failed to render Sprocket e2e-render/bent for cluster local: "), ContainSubstring("labels"))))
+	g.Expect(events()).NotTo(ContainElement(HavePrefix("ApplyOverridesFailed")), "the event tells the status, not another reason")
 }
