@@ -61,6 +61,16 @@ func federatedWidgetCRD() *apiextv1.CustomResourceDefinition {
 	}
 }
 
+// knowCRDs registers the CustomResourceDefinition types in the clients' schemes.
+func knowCRDs(t *testing.T, clients ...client.Client) {
+	t.Helper()
+	for _, c := range clients {
+		if !c.Scheme().IsGroupRegistered(apiextv1.GroupName) {
+			NewWithT(t).Expect(apiextv1.AddToScheme(c.Scheme())).To(Succeed())
+		}
+	}
+}
+
 func createCRD(t *testing.T, c client.Client, crd *apiextv1.CustomResourceDefinition) {
 	t.Helper()
 	if err := c.Create(t.Context(), crd); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -92,14 +102,9 @@ func createCRD(t *testing.T, c client.Client, crd *apiextv1.CustomResourceDefini
 // testCustomResourceType federates a CRD's kind, enabled at run time.
 func testCustomResourceType(t *testing.T, host client.Client, members map[string]client.Client) {
 	g := NewWithT(t)
-	scheme := host.Scheme()
-	if !scheme.IsGroupRegistered(apiextv1.GroupName) {
-		g.Expect(apiextv1.AddToScheme(scheme)).To(Succeed())
-	}
+	knowCRDs(t, host)
 	for _, mc := range members {
-		if !mc.Scheme().IsGroupRegistered(apiextv1.GroupName) {
-			g.Expect(apiextv1.AddToScheme(mc.Scheme())).To(Succeed())
-		}
+		knowCRDs(t, mc)
 		createCRD(t, mc, widgetCRD())
 	}
 	createCRD(t, host, widgetCRD())

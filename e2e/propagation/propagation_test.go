@@ -184,6 +184,14 @@ func TestPropagation(t *testing.T) {
 		testPlacementFailure(t, host)
 	})
 
+	t.Run("names that are not registered clusters are ignored, and named, 10 of 500", func(t *testing.T) {
+		testUnknownClusters(t, fed)
+	})
+
+	t.Run("a template whose metadata.labels is not a map says ComputeResourceFailed in the status and the event", func(t *testing.T) {
+		testTemplateThatCannotBeRendered(t, fed)
+	})
+
 	t.Run("drift: an edited replica count is reverted, a label added by someone else survives", func(t *testing.T) {
 		g := NewWithT(t)
 		mc := members["cce"]

@@ -26,6 +26,7 @@ import (
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
+	"github.com/fedplane/fedplane/pkg/conflict"
 	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
 
@@ -315,7 +316,12 @@ func (r *HealthReconciler) nextStatus(ctx context.Context, status corev1beta1.Ku
 func (r *HealthReconciler) publish(ctx context.Context, reg *corev1beta1.KubeFedCluster, status, next corev1beta1.KubeFedClusterStatus) bool {
 	log := ctrl.LoggerFrom(ctx)
 	if err := r.writeStatus(ctx, client.ObjectKeyFromObject(reg), next); err != nil {
-		log.Error(err, "failed to write the cluster's status; will retry at the next probe")
+		if !conflict.Benign(ctx, "write the cluster's status", err) {
+			log.Error(err, "failed to write the cluster's status; will retry at the next probe")
+			if r.Recorder != nil {
+				r.Recorder.Eventf(reg, nil, corev1.EventTypeWarning, "StatusWriteFailed", "Probe", "Failed to write the status: %v", err)
+			}
+		}
 		return false
 	}
 	if ev, ok := readinessChange(status.Conditions, next.Conditions); ok {

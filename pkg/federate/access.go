@@ -172,9 +172,6 @@ func (r *SyncReconciler) recordDenials(s *scope, results []clusterResult) {
 	}
 }
 
-// maxNamedClusters bounds how many clusters a message names.
-const maxNamedClusters = 10
-
 // denialMessage is what the Propagation condition's message says of the listed clusters that
 // deny a request: one sentence per request denied, naming the clusters in order.
 func denialMessage(results []clusterResult) string {
@@ -202,15 +199,7 @@ func denialSentence(clusters []string, d cluster.Denial) string {
 	if len(clusters) == 1 {
 		return fmt.Sprintf("cluster %s denies %s on %s: run \"fedctl join %s\" again to grant it", clusters[0], d.Verb, d.Resource, clusters[0])
 	}
-	return fmt.Sprintf("clusters %s deny %s on %s: run \"fedctl join <cluster>\" again for each of them to grant it", nameList(clusters), d.Verb, d.Resource)
-}
-
-// nameList names the first maxNamedClusters names, and counts the others.
-func nameList(names []string) string {
-	if len(names) <= maxNamedClusters {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxNamedClusters], ", "), len(names)-maxNamedClusters)
+	return fmt.Sprintf("clusters %s deny %s on %s: run \"fedctl join <cluster>\" again for each of them to grant it", clusterNames(clusters), d.Verb, d.Resource)
 }
 
 // setAccessCondition sets the MemberAccess condition of a FederatedTypeConfig whose target is
@@ -255,5 +244,5 @@ func accessDeniedMessage(denied map[string][]cluster.Denial, resource schema.Gro
 		entries = append(entries, fmt.Sprintf("%s (%s)", name, strings.Join(what, ", ")))
 	}
 	return fmt.Sprintf("clusters deny requests on %s: %s; run \"fedctl join <cluster>\" again for each of them to grant them",
-		resource, nameList(entries))
+		resource, clusterNames(entries))
 }

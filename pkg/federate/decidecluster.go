@@ -86,9 +86,10 @@ func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in Cluste
 		res.version = ClusterVersion(in.Existing)
 		res.remoteStatus = r.remoteStatus(in.Existing)
 	}
-	if renderErr != nil {
-		res.events = append(res.events, objectEvent{kind: corev1.EventTypeWarning, reason: "ApplyOverridesFailed", action: "Render",
-			message: fmt.Sprintf("Failed to render for cluster %s: %v", d.Name, renderErr)})
+	if renderErr != nil && renderFailure(res.status) {
+		// The event tells the cluster's status, not the error's kind: the two never disagree.
+		res.events = append(res.events, objectEvent{kind: corev1.EventTypeWarning, reason: string(res.status), action: "Render",
+			message: fmt.Sprintf("Failed to render %s %s for cluster %s: %v", r.Type.Target.Kind, klog.KObj(s.fed), d.Name, renderErr)})
 	}
 	if res.decision.Status == typesv1beta1.ManagedForAnotherCluster && s.previousStatus(d.Name) != res.decision.Status {
 		res.events = append(res.events, objectEvent{kind: corev1.EventTypeWarning, reason: string(typesv1beta1.ManagedForAnotherCluster), action: "Fence",
@@ -96,6 +97,13 @@ func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in Cluste
 				r.Type.Target.Kind, klog.KObj(in.Existing), d.Name, in.Existing.GetAnnotations()[ClusterAnnotation])})
 	}
 	return in, res
+}
+
+// renderFailure tells whether a cluster's status says that its object could not be rendered:
+// a copy that Decide leaves alone for another reason (labelled managed=false, fenced) is not
+// reported as a render failure, since nothing would be written there anyway.
+func renderFailure(status typesv1beta1.PropagationStatus) bool {
+	return status == typesv1beta1.ComputeResourceFailed || status == typesv1beta1.ApplyOverridesFailed
 }
 
 // writeResult is the cluster's outcome after the write of its decision: written, tried again

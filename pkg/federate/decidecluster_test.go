@@ -144,11 +144,20 @@ func TestDecideCluster(t *testing.T) {
 			},
 		},
 		{
-			name: "a template whose metadata.labels is not an object gives ComputeResourceFailed",
+			name: "a template whose metadata.labels is not an object gives ComputeResourceFailed, in the status and the event",
 			fed:  newFed().set(int64(5), "spec", "template", "metadata", "labels"), d: selected, in: ready,
 			want: decided{
 				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ComputeResourceFailed, Listed: true},
-				Status:   typesv1beta1.ComputeResourceFailed, Events: []string{"Warning ApplyOverridesFailed"},
+				Status:   typesv1beta1.ComputeResourceFailed, Events: []string{"Warning ComputeResourceFailed"},
+			},
+		},
+		{
+			name: "a template that cannot be rendered for a copy labelled managed=false says ManagedLabelFalse, with no render event",
+			fed:  newFed().set(int64(5), "spec", "template", "metadata", "labels"), d: selected,
+			in: withCopy(ready, unmanagedCopy().label(ManagedLabel, "false")),
+			want: decided{
+				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: true},
+				Status:   typesv1beta1.ManagedLabelFalse,
 			},
 		},
 		{

@@ -27,8 +27,18 @@ func (r *SyncReconciler) place(_ context.Context, s *scope) error {
 		return reconcile.TerminalError(err)
 	}
 	s.placed = res
-	if res.Reason == placement.NamespaceNotFederated {
+	if res.Reason == placement.NamespaceNotFederated && !s.deleting {
+		// A deleted object's namespace placement is not read: it is placed nowhere anyway, and
+		// finish says what it waits for.
 		s.overall = condition{reason: typesv1beta1.NamespaceNotFederated}
+	}
+	if len(res.UnknownClusters) > 0 {
+		// KubeFed ignores such a name, and so does the status's reason; the message and one
+		// event, when the names change, tell them.
+		s.overall.message = unknownClustersMessage(res.UnknownClusters)
+		if s.overall.message != s.previousMessage() {
+			r.Recorder.Eventf(s.fed, nil, corev1.EventTypeWarning, reasonUnknownClusters, "Place", "%s", s.overall.message)
+		}
 	}
 	return nil
 }

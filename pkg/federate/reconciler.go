@@ -19,6 +19,7 @@ import (
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/conflict"
 	"github.com/fedplane/fedplane/pkg/placement"
 )
 
@@ -32,9 +33,6 @@ const DefaultMemberTimeout = 10 * time.Second
 // deletionRecheck is how soon a federated object being deleted is looked at again while
 // member copies remain.
 const deletionRecheck = 5 * time.Second
-
-// conflictRecheck is how soon a write that lost an optimistic-lock race is tried again.
-const conflictRecheck = time.Second
 
 // SyncReconciler propagates the federated objects of one type to the member clusters: it
 // reads the object, its namespace's FederatedNamespace, the clusters and the member copies,
@@ -141,7 +139,7 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	if err := r.ensureFinalizer(ctx, s); err != nil {
 		// The object changed since the cache read it; its update brings it back.
-		return r.retryConflict(ctx, "add the finalizer", err)
+		return conflict.Retry(ctx, "add the finalizer", err)
 	}
 	defer func() { result, err = r.recordStatus(ctx, s, result, err) }()
 	if err := r.read(ctx, s); err != nil {
@@ -180,17 +178,6 @@ func (r *SyncReconciler) removeFinalizer(ctx context.Context, fed *unstructured.
 	return client.IgnoreNotFound(r.Client.Patch(ctx, fed, patch))
 }
 
-// retryConflict turns the failure of a host write into the reconcile's result. A conflict
-// with another write (most often this controller's own, which the cache has not seen yet)
-// is benign: it is logged at V(1) and tried again shortly, not reported as an error.
-func (r *SyncReconciler) retryConflict(ctx context.Context, what string, err error) (reconcile.Result, error) {
-	if apierrors.IsConflict(err) {
-		ctrl.LoggerFrom(ctx).V(1).Info("write conflicted with another; trying again shortly", "write", what, "err", err.Error())
-		return reconcile.Result{RequeueAfter: conflictRecheck}, nil
-	}
-	return reconcile.Result{}, fmt.Errorf("failed to %s: %w", what, err)
-}
-
 // sync decides and acts in every registered cluster, and records one event per kind of write
 // and one per request that a cluster newly denies.
 func (r *SyncReconciler) sync(ctx context.Context, s *scope) {
@@ -213,6 +200,7 @@ func (r *SyncReconciler) finish(ctx context.Context, s *scope) (reconcile.Result
 	if !s.deleting {
 		return r.recordVersion(ctx, s, result, err)
 	}
+	s.overall.message = deletionMessage(waitingFor(s.results), s.orphan)
 	if err != nil || result.RequeueAfter > 0 {
 		return result, err
 	}
@@ -224,7 +212,7 @@ func (r *SyncReconciler) finish(ctx context.Context, s *scope) (reconcile.Result
 	// for nobody to read.
 	s.gone = true
 	if err := r.removeFinalizer(ctx, s.fed); err != nil {
-		return r.retryConflict(ctx, "remove the finalizer", err)
+		return conflict.Retry(ctx, "remove the finalizer", err)
 	}
 	ctrl.LoggerFrom(ctx).Info("member objects removed or orphaned; finalizer removed")
 	return reconcile.Result{}, nil

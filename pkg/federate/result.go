@@ -30,11 +30,18 @@ func requeue(results []clusterResult) (reconcile.Result, error) {
 // pending tells whether a cluster still holds a copy that must go before the federated
 // object may.
 func pending(results []clusterResult) bool {
+	return len(waitingFor(results)) > 0
+}
+
+// waitingFor names the clusters, in the order of results, that still hold a copy that must go
+// before the federated object may.
+func waitingFor(results []clusterResult) []string {
+	var names []string
 	for _, res := range results {
 		// An orphaned copy is done once unlabelled; a deleted one only once it is gone.
 		if res.decision.Pending && (!res.written || res.decision.Action != ActionOrphan) {
-			return true
+			names = append(names, res.name)
 		}
 	}
-	return false
+	return names
 }

@@ -3,8 +3,6 @@ package federate
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"reflect"
 	"sort"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/conflict"
 )
 
 // StatusInput is the outcome of one reconcile, from which SetStatus builds the status.
@@ -126,16 +125,14 @@ func rawEqual(a, b *typesv1beta1.Raw) bool {
 }
 
 // recordStatus is the one status write of a reconcile, deferred by Reconcile: it writes the
-// outcome in the scope when it changed, and adds the write's failure to the reconcile's.
+// outcome in the scope when it changed, and adds the write's failure to the reconcile's (a
+// race with another write only brings the object back shortly).
 func (r *SyncReconciler) recordStatus(ctx context.Context, s *scope, result reconcile.Result, err error) (reconcile.Result, error) {
 	in, ok := r.statusInput(s)
 	if !ok {
 		return result, err
 	}
-	if werr := r.writeStatus(ctx, s, in); werr != nil {
-		return reconcile.Result{}, errors.Join(err, fmt.Errorf("failed to write the status: %w", werr))
-	}
-	return result, err
+	return conflict.Join(ctx, "write the status", result, err, r.writeStatus(ctx, s, in))
 }
 
 // statusInput is the status that the reconcile's outcome gives; ok is false when there is no

@@ -36,6 +36,7 @@ import (
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
+	"github.com/fedplane/fedplane/pkg/conflict"
 )
 
 // maxObjectRetryDelay is the longest wait before a failed object is tried again.
@@ -195,13 +196,10 @@ func (r *TypeConfigReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 	if ftc.DeletionTimestamp != nil || ftc.Spec.Propagation != corev1beta1.PropagationEnabled {
 		r.stop(ctx, ftc.Name)
 		r.forget(ftc.Name)
-		return reconcile.Result{}, r.setStatus(ctx, ftc, phaseDisabled)
+		return conflict.Retry(ctx, "write the status", r.setStatus(ctx, ftc, phaseDisabled))
 	}
 	phase, after := r.run(ctx, ftc)
-	if err := r.setStatus(ctx, ftc, phase); err != nil {
-		return reconcile.Result{}, err
-	}
-	return reconcile.Result{RequeueAfter: after}, nil
+	return conflict.Join(ctx, "write the status", reconcile.Result{RequeueAfter: after}, nil, r.setStatus(ctx, ftc, phase))
 }
 
 // run brings the type's sync controller where its config wants it, and returns the phase it
@@ -246,7 +244,7 @@ func (r *TypeConfigReconciler) setStatus(ctx context.Context, ftc *corev1beta1.F
 	patch := client.MergeFrom(ftc.DeepCopy())
 	ftc.Status = want
 	if err := r.Client.Status().Patch(ctx, ftc, patch); err != nil {
-		return fmt.Errorf("failed to write the status of FederatedTypeConfig %s: %w", ftc.Name, err)
+		return err
 	}
 	if before != p.reason {
 		switch p.reason {

@@ -2,11 +2,9 @@ package federate
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +16,7 @@ import (
 
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
 	"github.com/fedplane/fedplane/pkg/jsonhash"
+	"github.com/fedplane/fedplane/pkg/conflict"
 )
 
 // PropagatedVersionName is the name of the (Cluster)PropagatedVersion of a federated object:
@@ -62,19 +61,14 @@ func ClusterVersion(obj *unstructured.Unstructured) string {
 // clusters' result.
 func (r *SyncReconciler) recordVersion(ctx context.Context, s *scope, result reconcile.Result, err error) (reconcile.Result, error) {
 	verr := r.writeVersion(ctx, s)
-	switch {
-	case verr == nil:
-		return result, err
-	case apierrors.HasStatusCause(verr, corev1.NamespaceTerminatingCause):
+	if apierrors.HasStatusCause(verr, corev1.NamespaceTerminatingCause) {
 		// The object's namespace is being deleted, and the object with it: its deletion brings
 		// it back, and no retry could create the version now.
 		ctrl.LoggerFrom(ctx).V(1).Info("the propagated version is not recorded: the namespace is being deleted")
 		return result, err
-	case apierrors.IsConflict(verr) || apierrors.IsAlreadyExists(verr):
-		// The cache is behind this controller's own write; look again shortly.
-		return reconcile.Result{RequeueAfter: time.Second}, nil
 	}
-	return reconcile.Result{}, fmt.Errorf("failed to write the propagated version: %w", verr)
+	// A race is most often with this controller's own write, which the cache has not seen yet.
+	return conflict.Join(ctx, "write the propagated version", result, err, verr)
 }
 
 // newVersion returns an empty (Cluster)PropagatedVersion with the object's version's key.

@@ -31,7 +31,7 @@ func warningsMessage(results []clusterResult) string {
 		if len(names) > 1 {
 			noun = "clusters"
 		}
-		parts = append(parts, fmt.Sprintf("%s in %s %s: %s", w.Reason, noun, strings.Join(names, ", "), w.Message))
+		parts = append(parts, fmt.Sprintf("%s in %s %s: %s", w.Reason, noun, clusterNames(names), w.Message))
 	}
 	return strings.Join(parts, "; ")
 }

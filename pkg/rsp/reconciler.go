@@ -27,6 +27,7 @@ import (
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/conflict"
 	"github.com/fedplane/fedplane/pkg/hostview"
 	"github.com/fedplane/fedplane/pkg/placement"
 	"github.com/fedplane/fedplane/pkg/rsp/schedule"
@@ -123,18 +124,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	s := &scope{rsp: rsp}
 	before := rsp.DeepCopy()
 	result, err := r.run(ctx, s)
-	switch werr := r.writeStatus(ctx, s, before); {
-	case apierrors.IsConflict(werr):
-		// The cache was behind: plan again from the current preference.
-		return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, err
-	case werr != nil:
-		return reconcile.Result{}, errors.Join(err, fmt.Errorf("failed to write the status: %w", werr))
-	}
-	if s.plan != nil {
+	werr := r.writeStatus(ctx, s, before)
+	if werr == nil && s.plan != nil {
 		// The status records the plan that the target now has: what moved is told once.
 		r.record(ctx, s, before.Status)
 	}
-	return result, err
+	// A race means that the cache was behind: the preference is planned again shortly.
+	return conflict.Join(ctx, "write the status", result, err, werr)
 }
 
 // run reads, plans and writes the target; the status is left to the caller.
@@ -162,12 +158,12 @@ func (r *Reconciler) run(ctx context.Context, s *scope) (reconcile.Result, error
 		return reconcile.Result{}, nil
 	}
 	if err := r.apply(ctx, s); err != nil {
-		s.status, s.reason, s.message = metav1.ConditionFalse, ReasonUpdateFailed, err.Error()
-		if apierrors.IsConflict(err) {
-			// The target changed meanwhile; plan again from the new one.
-			return reconcile.Result{RequeueAfter: 100 * time.Millisecond}, nil
+		if !conflict.Is(err) {
+			s.status, s.reason, s.message = metav1.ConditionFalse, ReasonUpdateFailed, err.Error()
 		}
-		return reconcile.Result{}, fmt.Errorf("failed to write the target: %w", err)
+		// A target changed meanwhile is planned again shortly, from the new one; the status
+		// stays as it was until then.
+		return conflict.Retry(ctx, "write the target", err)
 	}
 	return reconcile.Result{RequeueAfter: s.recheck}, nil
 }

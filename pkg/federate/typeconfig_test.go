@@ -1,0 +1,33 @@
+package federate
+
+import (
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/conflict"
+)
+
+func TestTypeConfigReconcileRetriesAStatusWriteThatConflicts(t *testing.T) {
+	ftc := &corev1beta1.FederatedTypeConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: fedNamespace, Name: "configmaps"},
+		Spec:       corev1beta1.FederatedTypeConfigSpec{Propagation: corev1beta1.PropagationDisabled},
+	}
+	h := newHost(t, conflictOn(func(obj client.Object, sub string) bool {
+		_, ok := obj.(*corev1beta1.FederatedTypeConfig)
+		return ok && sub == "status"
+	}), ftc)
+	r := &TypeConfigReconciler{Client: h.client, started: make(chan struct{})}
+	close(r.started)
+	result, err := r.Reconcile(h.context(), reconcile.Request{NamespacedName: types.NamespacedName{Namespace: fedNamespace, Name: "configmaps"}})
+	if err != nil {
+		t.Fatalf("Reconcile error = %v, want none: a conflict is retried shortly, not reported as an error", err)
+	}
+	if result.RequeueAfter != conflict.Recheck {
+		t.Errorf("RequeueAfter = %v, want %v", result.RequeueAfter, conflict.Recheck)
+	}
+}
