@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
-	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 	"github.com/fedplane/fedplane/pkg/conflict"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
 

@@ -35,8 +35,8 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
-	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 	"github.com/fedplane/fedplane/pkg/conflict"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
 // maxObjectRetryDelay is the longest wait before a failed object is tried again.

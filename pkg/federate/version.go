@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
-	"github.com/fedplane/fedplane/pkg/jsonhash"
 	"github.com/fedplane/fedplane/pkg/conflict"
+	"github.com/fedplane/fedplane/pkg/jsonhash"
 )
 
 // PropagatedVersionName is the name of the (Cluster)PropagatedVersion of a federated object:
