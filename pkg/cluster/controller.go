@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/goroutines"
 	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
 
@@ -48,33 +49,28 @@ type HealthReconciler struct {
 	MemberQPS   float32
 	MemberBurst int
 
-	mu    sync.Mutex
-	base  context.Context
-	loops map[string]*probeLoop
+	base context.Context
+	// loops are the probe loops, by KubeFedCluster name, each with the fingerprint of what it
+	// depends on.
+	loops goroutines.Registry[string, string]
 
 	// ids are the registrations' claims to clusters, by KubeFedCluster name.
 	idMu sync.Mutex
 	ids  map[string]identity
 }
 
-type probeLoop struct {
-	fingerprint string
-	cancel      context.CancelFunc
-	done        chan struct{}
-}
-
 // SetupWithManager registers the reconciler, and the runnable that stops every probe loop
 // when the manager stops.
 func (r *HealthReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	base, cancel := context.WithCancel(context.Background())
-	r.base, r.loops = base, map[string]*probeLoop{}
+	r.base = base
 	if r.Now == nil {
 		r.Now = time.Now
 	}
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		<-ctx.Done()
 		cancel()
-		r.stopAll()
+		r.loops.StopAll()
 		return nil
 	})); err != nil {
 		return err
@@ -94,7 +90,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	kfc := &corev1beta1.KubeFedCluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, kfc); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.stop(req.Name)
+			r.loops.Stop(req.Name)
 			r.release(req.Name)
 			r.Metrics.forget(req.Name)
 			return ctrl.Result{}, nil
@@ -102,7 +98,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, fmt.Errorf("failed to read KubeFedCluster: %w", err)
 	}
 	if !kfc.DeletionTimestamp.IsZero() {
-		r.stop(req.Name)
+		r.loops.Stop(req.Name)
 		r.release(req.Name)
 		return ctrl.Result{}, nil
 	}
@@ -122,13 +118,11 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.mu.Lock()
-	current, running := r.loops[req.Name]
-	r.mu.Unlock()
-	if running && current.fingerprint == fp {
+	if current, running := r.loops.Get(req.Name); running && current == fp {
 		return ctrl.Result{}, nil
 	}
-	r.stop(req.Name)
+	// The loop that ran is stopped before the new one starts, and before its prober is built.
+	r.loops.Stop(req.Name)
 	cfg, prober, probe := r.newProber(kfc, secret)
 	log.Info("starting health probes", "period", hc.Period, "timeout", hc.Timeout, "endpoint", kfc.Spec.APIEndpoint)
 	r.start(req.NamespacedName, fp, cfg, prober, probe, hc, kfc.Status, kfc.CreationTimestamp.Time, klog.KObj(kfc))
@@ -181,40 +175,12 @@ func fingerprint(spec corev1beta1.KubeFedClusterSpec, secret *corev1.Secret, hc 
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// start starts the probe loop of one cluster, which depends on what fp fingerprints.
 func (r *HealthReconciler) start(key types.NamespacedName, fp string, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck, status corev1beta1.KubeFedClusterStatus, created time.Time, ref klog.ObjectRef) {
-	ctx, cancel := context.WithCancel(r.base)
-	loop := &probeLoop{fingerprint: fp, cancel: cancel, done: make(chan struct{})}
-	r.mu.Lock()
-	r.loops[key.Name] = loop
-	r.mu.Unlock()
 	log := ctrl.Log.WithName("kubefedcluster-health").WithValues("cluster", key.Name, "KubeFedCluster", ref)
-	go func() {
-		defer close(loop.done)
+	r.loops.Start(r.base, key.Name, fp, func(ctx context.Context) {
 		r.run(ctrl.LoggerInto(ctx, log), key, cfg, prober, malformed, hc, status, created)
-	}()
-}
-
-func (r *HealthReconciler) stop(name string) {
-	r.mu.Lock()
-	loop, ok := r.loops[name]
-	delete(r.loops, name)
-	r.mu.Unlock()
-	if ok {
-		loop.cancel()
-		<-loop.done
-	}
-}
-
-func (r *HealthReconciler) stopAll() {
-	r.mu.Lock()
-	names := make([]string, 0, len(r.loops))
-	for n := range r.loops {
-		names = append(names, n)
-	}
-	r.mu.Unlock()
-	for _, n := range names {
-		r.stop(n)
-	}
+	})
 }
 
 // run probes one cluster every period until ctx ends.
