@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/pkg/federate"
@@ -34,6 +35,8 @@ type disableOptions struct {
 	force     bool
 	wait      bool
 	timeout   time.Duration
+	// controlPlaneID is fed-controller's --control-plane-id; empty means its default.
+	controlPlaneID string
 }
 
 func newDisableCommand() *cobra.Command {
@@ -56,7 +59,13 @@ propagates the type), or pass --force. With --force, the federated objects are d
 CRD; since propagation is already stopped, their copies stay in the member clusters, unmanaged,
 as if orphaned (fedctl removes the sync controller's finalizer from them so that the deletion
 does not hang; with --wait=false, a fed-controller that has not stopped yet may still remove the
-copies). A CRD that another FederatedTypeConfig also uses is kept.
+copies). Then, in every member cluster registered in the host (reached as fed-controller reaches
+it, through its KubeFedCluster), the copies that this control plane wrote for that registration
+lose the label kubefed.io/managed and fedplane's annotations; objects of another control plane
+(--control-plane-id), or written for another registration, are left as they are. When a member
+cannot be reached, disable names it, keeps the FederatedTypeConfig and fails: run the same
+command again once the member is reachable, or unjoined. A CRD that another
+FederatedTypeConfig also uses is kept.
 
 When fed-controller does not report NotRunning within --timeout, disable says so and fails
 (before deleting anything); --wait=false does not wait.`,
@@ -74,7 +83,8 @@ When fed-controller does not report NotRunning within --timeout, disable says so
 	cmd.Flags().BoolVar(&o.deleteCRD, "delete-crd", false, "also delete the federated type's CRD and the FederatedTypeConfig (refused while federated objects of the type exist, unless --force)")
 	cmd.Flags().BoolVar(&o.force, "force", false, "with --delete-crd, delete the federated objects of the type too, leaving their copies in the member clusters")
 	cmd.Flags().BoolVar(&o.wait, "wait", true, "wait until fed-controller reports the type's propagation controller NotRunning")
-	cmd.Flags().DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for fed-controller, and for the CRD to be deleted")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for fed-controller, for the CRD to be deleted, and for each member cluster")
+	cmd.Flags().StringVar(&o.controlPlaneID, "control-plane-id", "", "with --force, fed-controller's --control-plane-id, which marks the member copies to unmanage; empty means its default, the UID of the --kubefed-namespace namespace")
 	return cmd
 }
 
@@ -90,20 +100,45 @@ func (o *disableOptions) run(ctx context.Context, typeArg string, out io.Writer)
 	if err != nil {
 		return err
 	}
-	ref := "FederatedTypeConfig " + h.namespace + "/" + ftc.Name
-	fedGVR := federatedResource(ftc)
-	crdName := groupQualifiedName(fedGVR.Resource, fedGVR.Group)
-	var objects []unstructured.Unstructured
 	if o.deleteCRD {
-		if objects, err = h.listObjects(ctx, ftc); err != nil {
+		if err := o.refuseObjects(ctx, h, ftc); err != nil {
 			return err
 		}
-		if len(objects) > 0 && !o.force {
-			return fmt.Errorf("refusing to delete CustomResourceDefinition %s: %d %s objects exist (%s); delete them first, or pass --force to delete them too and leave their copies in the member clusters (nothing was changed)",
-				crdName, len(objects), ftc.Spec.FederatedType.Kind, objectNames(objects))
+	}
+	if o.force && o.controlPlaneID == "" {
+		// Read before anything changes, so that a host without the namespace changes nothing.
+		if o.controlPlaneID, err = h.defaultControlPlaneID(ctx); err != nil {
+			return err
 		}
 	}
+	if err := o.stopPropagation(ctx, h, ftc, out); err != nil {
+		return err
+	}
+	if !o.deleteCRD {
+		return nil
+	}
+	return o.deleteType(ctx, h, ftc, out)
+}
 
+// refuseObjects refuses to delete the federated type while federated objects of it exist,
+// unless --force.
+func (o *disableOptions) refuseObjects(ctx context.Context, h *hostClient, ftc *corev1beta1.FederatedTypeConfig) error {
+	objects, err := h.listObjects(ctx, ftc)
+	if err != nil {
+		return err
+	}
+	if len(objects) > 0 && !o.force {
+		fedGVR := federatedResource(ftc)
+		return fmt.Errorf("refusing to delete CustomResourceDefinition %s: %d %s objects exist (%s); delete them first, or pass --force to delete them too and leave their copies in the member clusters (nothing was changed)",
+			groupQualifiedName(fedGVR.Resource, fedGVR.Group), len(objects), ftc.Spec.FederatedType.Kind, objectNames(objects))
+	}
+	return nil
+}
+
+// stopPropagation sets spec.propagation to Disabled and, with --wait, waits until fed-controller
+// reports the type's controller NotRunning.
+func (o *disableOptions) stopPropagation(ctx context.Context, h *hostClient, ftc *corev1beta1.FederatedTypeConfig, out io.Writer) error {
+	ref := typeConfigRef(h, ftc)
 	if ftc.Spec.Propagation == corev1beta1.PropagationDisabled {
 		fmt.Fprintf(out, "%s: propagation already Disabled\n", ref)
 	} else {
@@ -113,16 +148,24 @@ func (o *disableOptions) run(ctx context.Context, typeArg string, out io.Writer)
 		}
 		fmt.Fprintf(out, "%s: spec.propagation set to Disabled\n", ref)
 	}
-	if o.wait {
-		if err := h.waitNotRunning(ctx, ftc.Name, o.timeout); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s: propagation controller NotRunning\n", ref)
-	}
-	if !o.deleteCRD {
+	if !o.wait {
 		return nil
 	}
+	if err := h.waitNotRunning(ctx, ftc.Name, o.timeout); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: propagation controller NotRunning\n", ref)
+	return nil
+}
 
+// deleteType deletes the federated type's CRD, unless another FederatedTypeConfig uses it, with
+// --force unmanages the copies in the members, then deletes the FederatedTypeConfig. When some
+// copies could not be unmanaged, the FederatedTypeConfig is kept, so that the same command can
+// finish the work.
+func (o *disableOptions) deleteType(ctx context.Context, h *hostClient, ftc *corev1beta1.FederatedTypeConfig, out io.Writer) error {
+	ref := typeConfigRef(h, ftc)
+	fedGVR := federatedResource(ftc)
+	crdName := groupQualifiedName(fedGVR.Resource, fedGVR.Group)
 	shared, err := h.sharedCRD(ctx, ftc)
 	if err != nil {
 		return err
@@ -130,22 +173,17 @@ func (o *disableOptions) run(ctx context.Context, typeArg string, out io.Writer)
 	if shared != "" {
 		fmt.Fprintf(out, "CustomResourceDefinition %s kept: FederatedTypeConfig %s/%s uses it too\n", crdName, h.namespace, shared)
 	} else {
-		// List again: objects may have been created since the check.
-		if objects, err = h.listObjects(ctx, ftc); err != nil {
+		if err := o.deleteFederatedCRD(ctx, h, ftc, crdName, out); err != nil {
 			return err
 		}
-		for i := range objects {
-			if err := h.dropSyncFinalizer(ctx, fedGVR, &objects[i]); err != nil {
+		if o.force {
+			results, err := h.unmanageCopies(ctx, targetResource(ftc), o.controlPlaneID, o.timeout)
+			if err != nil {
+				return fmt.Errorf("%w; %s is kept: run the same command again", err, ref)
+			}
+			if err := reportUnmanaged(out, results, ftc.Spec.TargetType.Kind, ref); err != nil {
 				return err
 			}
-		}
-		if err := h.deleteCRD(ctx, crdName, o.timeout); err != nil {
-			return err
-		}
-		if len(objects) > 0 {
-			fmt.Fprintf(out, "CustomResourceDefinition %s deleted, with %d %s objects (--force); their copies stay in the member clusters\n", crdName, len(objects), ftc.Spec.FederatedType.Kind)
-		} else {
-			fmt.Fprintf(out, "CustomResourceDefinition %s deleted\n", crdName)
 		}
 	}
 	if err := h.dyn.Resource(federatedTypeConfigResource).Namespace(h.namespace).Delete(ctx, ftc.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -153,6 +191,52 @@ func (o *disableOptions) run(ctx context.Context, typeArg string, out io.Writer)
 	}
 	fmt.Fprintf(out, "%s deleted\n", ref)
 	return nil
+}
+
+// deleteFederatedCRD deletes the federated type's CRD with its objects, whose sync controller's
+// finalizer it removes first.
+func (o *disableOptions) deleteFederatedCRD(ctx context.Context, h *hostClient, ftc *corev1beta1.FederatedTypeConfig, crdName string, out io.Writer) error {
+	// List again: objects may have been created since the check.
+	objects, err := h.listObjects(ctx, ftc)
+	if err != nil {
+		return err
+	}
+	for i := range objects {
+		if err := h.dropSyncFinalizer(ctx, federatedResource(ftc), &objects[i]); err != nil {
+			return err
+		}
+	}
+	if err := h.deleteCRD(ctx, crdName, o.timeout); err != nil {
+		return err
+	}
+	if len(objects) > 0 {
+		fmt.Fprintf(out, "CustomResourceDefinition %s deleted, with %d %s objects (--force); their copies stay in the member clusters\n", crdName, len(objects), ftc.Spec.FederatedType.Kind)
+	} else {
+		fmt.Fprintf(out, "CustomResourceDefinition %s deleted\n", crdName)
+	}
+	return nil
+}
+
+// typeConfigRef names a FederatedTypeConfig in messages.
+func typeConfigRef(h *hostClient, ftc *corev1beta1.FederatedTypeConfig) string {
+	return "FederatedTypeConfig " + h.namespace + "/" + ftc.Name
+}
+
+// defaultControlPlaneID is fed-controller's default --control-plane-id: the UID of the control
+// plane's namespace.
+func (h *hostClient) defaultControlPlaneID(ctx context.Context) (string, error) {
+	cs, err := kubernetes.NewForConfig(h.config)
+	if err != nil {
+		return "", err
+	}
+	id, found, err := hostID(ctx, cs, h.namespace)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", fmt.Errorf("namespace %s does not exist in the host: there is no control-plane id to find the member copies by (nothing was changed)", h.namespace)
+	}
+	return id, nil
 }
 
 // listObjects lists the federated objects of the type, in every namespace; none when the

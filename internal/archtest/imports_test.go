@@ -100,3 +100,16 @@ func TestRSPControllerDoesNotBorrowFromTheSyncController(t *testing.T) {
 		}
 	}
 }
+
+func TestGoroutineRegistryUsesTheStandardLibraryOnly(t *testing.T) {
+	// It is shared by the member cache, the type controllers and the probe loops: it must not
+	// pull any of them, or an API client, into the others.
+	imports := list(t, "Imports", "github.com/fedplane/fedplane/pkg/goroutines")
+	for pkg, is := range imports {
+		for _, imp := range is {
+			if strings.Contains(strings.Split(imp, "/")[0], ".") {
+				t.Errorf("%s imports %s: the goroutine registry imports only the standard library", pkg, imp)
+			}
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/goroutines"
 	"github.com/fedplane/fedplane/pkg/overrides"
 )
 
@@ -46,9 +47,11 @@ type Cache struct {
 	// informing is held for reading while an informer is looked up (and maybe started), and
 	// for writing while the informers of a released kind are removed: a reader whose context
 	// ended before the removal cannot start the informer again after it.
-	informing   sync.RWMutex
-	mu          sync.RWMutex
-	members     map[string]*member
+	informing sync.RWMutex
+	mu        sync.RWMutex
+	members   map[string]*member
+	// running are the members' caches, by name, each in its goroutine.
+	running     goroutines.Registry[string, *member]
 	subscribers []chan event.GenericEvent
 	// holds counts, by kind, the holders that read the kind in members.
 	holds map[schema.GroupVersionKind]int
@@ -61,8 +64,6 @@ type member struct {
 	client client.Client
 	live   client.Client
 	cache  cache.Cache
-	cancel context.CancelFunc
-	done   chan struct{}
 	// suspendedUntil is set when a request to the member timed out: writes skip the member
 	// until then, so that one hung member does not hold up every worker.
 	suspendedUntil time.Time
@@ -110,14 +111,7 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 	if err != nil {
 		return fmt.Errorf("failed to create the client of member %s: %w", name, err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	m := &member{client: cl, live: live, cache: mc, cancel: cancel, done: make(chan struct{}), inFlight: map[string]time.Time{}, connected: time.Now(), watched: map[schema.GroupVersionKind]bool{}, access: access}
-	go func() {
-		defer close(m.done)
-		if err := mc.Start(runCtx); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "member cache stopped", "cluster", name)
-		}
-	}()
+	m := &member{client: cl, live: live, cache: mc, inFlight: map[string]time.Time{}, connected: time.Now(), watched: map[schema.GroupVersionKind]bool{}, access: access}
 	c.mu.Lock()
 	if c.members == nil {
 		c.members = map[string]*member{}
@@ -128,9 +122,12 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 		c.Metrics.unwatch(name, old.watched)
 	}
 	c.mu.Unlock()
-	if old != nil {
-		old.stop()
-	}
+	// The previous connection's cache stops, and is waited for, before the new one starts.
+	c.running.Start(ctx, name, m, func(runCtx context.Context) {
+		if err := mc.Start(runCtx); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "member cache stopped", "cluster", name)
+		}
+	})
 	c.notify(name)
 	return nil
 }
@@ -336,13 +333,8 @@ func (c *Cache) Disconnect(name string) {
 	if !ok {
 		return
 	}
-	m.stop()
+	c.running.Stop(name)
 	c.notify(name)
-}
-
-func (m *member) stop() {
-	m.cancel()
-	<-m.done
 }
 
 // Client returns the client of a connected member: reads come from its cache, writes go to its

@@ -26,6 +26,7 @@ import (
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/pkg/conflict"
+	"github.com/fedplane/fedplane/pkg/goroutines"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 )
@@ -54,33 +55,28 @@ type HealthReconciler struct {
 	// records none.
 	Recorder events.EventRecorder
 
-	mu    sync.Mutex
-	base  context.Context
-	loops map[string]*probeLoop
+	base context.Context
+	// loops are the probe loops, by KubeFedCluster name, each with the fingerprint of what it
+	// depends on.
+	loops goroutines.Registry[string, string]
 
 	// ids are the registrations' claims to clusters, by KubeFedCluster name.
 	idMu sync.Mutex
 	ids  map[string]identity
 }
 
-type probeLoop struct {
-	fingerprint string
-	cancel      context.CancelFunc
-	done        chan struct{}
-}
-
 // SetupWithManager registers the reconciler, and the runnable that stops every probe loop
 // when the manager stops.
 func (r *HealthReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	base, cancel := context.WithCancel(context.Background())
-	r.base, r.loops = base, map[string]*probeLoop{}
+	r.base = base
 	if r.Now == nil {
 		r.Now = time.Now
 	}
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		<-ctx.Done()
 		cancel()
-		r.stopAll()
+		r.loops.StopAll()
 		return nil
 	})); err != nil {
 		return err
@@ -100,7 +96,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	kfc := &corev1beta1.KubeFedCluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, kfc); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.stop(req.Name)
+			r.loops.Stop(req.Name)
 			r.release(req.Name)
 			r.Metrics.forget(req.Name)
 			return ctrl.Result{}, nil
@@ -108,7 +104,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, fmt.Errorf("failed to read KubeFedCluster: %w", err)
 	}
 	if !kfc.DeletionTimestamp.IsZero() {
-		r.stop(req.Name)
+		r.loops.Stop(req.Name)
 		r.release(req.Name)
 		return ctrl.Result{}, nil
 	}
@@ -128,13 +124,11 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.mu.Lock()
-	current, running := r.loops[req.Name]
-	r.mu.Unlock()
-	if running && current.fingerprint == fp {
+	if current, running := r.loops.Get(req.Name); running && current == fp {
 		return ctrl.Result{}, nil
 	}
-	r.stop(req.Name)
+	// The loop that ran is stopped before the new one starts, and before its prober is built.
+	r.loops.Stop(req.Name)
 	cfg, prober, probe := r.newProber(kfc, secret)
 	log.Info("starting health probes", "period", hc.Period, "timeout", hc.Timeout, "endpoint", kfc.Spec.APIEndpoint)
 	r.start(kfc, fp, cfg, prober, probe, hc)
@@ -180,46 +174,17 @@ func fingerprint(spec corev1beta1.KubeFedClusterSpec, secret *corev1.Secret, hc 
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// start runs the probe loop of the registration kfc.
+// start starts the probe loop of the registration kfc, which depends on what fp fingerprints.
 func (r *HealthReconciler) start(kfc *corev1beta1.KubeFedCluster, fp string, cfg *rest.Config, prober *Prober, malformed Probe, hc HealthCheck) {
-	ctx, cancel := context.WithCancel(r.base)
-	loop := &probeLoop{fingerprint: fp, cancel: cancel, done: make(chan struct{})}
-	r.mu.Lock()
-	r.loops[kfc.Name] = loop
-	r.mu.Unlock()
 	log := ctrl.Log.WithName("kubefedcluster-health").WithValues("cluster", kfc.Name, "KubeFedCluster", klog.KObj(kfc))
 	// The loop keeps the registration's identity, for its events, and the status it read.
 	reg := &corev1beta1.KubeFedCluster{
 		ObjectMeta: metav1.ObjectMeta{Namespace: kfc.Namespace, Name: kfc.Name, UID: kfc.UID, CreationTimestamp: kfc.CreationTimestamp},
 		Status:     *kfc.Status.DeepCopy(),
 	}
-	go func() {
-		defer close(loop.done)
+	r.loops.Start(r.base, kfc.Name, fp, func(ctx context.Context) {
 		r.run(ctrl.LoggerInto(ctx, log), reg, cfg, prober, malformed, hc)
-	}()
-}
-
-func (r *HealthReconciler) stop(name string) {
-	r.mu.Lock()
-	loop, ok := r.loops[name]
-	delete(r.loops, name)
-	r.mu.Unlock()
-	if ok {
-		loop.cancel()
-		<-loop.done
-	}
-}
-
-func (r *HealthReconciler) stopAll() {
-	r.mu.Lock()
-	names := make([]string, 0, len(r.loops))
-	for n := range r.loops {
-		names = append(names, n)
-	}
-	r.mu.Unlock()
-	for _, n := range names {
-		r.stop(n)
-	}
+	})
 }
 
 // run probes one cluster every period until ctx ends. reg holds the registration's

@@ -36,6 +36,7 @@ import (
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/conflict"
+	"github.com/fedplane/fedplane/pkg/goroutines"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
@@ -98,7 +99,8 @@ type TypeConfigReconciler struct {
 	mu      sync.Mutex
 	ctx     context.Context
 	started chan struct{}
-	running map[string]*runningType
+	// running are the started sync controllers, by FederatedTypeConfig name.
+	running goroutines.Registry[string, *runningType]
 	retries map[string]*retry
 	// deletedCRDs holds the names of the CustomResourceDefinitions of the types that were
 	// seen deleted and not created again since.
@@ -114,11 +116,9 @@ type TypeConfigReconciler struct {
 }
 
 // runningType is a started sync controller. synced and err are set by the goroutine that
-// runs it, under the reconciler's mutex.
+// runs it, under the reconciler's mutex; spec never changes.
 type runningType struct {
 	spec   corev1beta1.FederatedTypeConfigSpec
-	cancel context.CancelFunc
-	done   chan struct{}
 	synced bool
 	reason string
 	err    error
@@ -139,7 +139,6 @@ type retry struct {
 // stop and start the types they serve.
 func (r *TypeConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.started = make(chan struct{})
-	r.running = map[string]*runningType{}
 	r.retries = map[string]*retry{}
 	r.deletedCRDs = map[string]bool{}
 	r.listing = map[string]*sync.RWMutex{}
@@ -164,15 +163,7 @@ func (r *TypeConfigReconciler) Start(ctx context.Context) error {
 	close(r.started)
 	r.mu.Unlock()
 	<-ctx.Done()
-	// The controllers' goroutines take the mutex to report: wait for them without it.
-	r.mu.Lock()
-	running := r.running
-	r.running = map[string]*runningType{}
-	r.mu.Unlock()
-	for _, rt := range running {
-		rt.cancel()
-		<-rt.done
-	}
+	r.running.StopAll()
 	return nil
 }
 
@@ -265,23 +256,16 @@ func (r *TypeConfigReconciler) setStatus(ctx context.Context, ftc *corev1beta1.F
 // the members' caches and the host's shared informers, and the informer of its federated
 // kind, unless another running type needs it.
 func (r *TypeConfigReconciler) stop(ctx context.Context, name string) {
-	r.mu.Lock()
-	rt, ok := r.running[name]
-	delete(r.running, name)
-	var t Type
-	shared := false
-	if ok {
-		t = TypeFromConfig(&corev1beta1.FederatedTypeConfig{Spec: rt.spec})
-		for _, other := range r.running {
-			shared = shared || TypeFromConfig(&corev1beta1.FederatedTypeConfig{Spec: other.spec}).watchesHost(t.Federated)
-		}
-	}
-	r.mu.Unlock()
+	// The controller's goroutine takes the mutex to report: it is waited for without it.
+	rt, ok := r.running.Stop(name)
 	if !ok {
 		return
 	}
-	rt.cancel()
-	<-rt.done
+	t := TypeFromConfig(&corev1beta1.FederatedTypeConfig{Spec: rt.spec})
+	shared := false
+	for _, other := range r.running.Values() {
+		shared = shared || TypeFromConfig(&corev1beta1.FederatedTypeConfig{Spec: other.spec}).watchesHost(t.Federated)
+	}
 	log := ctrl.LoggerFrom(ctx)
 	if !shared {
 		fed := &unstructured.Unstructured{}
@@ -301,9 +285,7 @@ func (r *TypeConfigReconciler) stop(ctx context.Context, name string) {
 
 // ensure makes sure the type's sync controller runs with the config's current spec.
 func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.FederatedTypeConfig) error {
-	r.mu.Lock()
-	rt, ok := r.running[ftc.Name]
-	r.mu.Unlock()
+	rt, ok := r.running.Get(ftc.Name)
 	if ok && reflect.DeepEqual(rt.spec, ftc.Spec) {
 		return nil
 	}
@@ -311,13 +293,8 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 		r.stop(ctx, ftc.Name)
 	}
 	t := TypeFromConfig(ftc)
-	for _, gvk := range []struct{ what, group, version, kind string }{
-		{"federated type", t.Federated.Group, t.Federated.Version, t.Federated.Kind},
-		{"target type", t.Target.Group, t.Target.Version, t.Target.Kind},
-	} {
-		if _, err := r.Mapper.RESTMapping(schema.GroupKind{Group: gvk.group, Kind: gvk.kind}, gvk.version); err != nil {
-			return fmt.Errorf("the %s %s is not served: %w", gvk.what, gvk.kind, err)
-		}
+	if err := r.mapped(t); err != nil {
+		return err
 	}
 	workers, err := r.workers(ctx)
 	if err != nil {
@@ -328,6 +305,46 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	r.Members.AddKind(t.Target, t.Resource, t.Namespaced)
 	requeue := make(chan event.GenericEvent, 1024)
 	denials := &DenialTracker{}
+	c, err := r.newSyncController(ftc.Name, t, workers, requeue, denials)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	base := r.ctx
+	r.mu.Unlock()
+	if base == nil || base.Err() != nil {
+		return errors.New("the control plane is stopping")
+	}
+	rt = &runningType{spec: *ftc.Spec.DeepCopy(), denials: denials}
+	tracked := newSyncTracker(c, func(ctx context.Context) { r.report(ctx, ftc.Name, rt, "", nil) })
+	if err := r.watch(tracked, t, requeue); err != nil {
+		return err
+	}
+	r.running.Start(base, ftc.Name, rt, func(ctx context.Context) {
+		// Set before the controller starts, so before any reconcile can call it.
+		denials.Changed = func() { go r.requeueConfig(ctx, ftc.Name) }
+		r.runController(ctx, ftc.Name, rt, tracked, t)
+	})
+	ctrl.LoggerFrom(ctx).Info("started the type's sync controller", "workers", workers)
+	return nil
+}
+
+// mapped checks that the host's RESTMapper maps the type's federated and target kinds.
+func (r *TypeConfigReconciler) mapped(t Type) error {
+	for _, gvk := range []struct {
+		what string
+		gvk  schema.GroupVersionKind
+	}{{"federated type", t.Federated}, {"target type", t.Target}} {
+		if _, err := r.Mapper.RESTMapping(gvk.gvk.GroupKind(), gvk.gvk.Version); err != nil {
+			return fmt.Errorf("the %s %s is not served: %w", gvk.what, gvk.gvk.Kind, err)
+		}
+	}
+	return nil
+}
+
+// newSyncController creates the type's sync controller, not started yet. Objects sent to
+// requeue are reconciled again; what members deny is told to denials.
+func (r *TypeConfigReconciler) newSyncController(name string, t Type, workers int, requeue chan event.GenericEvent, denials *DenialTracker) (controller.Controller, error) {
 	reconciler := &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
 		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
@@ -343,7 +360,7 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 			}
 		},
 	}
-	c, err := controller.NewUnmanaged("sync-"+ftc.Name, controller.Options{
+	c, err := controller.NewUnmanaged("sync-"+name, controller.Options{
 		Reconciler:              reconciler,
 		MaxConcurrentReconciles: workers,
 		CacheSyncTimeout:        r.cacheSyncTimeout(),
@@ -352,7 +369,7 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 		// the control plane's back (a role granted) is not waited for a quarter of an hour.
 		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, maxObjectRetryDelay),
 		LogConstructor: func(req *reconcile.Request) logr.Logger {
-			log := ctrl.Log.WithName("sync").WithValues("type", ftc.Name)
+			log := ctrl.Log.WithName("sync").WithValues("type", name)
 			if req != nil {
 				log = log.WithValues("object", req.String())
 			}
@@ -360,31 +377,9 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("failed to create the sync controller: %w", err)
+		return nil, fmt.Errorf("failed to create the sync controller: %w", err)
 	}
-	r.mu.Lock()
-	if r.ctx == nil || r.ctx.Err() != nil {
-		r.mu.Unlock()
-		return errors.New("the control plane is stopping")
-	}
-	runCtx, cancel := context.WithCancel(r.ctx)
-	r.mu.Unlock()
-	rt = &runningType{spec: *ftc.Spec.DeepCopy(), cancel: cancel, done: make(chan struct{}), denials: denials}
-	denials.Changed = func() { go r.requeueConfig(runCtx, ftc.Name) }
-	tracked := newSyncTracker(c, func() { r.report(runCtx, ftc.Name, rt, "", nil) })
-	if err := r.watch(tracked, t, requeue); err != nil {
-		cancel()
-		return err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	go func() {
-		defer close(rt.done)
-		r.runController(runCtx, ftc.Name, rt, tracked, t)
-	}()
-	r.running[ftc.Name] = rt
-	ctrl.LoggerFrom(ctx).Info("started the type's sync controller", "workers", workers)
-	return nil
+	return c, nil
 }
 
 // workers reads the number of sync workers from the KubeFedConfig.

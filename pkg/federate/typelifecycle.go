@@ -23,12 +23,12 @@ import (
 
 // current returns a copy of the type's running controller's state.
 func (r *TypeConfigReconciler) current(name string) (runningType, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rt, ok := r.running[name]
+	rt, ok := r.running.Get(name)
 	if !ok {
 		return runningType{}, false
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return *rt, true
 }
 
@@ -79,11 +79,10 @@ func (r *TypeConfigReconciler) forget(name string) {
 // with its reason), and requeues the type's config. It does nothing for a controller that is
 // no longer the type's.
 func (r *TypeConfigReconciler) report(ctx context.Context, name string, rt *runningType, reason string, err error) {
-	r.mu.Lock()
-	if r.running[name] != rt {
-		r.mu.Unlock()
+	if current, _ := r.running.Get(name); current != rt {
 		return
 	}
+	r.mu.Lock()
 	if err != nil {
 		rt.reason, rt.err = reason, err
 	} else {

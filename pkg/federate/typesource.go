@@ -135,11 +135,12 @@ type syncTracker struct {
 	mu       sync.Mutex
 	pending  int
 	failed   bool
-	onSynced func()
+	onSynced func(ctx context.Context)
 }
 
-// newSyncTracker wraps c; onSynced is called once, when every watch of c has synced.
-func newSyncTracker(c controller.Controller, onSynced func()) *syncTracker {
+// newSyncTracker wraps c; onSynced is called once, when every watch of c has synced, with the
+// context of the last watch's wait, which ends when the controller stops.
+func newSyncTracker(c controller.Controller, onSynced func(ctx context.Context)) *syncTracker {
 	return &syncTracker{Controller: c, onSynced: onSynced}
 }
 
@@ -158,7 +159,7 @@ func (t *syncTracker) syncFailed() bool {
 	return t.failed
 }
 
-func (t *syncTracker) done(err error) {
+func (t *syncTracker) done(ctx context.Context, err error) {
 	t.mu.Lock()
 	if err != nil {
 		t.failed = true
@@ -169,7 +170,7 @@ func (t *syncTracker) done(err error) {
 	last := t.pending == 0
 	t.mu.Unlock()
 	if last {
-		t.onSynced()
+		t.onSynced(ctx)
 	}
 }
 
@@ -190,7 +191,7 @@ func (s *trackedSource) WaitForSync(ctx context.Context) error {
 		// The controller is stopping: nothing synced.
 		return nil
 	}
-	s.tracker.done(err)
+	s.tracker.done(ctx, err)
 	return err
 }
 

@@ -68,7 +68,7 @@ func TestSyncTracker(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &watchRecorder{}
 			synced := 0
-			tracker := newSyncTracker(c, func() { synced++ })
+			tracker := newSyncTracker(c, func(context.Context) { synced++ })
 			for _, s := range tc.sources {
 				if err := tracker.Watch(s); err != nil {
 					t.Fatal(err)
