@@ -11,6 +11,7 @@ import (
 func (r *SyncReconciler) render(s *scope, name string, existing *unstructured.Unstructured) (render.Result, error) {
 	return render.Member(render.Input{
 		Federated: s.fed, Overrides: s.spec.Overrides, Cluster: name, ControlPlaneID: r.ControlPlaneID, Existing: existing,
+		RetainReplicas: s.spec.RetainReplicas,
 		Target: render.Target{APIVersion: r.Type.Target.GroupVersion().String(), Kind: r.Type.Target.Kind, Namespaced: r.Type.Namespaced},
 	})
 }

@@ -255,7 +255,7 @@ func TestComputeRendersAsTheController(t *testing.T) {
 				t.Fatalf("first item %s, want web", item.Name)
 			}
 			for _, c := range item.Clusters {
-				want, err := render.Member(render.Input{Federated: web.u, Overrides: fedOverrides(t, web.u), Target: types["FederatedDeployment"], Cluster: c.Name, ControlPlaneID: tc.id})
+				want, err := render.Member(render.Input{Federated: web.u, Overrides: fedOverrides(t, web.u), Target: types["FederatedDeployment"], Cluster: c.Name, ControlPlaneID: tc.id, RetainReplicas: true})
 				if err != nil {
 					t.Fatal(err)
 				}

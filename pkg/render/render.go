@@ -39,8 +39,8 @@ type Target struct {
 
 // Input is what the object of one cluster is rendered from.
 type Input struct {
-	// Federated is the federated object. Its name, namespace, spec.template and
-	// spec.retainReplicas are read; it is never modified.
+	// Federated is the federated object. Its name, namespace and spec.template are read; it is
+	// never modified.
 	Federated *unstructured.Unstructured
 	// Overrides are the federated object's spec.overrides (or what a
 	// ReplicaSchedulingPreference makes of them); the cluster's are applied.
@@ -52,9 +52,11 @@ type Input struct {
 	// ControlPlaneID is the id of the control plane that writes the object. Empty leaves out
 	// the control-plane annotation and the hash, for a preview that does not know the id.
 	ControlPlaneID string
-	// Existing is the member's copy, whose replicas retainReplicas keeps; nil when there is
+	// Existing is the member's copy, whose replicas RetainReplicas keeps; nil when there is
 	// none, or when it is not known (a preview).
 	Existing *unstructured.Unstructured
+	// RetainReplicas is the federated object's spec.retainReplicas.
+	RetainReplicas bool
 }
 
 // Result is the object one cluster receives.
@@ -85,8 +87,7 @@ func Member(in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	retain, _, _ := unstructured.NestedBool(in.Federated.Object, "spec", "retainReplicas")
-	if err := finish(out.Object, in.ControlPlaneID, in.Cluster, retain, in.Existing); err != nil {
+	if err := finish(out.Object, in.ControlPlaneID, in.Cluster, in.RetainReplicas, in.Existing); err != nil {
 		return Result{}, err
 	}
 	return Result{Object: out.Object, Warnings: out.Warnings}, nil

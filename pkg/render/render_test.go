@@ -106,17 +106,17 @@ func TestMember(t *testing.T) {
 		},
 		{
 			name: "with retainReplicas the member's replicas are kept",
-			in:   Input{Federated: newFed().set(true, "spec", "retainReplicas").u, Existing: member(int64(7))},
+			in:   Input{Federated: newFed().u, RetainReplicas: true, Existing: member(int64(7))},
 			want: deployment(replicas(7), ours), wantHash: true,
 		},
 		{
 			name: "with retainReplicas and no copy (or none known) the template's replicas are applied",
-			in:   Input{Federated: newFed().set(true, "spec", "retainReplicas").u},
+			in:   Input{Federated: newFed().u, RetainReplicas: true},
 			want: deployment(replicas(3), ours), wantHash: true,
 		},
 		{
 			name: "with retainReplicas and a copy without replicas none are applied",
-			in:   Input{Federated: newFed().set(true, "spec", "retainReplicas").u, Existing: member(nil)},
+			in:   Input{Federated: newFed().u, RetainReplicas: true, Existing: member(nil)},
 			want: deployment(map[string]any{}, ours), wantHash: true,
 		},
 		{
@@ -217,16 +217,16 @@ func TestMemberFailures(t *testing.T) {
 }
 
 func TestHashTellsWhatIsApplied(t *testing.T) {
-	hash := func(f fed, existing *unstructured.Unstructured) string {
+	hashRetained := func(f fed, retain bool, existing *unstructured.Unstructured) string {
 		t.Helper()
-		got, err := Member(complete(Input{Federated: f.u, Existing: existing}))
+		got, err := Member(complete(Input{Federated: f.u, RetainReplicas: retain, Existing: existing}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return got.Object.GetAnnotations()[AppliedAnnotation]
 	}
+	hash := func(f fed, existing *unstructured.Unstructured) string { return hashRetained(f, false, existing) }
 	labelled := newFed().set(map[string]any{"tier": "front"}, "spec", "template", "metadata", "labels")
-	retained := labelled.set(true, "spec", "retainReplicas")
 	base := hash(labelled, nil)
 	cases := []struct {
 		name string
@@ -236,7 +236,7 @@ func TestHashTellsWhatIsApplied(t *testing.T) {
 		{name: "the same object gives the same hash, whatever the copy", got: hash(labelled, member(int64(9))), same: true},
 		{name: "a label removed from the template changes the hash", got: hash(newFed(), nil)},
 		{name: "other replicas change the hash", got: hash(labelled.set(int64(4), "spec", "template", "spec", "replicas"), nil)},
-		{name: "switching retainReplicas on changes the hash", got: hash(retained, member(int64(3)))},
+		{name: "switching retainReplicas on changes the hash", got: hashRetained(labelled, true, member(int64(3)))},
 		{name: "another control plane gives another hash", got: func() string {
 			got, _ := Member(complete(Input{Federated: labelled.u, ControlPlaneID: "cp-b"}))
 			return got.Object.GetAnnotations()[AppliedAnnotation]
@@ -250,7 +250,7 @@ func TestHashTellsWhatIsApplied(t *testing.T) {
 		})
 	}
 	t.Run("with retainReplicas the member's own scaling does not change the hash", func(t *testing.T) {
-		if a, b := hash(retained, member(int64(2))), hash(retained, member(int64(7))); a != b {
+		if a, b := hashRetained(labelled, true, member(int64(2))), hashRetained(labelled, true, member(int64(7))); a != b {
 			t.Errorf("hash with the member at 2 replicas %s, at 7 %s; want them equal", a, b)
 		}
 	})
