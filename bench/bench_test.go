@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/pkg/federate"
@@ -120,7 +121,7 @@ func TestMemberObjectMatchesWhatTheControllerRenders(t *testing.T) {
 				t.Fatal(err)
 			}
 			rendered := out.Object
-			rendered.SetAnnotations(map[string]string{federate.ControlPlaneAnnotation: "id"})
+			rendered.SetAnnotations(map[string]string{contract.ControlPlaneAnnotation: "id"})
 			if err := k.contentMatches(rendered, 2, "a"); err != nil {
 				t.Errorf("the rendered object does not match: %v", err)
 			}

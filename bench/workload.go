@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/fedplane/fedplane/pkg/federate"
+	"github.com/fedplane/fedplane/api/contract"
 )
 
 // Labels that carry what the bench checks on every member object (template annotations are
@@ -118,9 +118,9 @@ func (k kind) member(namespace string, i, version int, cluster, controlPlaneID s
 	meta := t["metadata"].(map[string]any)
 	meta["name"], meta["namespace"] = objectName(i), namespace
 	labels := meta["labels"].(map[string]any)
-	labels[federate.ManagedLabel] = "true"
+	labels[contract.ManagedLabel] = "true"
 	labels[clusterLabel] = cluster
-	meta["annotations"] = map[string]any{federate.ControlPlaneAnnotation: controlPlaneID}
+	meta["annotations"] = map[string]any{contract.ControlPlaneAnnotation: controlPlaneID}
 	t["apiVersion"], t["kind"] = k.Target.GroupVersion().String(), k.Target.Kind
 	return &unstructured.Unstructured{Object: t}
 }
@@ -132,8 +132,8 @@ func (k kind) contentMatches(obj *unstructured.Unstructured, version int, cluste
 	if l[versionLabel] != strconv.Itoa(version) || l[clusterLabel] != cluster {
 		return fmt.Errorf("labels %s=%q %s=%q, want %d and %s", versionLabel, l[versionLabel], clusterLabel, l[clusterLabel], version, cluster)
 	}
-	if l[federate.ManagedLabel] != "true" {
-		return fmt.Errorf("label %s is %q", federate.ManagedLabel, l[federate.ManagedLabel])
+	if l[contract.ManagedLabel] != "true" {
+		return fmt.Errorf("label %s is %q", contract.ManagedLabel, l[contract.ManagedLabel])
 	}
 	for field, want := range k.body(version) {
 		got := obj.Object[field]

@@ -18,13 +18,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
-	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // syncFinalizer is the finalizer that the sync controller puts on federated objects, so that
 // it removes their copies from member clusters before they go. The name is KubeFed's.
-const syncFinalizer = federate.Finalizer
+const syncFinalizer = contract.SyncFinalizer
 
 // listedObjects bounds how many federated objects an error names.
 const listedObjects = 5

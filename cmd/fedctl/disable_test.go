@@ -12,9 +12,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
-	"github.com/fedplane/fedplane/pkg/federate"
 	"github.com/fedplane/fedplane/pkg/manifests"
 )
 
@@ -114,10 +114,10 @@ func memberCopy(name, controlPlaneID, registration string) *corev1.PodTemplate {
 	return &corev1.PodTemplate{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: metav1.NamespaceDefault,
-			Labels: map[string]string{federate.ManagedLabel: "true", "app": name},
+			Labels: map[string]string{contract.ManagedLabel: "true", "app": name},
 			Annotations: map[string]string{
-				federate.ControlPlaneAnnotation: controlPlaneID, federate.ClusterAnnotation: registration,
-				federate.AppliedAnnotation: "sum", "team": "shop",
+				contract.ControlPlaneAnnotation: controlPlaneID, contract.ClusterAnnotation: registration,
+				contract.AppliedAnnotation: "sum", "team": "shop",
 			},
 		},
 		Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}},

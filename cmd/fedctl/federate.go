@@ -19,13 +19,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/pkg/federate/typegen"
 	"github.com/fedplane/fedplane/pkg/manifests"
 )
-
-// managedLabel marks the objects that a control plane propagated to a member cluster.
-const managedLabel = "kubefed.io/managed"
 
 // serverSetMetadata are the metadata fields that the API server or controllers set, or that
 // the federated object decides (name, namespace); they are left out of templates.
@@ -170,7 +168,7 @@ func (o *federateOptions) run(ctx context.Context, typeArg, name string, out, er
 	if err != nil {
 		return err
 	}
-	if o.contents && (r.Group != "" || r.Kind != "Namespace") {
+	if o.contents && !contract.IsNamespace(r.Group, r.Kind) {
 		return fmt.Errorf("--contents goes with TYPE namespaces only, not %s", groupQualifiedName(r.Name, r.Group))
 	}
 	ftc, enabledNow, err := o.typeConfigFor(ctx, h, r, out, errOut)
@@ -347,7 +345,7 @@ func federatedObject(ftc *corev1beta1.FederatedTypeConfig, obj *unstructured.Uns
 	return fed, nil
 }
 
-func isNamespace(t corev1beta1.APIResource) bool { return t.Group == "" && t.Kind == "Namespace" }
+func isNamespace(t corev1beta1.APIResource) bool { return contract.IsNamespace(t.Group, t.Kind) }
 
 // templateOf is obj as a federated template: without status, apiVersion, kind, the metadata
 // that servers set or that the federated object decides, and the fields of the kind that each
@@ -375,7 +373,7 @@ func templateOf(target corev1beta1.APIResource, obj *unstructured.Unstructured) 
 		return nil, err
 	}
 	switch {
-	case target.Group == "" && target.Kind == "Namespace":
+	case contract.IsNamespace(target.Group, target.Kind):
 		unstructured.RemoveNestedField(t, "spec", "finalizers")
 	case target.Group == "" && target.Kind == "ServiceAccount":
 		delete(t, "secrets")
@@ -431,8 +429,8 @@ func skipReason(ftc *corev1beta1.FederatedTypeConfig, obj *unstructured.Unstruct
 	switch {
 	case obj.GetDeletionTimestamp() != nil:
 		return "being deleted"
-	case obj.GetLabels()[managedLabel] == "true":
-		return "propagated by a control plane (" + managedLabel + "=true)"
+	case obj.GetLabels()[contract.ManagedLabel] == contract.ManagedLabelValue:
+		return "propagated by a control plane (" + contract.ManagedLabel + "=" + contract.ManagedLabelValue + ")"
 	case target.Group == "" && target.Kind == "ConfigMap" && obj.GetName() == "kube-root-ca.crt":
 		return "published by Kubernetes in every namespace"
 	case target.Group == "" && target.Kind == "ServiceAccount" && obj.GetName() == "default":

@@ -13,14 +13,14 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
-	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // The orphaning annotation of federated objects: with "true", deleting the object leaves its
 // copies in the member clusters instead of removing them.
 const (
-	orphanAnnotation = federate.OrphanAnnotation
+	orphanAnnotation = contract.OrphanAnnotation
 	orphanEnabled    = "true"
 )
 

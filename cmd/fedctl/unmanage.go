@@ -19,9 +19,9 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
-	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // unmanageAttempts bounds how often one member object is read again after its patch failed.
@@ -33,9 +33,9 @@ const unmanageAttempts = 3
 // registration's, are never changed.
 func ownCopy(obj metav1.Object, controlPlaneID, cluster string) bool {
 	ann := obj.GetAnnotations()
-	return obj.GetLabels()[federate.ManagedLabel] == "true" &&
-		controlPlaneID != "" && ann[federate.ControlPlaneAnnotation] == controlPlaneID &&
-		cluster != "" && ann[federate.ClusterAnnotation] == cluster
+	return obj.GetLabels()[contract.ManagedLabel] == "true" &&
+		controlPlaneID != "" && ann[contract.ControlPlaneAnnotation] == controlPlaneID &&
+		cluster != "" && ann[contract.ClusterAnnotation] == cluster
 }
 
 // jsonPatchOp is one operation of an RFC 6902 patch.
@@ -50,19 +50,19 @@ type jsonPatchOp struct {
 // first, so that the server applies it only while the object is still that copy, whatever
 // else (its status) changed since it was read.
 func unmanagePatch(obj metav1.Object) ([]byte, error) {
-	label := "/metadata/labels/" + jsonPointerEscape(federate.ManagedLabel)
+	label := "/metadata/labels/" + jsonPointerEscape(contract.ManagedLabel)
 	annotation := func(key string) string { return "/metadata/annotations/" + jsonPointerEscape(key) }
 	ann := obj.GetAnnotations()
 	ops := []jsonPatchOp{
 		{Op: "test", Path: label, Value: "true"},
-		{Op: "test", Path: annotation(federate.ControlPlaneAnnotation), Value: ann[federate.ControlPlaneAnnotation]},
-		{Op: "test", Path: annotation(federate.ClusterAnnotation), Value: ann[federate.ClusterAnnotation]},
+		{Op: "test", Path: annotation(contract.ControlPlaneAnnotation), Value: ann[contract.ControlPlaneAnnotation]},
+		{Op: "test", Path: annotation(contract.ClusterAnnotation), Value: ann[contract.ClusterAnnotation]},
 		{Op: "remove", Path: label},
-		{Op: "remove", Path: annotation(federate.ControlPlaneAnnotation)},
-		{Op: "remove", Path: annotation(federate.ClusterAnnotation)},
+		{Op: "remove", Path: annotation(contract.ControlPlaneAnnotation)},
+		{Op: "remove", Path: annotation(contract.ClusterAnnotation)},
 	}
-	if _, ok := ann[federate.AppliedAnnotation]; ok {
-		ops = append(ops, jsonPatchOp{Op: "remove", Path: annotation(federate.AppliedAnnotation)})
+	if _, ok := ann[contract.AppliedAnnotation]; ok {
+		ops = append(ops, jsonPatchOp{Op: "remove", Path: annotation(contract.AppliedAnnotation)})
 	}
 	return json.Marshal(ops)
 }
@@ -154,7 +154,7 @@ func (h *hostClient) unmanageIn(ctx context.Context, cs kubernetes.Interface, kf
 // unmanageMember lists the member's managed objects of gvr and unmanages those that ownCopy
 // accepts. A member that does not serve the type has none.
 func unmanageMember(ctx context.Context, member dynamic.Interface, gvr schema.GroupVersionResource, controlPlaneID, cluster string) (count, left int, err error) {
-	opts := metav1.ListOptions{LabelSelector: federate.ManagedLabel + "=true", Limit: 500}
+	opts := metav1.ListOptions{LabelSelector: contract.ManagedLabel + "=true", Limit: 500}
 	for {
 		list, err := member.Resource(gvr).List(ctx, opts)
 		if apierrors.IsNotFound(err) {
@@ -228,5 +228,5 @@ func reportUnmanaged(out io.Writer, results []unmanaged, kind, ftcRef string) er
 		return nil
 	}
 	return fmt.Errorf("the %s copies in %s could not all be unmanaged: those left are still labelled %s=true (%s). %s is kept: run the same command again once the clusters are reachable, or unjoined",
-		kind, strings.Join(failed, ", "), federate.ManagedLabel, strings.Join(reasons, "; "), ftcRef)
+		kind, strings.Join(failed, ", "), contract.ManagedLabel, strings.Join(reasons, "; "), ftcRef)
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/fedplane/fedplane/pkg/federate"
+	"github.com/fedplane/fedplane/api/contract"
 )
 
 // copyWith is a member object with labels and annotations.
@@ -19,9 +19,9 @@ func copyWith(labels, annotations map[string]string) *unstructured.Unstructured 
 }
 
 func TestOwnCopy(t *testing.T) {
-	managed := map[string]string{federate.ManagedLabel: "true"}
+	managed := map[string]string{contract.ManagedLabel: "true"}
 	marks := func(id, cluster string) map[string]string {
-		return map[string]string{federate.ControlPlaneAnnotation: id, federate.ClusterAnnotation: cluster}
+		return map[string]string{contract.ControlPlaneAnnotation: id, contract.ClusterAnnotation: cluster}
 	}
 	tests := []struct {
 		name        string
@@ -32,9 +32,9 @@ func TestOwnCopy(t *testing.T) {
 		{name: "this control plane's copy for this registration", labels: managed, ann: marks("cp", "a"), id: "cp", want: true},
 		{name: "another control plane's copy", labels: managed, ann: marks("other", "a"), id: "cp"},
 		{name: "a copy for another registration of the same member", labels: managed, ann: marks("cp", "b"), id: "cp"},
-		{name: "without the control plane's mark", labels: managed, ann: map[string]string{federate.ClusterAnnotation: "a"}, id: "cp"},
-		{name: "without the registration's mark", labels: managed, ann: map[string]string{federate.ControlPlaneAnnotation: "cp"}, id: "cp"},
-		{name: "not labelled managed", labels: map[string]string{federate.ManagedLabel: "false"}, ann: marks("cp", "a"), id: "cp"},
+		{name: "without the control plane's mark", labels: managed, ann: map[string]string{contract.ClusterAnnotation: "a"}, id: "cp"},
+		{name: "without the registration's mark", labels: managed, ann: map[string]string{contract.ControlPlaneAnnotation: "cp"}, id: "cp"},
+		{name: "not labelled managed", labels: map[string]string{contract.ManagedLabel: "false"}, ann: marks("cp", "a"), id: "cp"},
 		{name: "no control-plane id to match", labels: managed, ann: marks("", "a"), id: ""},
 	}
 	for _, tt := range tests {
@@ -54,7 +54,7 @@ func TestUnmanagePatch(t *testing.T) {
 	}{
 		{
 			name: "the marks are tested, then removed with the applied hash",
-			ann:  map[string]string{federate.ControlPlaneAnnotation: "cp", federate.ClusterAnnotation: "a", federate.AppliedAnnotation: "sum", "team": "shop"},
+			ann:  map[string]string{contract.ControlPlaneAnnotation: "cp", contract.ClusterAnnotation: "a", contract.AppliedAnnotation: "sum", "team": "shop"},
 			want: []jsonPatchOp{
 				{Op: "test", Path: "/metadata/labels/kubefed.io~1managed", Value: "true"},
 				{Op: "test", Path: "/metadata/annotations/fedplane.io~1control-plane-id", Value: "cp"},
@@ -67,7 +67,7 @@ func TestUnmanagePatch(t *testing.T) {
 		},
 		{
 			name: "an applied hash that is not there is not removed",
-			ann:  map[string]string{federate.ControlPlaneAnnotation: "cp", federate.ClusterAnnotation: "a"},
+			ann:  map[string]string{contract.ControlPlaneAnnotation: "cp", contract.ClusterAnnotation: "a"},
 			want: []jsonPatchOp{
 				{Op: "test", Path: "/metadata/labels/kubefed.io~1managed", Value: "true"},
 				{Op: "test", Path: "/metadata/annotations/fedplane.io~1control-plane-id", Value: "cp"},
@@ -80,7 +80,7 @@ func TestUnmanagePatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := unmanagePatch(copyWith(map[string]string{federate.ManagedLabel: "true"}, tt.ann))
+			raw, err := unmanagePatch(copyWith(map[string]string{contract.ManagedLabel: "true"}, tt.ann))
 			if err != nil {
 				t.Fatal(err)
 			}

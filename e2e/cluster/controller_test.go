@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/pkg/cluster"
@@ -114,7 +115,7 @@ func TestHealthController(t *testing.T) {
 
 		cs, err := m1.Clientset()
 		g.Expect(err).NotTo(HaveOccurred())
-		for name, labels := range map[string]map[string]string{"managed": {cluster.ManagedLabel: "true"}, "unmanaged": nil} {
+		for name, labels := range map[string]map[string]string{"managed": {contract.ManagedLabel: "true"}, "unmanaged": nil} {
 			_, err := cs.CoreV1().ConfigMaps("default").Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 		}

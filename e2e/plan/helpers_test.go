@@ -16,9 +16,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
-	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // planOutput is the JSON contract of `fedctl plan -o json`, as docs/fedctl.md gives it.
@@ -127,7 +127,7 @@ func memberFields(ctx context.Context, member client.Client, planned map[string]
 // appliedFields is the part of obj whose fields fedplane's server-side apply owns.
 func appliedFields(obj *unstructured.Unstructured) (any, error) {
 	for _, mf := range obj.GetManagedFields() {
-		if mf.Manager != federate.FieldOwner || mf.Operation != "Apply" || mf.FieldsV1 == nil {
+		if mf.Manager != contract.FieldOwner || mf.Operation != "Apply" || mf.FieldsV1 == nil {
 			continue
 		}
 		var set map[string]any
@@ -136,7 +136,7 @@ func appliedFields(obj *unstructured.Unstructured) (any, error) {
 		}
 		return project(obj.Object, set)
 	}
-	return nil, fmt.Errorf("no field of %s %s is applied by %s", obj.GetKind(), obj.GetName(), federate.FieldOwner)
+	return nil, fmt.Errorf("no field of %s %s is applied by %s", obj.GetKind(), obj.GetName(), contract.FieldOwner)
 }
 
 // project keeps of v what the field set (the managedFields encoding: f:NAME for object members,

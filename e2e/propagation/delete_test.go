@@ -15,11 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/pkg/cluster"
-	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 var namespaceGVK = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
@@ -78,7 +78,7 @@ spec:
 
 	// A dry-run delete would never remove the copy: fedplane refuses it and says so.
 	dry := configMap("e2e-delopt", "dry", map[string]any{"k": "v"}, "local")
-	dry.SetAnnotations(map[string]string{federate.DeleteOptionAnnotation: `{"dryRun":["All"]}`})
+	dry.SetAnnotations(map[string]string{contract.DeleteOptionAnnotation: `{"dryRun":["All"]}`})
 	framework.ApplyObject(t, host, dry)
 	g.Eventually(presence(t, map[string]client.Client{"local": local}, configMapGVK, "e2e-delopt", "dry")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]bool{"local": true}))
 	g.Expect(host.Delete(t.Context(), configMap("e2e-delopt", "dry", nil))).To(Succeed())
@@ -120,15 +120,15 @@ func testManagedLabelRemoved(t *testing.T, host client.Client, local client.Clie
 	g.Eventually(presence(t, map[string]client.Client{"local": local}, namespaceGVK, "", "e2e-stray")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]bool{"local": true}))
 	stray := func(name string, annotations map[string]string) *corev1.ConfigMap {
 		return &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "e2e-stray", Name: name, Labels: map[string]string{federate.ManagedLabel: "true", "keep": "me"}, Annotations: annotations},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "e2e-stray", Name: name, Labels: map[string]string{contract.ManagedLabel: "true", "keep": "me"}, Annotations: annotations},
 			Data:       map[string]string{"k": "v"},
 		}
 	}
 	for _, cm := range []*corev1.ConfigMap{
 		stray("kubefed-style", nil),
-		stray("ours", map[string]string{federate.ControlPlaneAnnotation: "fedplane-a", federate.ClusterAnnotation: "local", federate.AppliedAnnotation: "x", "user": "note"}),
-		stray("theirs", map[string]string{federate.ControlPlaneAnnotation: "fedplane-other", federate.ClusterAnnotation: "local"}),
-		stray("other-registration", map[string]string{federate.ControlPlaneAnnotation: "fedplane-a", federate.ClusterAnnotation: "local-old"}),
+		stray("ours", map[string]string{contract.ControlPlaneAnnotation: "fedplane-a", contract.ClusterAnnotation: "local", contract.AppliedAnnotation: "x", "user": "note"}),
+		stray("theirs", map[string]string{contract.ControlPlaneAnnotation: "fedplane-other", contract.ClusterAnnotation: "local"}),
+		stray("other-registration", map[string]string{contract.ControlPlaneAnnotation: "fedplane-a", contract.ClusterAnnotation: "local-old"}),
 	} {
 		g.Expect(local.Create(t.Context(), cm)).To(Succeed(), cm.Name)
 	}
@@ -137,9 +137,9 @@ func testManagedLabelRemoved(t *testing.T, host client.Client, local client.Clie
 			cm := &corev1.ConfigMap{}
 			g.Expect(local.Get(t.Context(), client.ObjectKey{Namespace: "e2e-stray", Name: name}, cm)).To(Succeed())
 			g.Expect(cm.Labels).To(Equal(map[string]string{"keep": "me"}))
-			g.Expect(cm.Annotations).NotTo(HaveKey(federate.ControlPlaneAnnotation))
-			g.Expect(cm.Annotations).NotTo(HaveKey(federate.ClusterAnnotation))
-			g.Expect(cm.Annotations).NotTo(HaveKey(federate.AppliedAnnotation))
+			g.Expect(cm.Annotations).NotTo(HaveKey(contract.ControlPlaneAnnotation))
+			g.Expect(cm.Annotations).NotTo(HaveKey(contract.ClusterAnnotation))
+			g.Expect(cm.Annotations).NotTo(HaveKey(contract.AppliedAnnotation))
 		}).WithTimeout(wait).WithPolling(poll).Should(Succeed(), "%s loses the managed label", name)
 	}
 	cm := &corev1.ConfigMap{}
@@ -149,9 +149,9 @@ func testManagedLabelRemoved(t *testing.T, host client.Client, local client.Clie
 		g.Consistently(func(g Gomega) {
 			cm := &corev1.ConfigMap{}
 			g.Expect(local.Get(t.Context(), client.ObjectKey{Namespace: "e2e-stray", Name: name}, cm)).To(Succeed())
-			g.Expect(cm.Labels).To(HaveKeyWithValue(federate.ManagedLabel, "true"))
-			g.Expect(cm.Annotations).To(HaveKey(federate.ControlPlaneAnnotation))
-			g.Expect(cm.Annotations).To(HaveKey(federate.ClusterAnnotation))
+			g.Expect(cm.Labels).To(HaveKeyWithValue(contract.ManagedLabel, "true"))
+			g.Expect(cm.Annotations).To(HaveKey(contract.ControlPlaneAnnotation))
+			g.Expect(cm.Annotations).To(HaveKey(contract.ClusterAnnotation))
 		}).WithTimeout(3*time.Second).WithPolling(300*time.Millisecond).Should(Succeed(), "%s keeps its label", name)
 	}
 }
@@ -175,7 +175,7 @@ func testHostNamespace(t *testing.T, host client.Client, local client.Client) {
 		return func(g Gomega) {
 			n := &corev1.Namespace{}
 			g.Expect(host.Get(t.Context(), client.ObjectKey{Name: name}, n)).To(Succeed())
-			g.Expect(n.Labels).To(HaveKeyWithValue(federate.ManagedLabel, "true"))
+			g.Expect(n.Labels).To(HaveKeyWithValue(contract.ManagedLabel, "true"))
 			st, err := fedStatus(t.Context(), host, federatedNamespaceGVK, name, name)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(propagation(st)).To(Equal("True/"))
@@ -201,7 +201,7 @@ func testHostNamespace(t *testing.T, host client.Client, local client.Client) {
 	n := &corev1.Namespace{}
 	g.Expect(host.Get(t.Context(), client.ObjectKey{Name: "e2e-hostns"}, n)).To(Succeed())
 	g.Expect(n.DeletionTimestamp).To(BeNil(), "the host's namespace is not deleted")
-	g.Expect(n.Labels).NotTo(HaveKey(federate.ManagedLabel))
+	g.Expect(n.Labels).NotTo(HaveKey(contract.ManagedLabel))
 	g.Eventually(func() (bool, error) {
 		n, err := framework.GetObject(t.Context(), local, namespaceGVK, "", "e2e-hostns")
 		return n == nil || n.GetDeletionTimestamp() != nil, err

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
@@ -72,7 +73,7 @@ func TestPropagation(t *testing.T) {
 					g.Expect(d.GetAnnotations()).NotTo(HaveKey("foo"))
 				}
 				g.Expect(d.GetLabels()).To(HaveKeyWithValue("kubefed.io/managed", "true"))
-				g.Expect(d.GetAnnotations()).To(HaveKeyWithValue(federate.ControlPlaneAnnotation, "fedplane-a"))
+				g.Expect(d.GetAnnotations()).To(HaveKeyWithValue(contract.ControlPlaneAnnotation, "fedplane-a"))
 			}).WithTimeout(wait).WithPolling(poll).Should(Succeed(), "cluster %s", name)
 		}
 		t.Logf("both members match expected/02-overrides.yaml %v after applying", time.Since(started).Round(time.Millisecond))
@@ -105,7 +106,7 @@ func TestPropagation(t *testing.T) {
 			g.Expect(pv.Status.ClusterVersions[0].ClusterName).To(Equal("cce"))
 			g.Expect(pv.Status.ClusterVersions[0].Version).To(HavePrefix("gen:"))
 		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
-		g.Expect(fed.GetFinalizers()).To(ContainElement(federate.Finalizer))
+		g.Expect(fed.GetFinalizers()).To(ContainElement(contract.SyncFinalizer))
 	})
 
 	t.Run("one object of each of the ten default types propagates to both members", func(t *testing.T) {
@@ -262,7 +263,7 @@ func TestPropagation(t *testing.T) {
 		federateNamespace(t, host, "e2e-delete", "local", "cce")
 		framework.ApplyObject(t, host, configMap("e2e-delete", "gone", map[string]any{"k": "v"}, "local", "cce"))
 		kept := configMap("e2e-delete", "kept", map[string]any{"k": "v"}, "local", "cce")
-		kept.SetAnnotations(map[string]string{federate.OrphanAnnotation: "true"})
+		kept.SetAnnotations(map[string]string{contract.OrphanAnnotation: "true"})
 		framework.ApplyObject(t, host, kept)
 		both := map[string]bool{"local": true, "cce": true}
 		g.Eventually(presence(t, members, configMapGVK, "e2e-delete", "gone")).WithTimeout(wait).WithPolling(poll).Should(Equal(both))
@@ -279,7 +280,7 @@ func TestPropagation(t *testing.T) {
 			cm := &corev1.ConfigMap{}
 			g.Expect(mc.Get(t.Context(), client.ObjectKey{Namespace: "e2e-delete", Name: "kept"}, cm)).To(Succeed(), name)
 			g.Expect(cm.Labels).NotTo(HaveKey("kubefed.io/managed"), name)
-			g.Expect(cm.Annotations).NotTo(HaveKey(federate.ControlPlaneAnnotation), name)
+			g.Expect(cm.Annotations).NotTo(HaveKey(contract.ControlPlaneAnnotation), name)
 		}
 	})
 

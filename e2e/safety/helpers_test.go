@@ -14,10 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
-	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 const ns = corev1beta1.DefaultNamespace
@@ -109,7 +109,7 @@ func ensureRegistered(t *testing.T, host client.Client, names ...string) {
 func managedWithPrefix(t *testing.T, member client.Client, prefix string) func() (int, error) {
 	return func() (int, error) {
 		list := &corev1.ConfigMapList{}
-		if err := member.List(t.Context(), list, client.InNamespace("safety"), client.MatchingLabels{federate.ManagedLabel: "true"}); err != nil {
+		if err := member.List(t.Context(), list, client.InNamespace("safety"), client.MatchingLabels{contract.ManagedLabel: "true"}); err != nil {
 			return 0, err
 		}
 		n := 0

@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedplane/fedplane/api/contract"
 	"github.com/fedplane/fedplane/e2e/framework"
-	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // chaosObject is what the host says of one federated object at the end.
@@ -148,7 +148,7 @@ func TestKilledMidwayTheMembersConverge(t *testing.T) {
 				switch {
 				case strings.HasPrefix(cm.Name, "user-"):
 					g.Expect(cm.Data).To(Equal(map[string]string{"owner": "user-" + cluster}))
-					g.Expect(cm.Labels).NotTo(HaveKey(federate.ManagedLabel))
+					g.Expect(cm.Labels).NotTo(HaveKey(contract.ManagedLabel))
 					users++
 				case strings.HasPrefix(cm.Name, "obj-"):
 					if cm.DeletionTimestamp == nil {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
@@ -57,7 +58,7 @@ func TestSafety(t *testing.T) {
 			n, err := framework.GetObject(t.Context(), cce, namespaceGVK, "", "alias")
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(n).NotTo(BeNil())
-			g.Expect(n.GetLabels()).To(HaveKeyWithValue(federate.ManagedLabel, "true"))
+			g.Expect(n.GetLabels()).To(HaveKeyWithValue(contract.ManagedLabel, "true"))
 		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
 		userData := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "alias", Name: "user-data"}, Data: map[string]string{"orders": "42"}}
 		g.Expect(cce.Create(t.Context(), userData)).To(Succeed())
@@ -97,8 +98,8 @@ func TestSafety(t *testing.T) {
 		theirs := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{
 				Namespace: "safety", Name: "fenced",
-				Labels:      map[string]string{federate.ManagedLabel: "true"},
-				Annotations: map[string]string{federate.ControlPlaneAnnotation: controlPlaneID, federate.ClusterAnnotation: "cce-old"},
+				Labels:      map[string]string{contract.ManagedLabel: "true"},
+				Annotations: map[string]string{contract.ControlPlaneAnnotation: controlPlaneID, contract.ClusterAnnotation: "cce-old"},
 			},
 			Data: map[string]string{"owner": "cce-old"},
 		}
@@ -115,7 +116,7 @@ func TestSafety(t *testing.T) {
 			g.Expect(cce.Get(t.Context(), client.ObjectKey{Namespace: "safety", Name: "fenced"}, cm)).To(Succeed())
 			g.Expect(cm.DeletionTimestamp).To(BeNil())
 			g.Expect(cm.Data).To(Equal(map[string]string{"owner": "cce-old"}))
-			g.Expect(cm.Annotations).To(HaveKeyWithValue(federate.ClusterAnnotation, "cce-old"))
+			g.Expect(cm.Annotations).To(HaveKeyWithValue(contract.ClusterAnnotation, "cce-old"))
 		}
 		// cce is not selected: the copy is not deleted.
 		g.Consistently(unchanged).WithTimeout(4 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
@@ -311,7 +312,7 @@ func TestSafety(t *testing.T) {
 		}
 		g.Eventually(func(g Gomega) {
 			list := &corev1.ConfigMapList{}
-			g.Expect(local.List(t.Context(), list, client.InNamespace("isolation"), client.MatchingLabels{federate.ManagedLabel: "true"})).To(Succeed())
+			g.Expect(local.List(t.Context(), list, client.InNamespace("isolation"), client.MatchingLabels{contract.ManagedLabel: "true"})).To(Succeed())
 			g.Expect(list.Items).To(HaveLen(n))
 		}).WithTimeout(15 * time.Second).WithPolling(poll).Should(Succeed())
 		t.Logf("all %d objects reached local %v after the first was applied, with the wedged registration in place", n, time.Since(started).Round(time.Millisecond))

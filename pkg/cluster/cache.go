@@ -18,14 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/pkg/goroutines"
-	"github.com/fedplane/fedplane/pkg/overrides"
 )
-
-// ManagedLabel marks the member objects that the control plane manages; member caches hold
-// only those.
-const ManagedLabel = overrides.ManagedLabel
 
 // Cache holds a client and a cache for each connected member. A member's cache watches only
 // objects labelled kubefed.io/managed=true, and only the kinds that are read through it
@@ -96,7 +92,7 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 		HTTPClient:           &cacheHC,
 		Scheme:               c.Scheme,
 		Mapper:               mapper,
-		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{ManagedLabel: "true"}),
+		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{contract.ManagedLabel: "true"}),
 		// Nothing reads managed fields; dropping them saves a large part of each object.
 		DefaultTransform: cache.TransformStripManagedFields(),
 	})

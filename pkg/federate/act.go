@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/fedplane/fedplane/api/contract"
 )
 
 // write carries out the decision in one cluster, when there is one to carry out, and records
@@ -69,7 +71,7 @@ func (r *SyncReconciler) act(ctx context.Context, s *scope, name string, action 
 			// The write succeeds only if the object is still the one whose fencing was checked.
 			obj.SetResourceVersion(in.Existing.GetResourceVersion())
 		}
-		if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(contract.FieldOwner), client.ForceOwnership); err != nil {
 			return nil, err
 		}
 		return obj, nil
@@ -92,7 +94,7 @@ func (r *SyncReconciler) act(ctx context.Context, s *scope, name string, action 
 		if apierrors.IsConflict(err) && userPreconditions(s.fed) {
 			// The annotation's own preconditions do not hold for the copy: reading it again
 			// cannot help, so the failure is reported rather than retried as a stale read.
-			return nil, fmt.Errorf("the preconditions of annotation %s do not hold for the member object: %s", DeleteOptionAnnotation, err.Error())
+			return nil, fmt.Errorf("the preconditions of annotation %s do not hold for the member object: %s", contract.DeleteOptionAnnotation, err.Error())
 		}
 		return nil, client.IgnoreNotFound(err)
 	case ActionOrphan:
@@ -106,8 +108,8 @@ func (r *SyncReconciler) act(ctx context.Context, s *scope, name string, action 
 // gives a conflict, and is read again.
 func (r *SyncReconciler) orphanCopy(ctx context.Context, cl client.Client, obj *unstructured.Unstructured) error {
 	meta := map[string]any{
-		"labels":      map[string]any{ManagedLabel: nil},
-		"annotations": map[string]any{ControlPlaneAnnotation: nil, ClusterAnnotation: nil, AppliedAnnotation: nil},
+		"labels":      map[string]any{contract.ManagedLabel: nil},
+		"annotations": map[string]any{contract.ControlPlaneAnnotation: nil, contract.ClusterAnnotation: nil, contract.AppliedAnnotation: nil},
 	}
 	if rv := obj.GetResourceVersion(); rv != "" {
 		meta["resourceVersion"] = rv
@@ -116,5 +118,5 @@ func (r *SyncReconciler) orphanCopy(ctx context.Context, cl client.Client, obj *
 	if err != nil {
 		return err
 	}
-	return client.IgnoreNotFound(cl.Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner)))
+	return client.IgnoreNotFound(cl.Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch), client.FieldOwner(contract.FieldOwner)))
 }

@@ -8,6 +8,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/placement"
 	"github.com/fedplane/fedplane/pkg/render"
@@ -161,7 +162,7 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 		}
 		c.in.Existing = existing
 	}
-	if (c.s.deleting || !c.d.Selected) && r.Type.isNamespace() && c.in.Existing != nil && c.in.Existing.GetLabels()[ManagedLabel] == "true" {
+	if (c.s.deleting || !c.d.Selected) && r.Type.isNamespace() && c.in.Existing != nil && c.in.Existing.GetLabels()[contract.ManagedLabel] == "true" {
 		host, err := r.isHostNamespace(ctx, c.in.Existing)
 		if err != nil {
 			return copyRead{err: err}

@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fedplane/fedplane/api/contract"
 )
 
 // thisControlPlane is the id of the control plane under test; otherControlPlane is another one.
@@ -64,7 +66,7 @@ func (o *object) annotate(key, value string) *object {
 
 // managedBy marks the object as managed by the given control plane, as rendered objects are.
 func (o *object) managedBy(controlPlane string) *object {
-	return o.label(ManagedLabel, "true").annotate(ControlPlaneAnnotation, controlPlane)
+	return o.label(contract.ManagedLabel, "true").annotate(contract.ControlPlaneAnnotation, controlPlane)
 }
 
 // deleting sets a deletion timestamp, as on an object that the API server is deleting.
@@ -334,19 +336,19 @@ func TestMatches(t *testing.T) {
 		{
 			name:    "a member without the control-plane annotation does not match",
 			desired: deployment().build(),
-			actual:  deployment().serverFields().remove("metadata", "annotations", ControlPlaneAnnotation).build(),
+			actual:  deployment().serverFields().remove("metadata", "annotations", contract.ControlPlaneAnnotation).build(),
 			want:    false,
 		},
 		{
 			name:    "a member whose control-plane annotation names another control plane does not match",
 			desired: deployment().build(),
-			actual:  deployment().annotate(ControlPlaneAnnotation, otherControlPlane).build(),
+			actual:  deployment().annotate(contract.ControlPlaneAnnotation, otherControlPlane).build(),
 			want:    false,
 		},
 		{
 			name:    "a member without the managed label does not match",
 			desired: deployment().build(),
-			actual:  deployment().remove("metadata", "labels", ManagedLabel).build(),
+			actual:  deployment().remove("metadata", "labels", contract.ManagedLabel).build(),
 			want:    false,
 		},
 		{

@@ -10,6 +10,7 @@ import (
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
 
@@ -253,16 +254,16 @@ func (t *ContentionTracker) maxEntries() int {
 // that would be applied now and yet does not match it: something other than this control
 // plane changed a field that the control plane set, after it applied the same object.
 func RevertedCopy(desired, existing *unstructured.Unstructured) bool {
-	if desired == nil || existing == nil || existing.GetLabels()[ManagedLabel] != "true" {
+	if desired == nil || existing == nil || existing.GetLabels()[contract.ManagedLabel] != "true" {
 		return false
 	}
-	sum := desired.GetAnnotations()[AppliedAnnotation]
-	return sum != "" && existing.GetAnnotations()[AppliedAnnotation] == sum && !Matches(desired, existing)
+	sum := desired.GetAnnotations()[contract.AppliedAnnotation]
+	return sum != "" && existing.GetAnnotations()[contract.AppliedAnnotation] == sum && !Matches(desired, existing)
 }
 
 // freshApply tells whether applying desired changes what the copy was last applied with.
 func freshApply(desired, existing *unstructured.Unstructured) bool {
-	return existing == nil || desired == nil || existing.GetAnnotations()[AppliedAnnotation] != desired.GetAnnotations()[AppliedAnnotation]
+	return existing == nil || desired == nil || existing.GetAnnotations()[contract.AppliedAnnotation] != desired.GetAnnotations()[contract.AppliedAnnotation]
 }
 
 // contend looks at a copy that another writer may be fighting over, after Decide. A copy that

@@ -7,6 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fedplane/fedplane/api/contract"
 )
 
 // fakeClock is a clock that moves only when told.
@@ -218,9 +220,9 @@ func TestRevertedCopy(t *testing.T) {
 		{name: "the copy as applied", existing: stored(map[string]any{"mode": "fast"}).build(), want: false},
 		{name: "the copy with a field of its own added", existing: stored(map[string]any{"mode": "fast", "extra": "x"}).build(), want: false},
 		{name: "the copy as applied, changed back", existing: stored(map[string]any{"mode": "slow"}).build(), want: true},
-		{name: "a copy applied from another template", existing: stored(map[string]any{"mode": "slow"}).annotate(AppliedAnnotation, "older").build(), want: false},
-		{name: "a copy without the hash", existing: stored(map[string]any{"mode": "slow"}).annotate(AppliedAnnotation, "").build(), want: false},
-		{name: "a copy no longer labelled managed", existing: stored(map[string]any{"mode": "slow"}).label(ManagedLabel, "false").build(), want: false},
+		{name: "a copy applied from another template", existing: stored(map[string]any{"mode": "slow"}).annotate(contract.AppliedAnnotation, "older").build(), want: false},
+		{name: "a copy without the hash", existing: stored(map[string]any{"mode": "slow"}).annotate(contract.AppliedAnnotation, "").build(), want: false},
+		{name: "a copy no longer labelled managed", existing: stored(map[string]any{"mode": "slow"}).label(contract.ManagedLabel, "false").build(), want: false},
 		{name: "no copy", existing: nil, want: false},
 	}
 	for _, tc := range cases {

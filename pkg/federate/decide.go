@@ -3,35 +3,8 @@ package federate
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
-	"github.com/fedplane/fedplane/pkg/overrides"
-	"github.com/fedplane/fedplane/pkg/render"
-)
-
-// Labels, annotations, finalizer and field owner of propagation.
-const (
-	// ManagedLabel marks member objects that a control plane manages. "false" tells the control
-	// plane to leave the object alone.
-	ManagedLabel = overrides.ManagedLabel
-	// ControlPlaneAnnotation holds, on every member object, the id of the control plane that
-	// manages it (see pkg/render).
-	ControlPlaneAnnotation = render.ControlPlaneAnnotation
-	// ClusterAnnotation holds, on every member object, the name of the KubeFedCluster it was
-	// written for (see pkg/render).
-	ClusterAnnotation = render.ClusterAnnotation
-	// AppliedAnnotation holds, on every member object, a hash of what the control plane applied
-	// to it last (see pkg/render).
-	AppliedAnnotation = render.AppliedAnnotation
-	// OrphanAnnotation, set to "true" on a federated object, keeps its member objects when it is
-	// deleted; they only lose the managed label.
-	OrphanAnnotation = "kubefed.io/orphan"
-	// DeleteOptionAnnotation holds, as JSON, the metav1.DeleteOptions used to delete member
-	// objects, such as {"propagationPolicy":"Orphan"}.
-	DeleteOptionAnnotation = "kubefed.io/deleteoption"
-	// Finalizer keeps a federated object until its member objects are deleted or orphaned.
-	Finalizer = "kubefed.io/sync-controller"
-	// FieldOwner is the field manager of every write to members.
-	FieldOwner = "fedplane"
 )
 
 // Action is what to do with the object in one member cluster.
@@ -107,18 +80,18 @@ type ClusterDecision struct {
 // never writes a cluster that is not Ready, and never deletes an object it does not manage.
 func Decide(in ClusterInput) ClusterDecision {
 	if in.Existing != nil {
-		if in.Existing.GetLabels()[ManagedLabel] == "false" {
+		if in.Existing.GetLabels()[contract.ManagedLabel] == "false" {
 			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: in.Selected && !in.Deleting}
 		}
 		ann := in.Existing.GetAnnotations()
-		if id := ann[ControlPlaneAnnotation]; id != "" && id != in.ControlPlaneID {
+		if id := ann[contract.ControlPlaneAnnotation]; id != "" && id != in.ControlPlaneID {
 			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: in.Selected && !in.Deleting}
 		}
-		if c := ann[ClusterAnnotation]; c != "" && c != in.ClusterName && ann[ControlPlaneAnnotation] == in.ControlPlaneID {
+		if c := ann[contract.ClusterAnnotation]; c != "" && c != in.ClusterName && ann[contract.ControlPlaneAnnotation] == in.ControlPlaneID {
 			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster, Listed: in.Selected && !in.Deleting}
 		}
 	}
-	managed := in.Existing != nil && in.Existing.GetLabels()[ManagedLabel] == "true"
+	managed := in.Existing != nil && in.Existing.GetLabels()[contract.ManagedLabel] == "true"
 
 	if in.Deleting || !in.Selected {
 		switch {

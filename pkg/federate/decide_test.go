@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
 
@@ -97,64 +98,64 @@ func TestDecide(t *testing.T) {
 		// Objects that the control plane leaves alone.
 		{
 			name: "a copy labelled managed=false in a selected cluster is left alone and listed",
-			in:   newInput().existing(managedCopy().label(ManagedLabel, "false")).build(),
+			in:   newInput().existing(managedCopy().label(contract.ManagedLabel, "false")).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: true},
 		},
 		{
 			name: "a copy labelled managed=false in a cluster that is not selected is left alone and not listed",
-			in:   newInput().notSelected().existing(managedCopy().label(ManagedLabel, "false")).build(),
+			in:   newInput().notSelected().existing(managedCopy().label(contract.ManagedLabel, "false")).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse},
 		},
 		{
 			name: "a copy labelled managed=false is neither deleted nor orphaned with the federated object",
-			in:   newInput().deleting().orphan().existing(managedCopy().label(ManagedLabel, "false")).build(),
+			in:   newInput().deleting().orphan().existing(managedCopy().label(contract.ManagedLabel, "false")).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse},
 		},
 		{
 			name: "a copy labelled managed=false in a cluster that is not Ready is left alone",
-			in:   newInput().notReady().existing(managedCopy().label(ManagedLabel, "false")).build(),
+			in:   newInput().notReady().existing(managedCopy().label(contract.ManagedLabel, "false")).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: true},
 		},
 		{
 			name: "a copy of another control plane in a selected cluster is left alone and listed",
-			in:   newInput().existing(managedCopy().annotate(ControlPlaneAnnotation, otherControlPlane)).build(),
+			in:   newInput().existing(managedCopy().annotate(contract.ControlPlaneAnnotation, otherControlPlane)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: true},
 		},
 		{
 			name: "a copy of another control plane is not adopted",
-			in:   newInput().adopt().existing(unmanagedCopy().annotate(ControlPlaneAnnotation, otherControlPlane)).build(),
+			in:   newInput().adopt().existing(unmanagedCopy().annotate(contract.ControlPlaneAnnotation, otherControlPlane)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: true},
 		},
 		{
 			name: "a copy of another control plane in a cluster that is not selected is not deleted",
-			in:   newInput().notSelected().existing(managedCopy().annotate(ControlPlaneAnnotation, otherControlPlane)).build(),
+			in:   newInput().notSelected().existing(managedCopy().annotate(contract.ControlPlaneAnnotation, otherControlPlane)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane},
 		},
 		{
 			name: "a copy of another control plane is not orphaned with the federated object",
-			in:   newInput().deleting().orphan().existing(managedCopy().annotate(ControlPlaneAnnotation, otherControlPlane)).build(),
+			in:   newInput().deleting().orphan().existing(managedCopy().annotate(contract.ControlPlaneAnnotation, otherControlPlane)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane},
 		},
 
 		// Copies written for another registration of the same cluster.
 		{
 			name: "a copy written for another registration in a cluster that is not selected is not deleted",
-			in:   newInput().notSelected().existing(managedCopy().annotate(ClusterAnnotation, aliasCluster)).build(),
+			in:   newInput().notSelected().existing(managedCopy().annotate(contract.ClusterAnnotation, aliasCluster)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster},
 		},
 		{
 			name: "a copy written for another registration in a selected cluster is left alone and listed",
-			in:   newInput().existing(managedCopy().annotate(ClusterAnnotation, aliasCluster)).build(),
+			in:   newInput().existing(managedCopy().annotate(contract.ClusterAnnotation, aliasCluster)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster, Listed: true},
 		},
 		{
 			name: "a copy written for another registration is neither deleted nor orphaned with the federated object",
-			in:   newInput().deleting().orphan().existing(managedCopy().annotate(ClusterAnnotation, aliasCluster)).build(),
+			in:   newInput().deleting().orphan().existing(managedCopy().annotate(contract.ClusterAnnotation, aliasCluster)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster},
 		},
 		{
 			name: "a copy written for this registration that is no longer selected is deleted",
-			in:   newInput().notSelected().existing(managedCopy().annotate(ClusterAnnotation, thisCluster)).build(),
+			in:   newInput().notSelected().existing(managedCopy().annotate(contract.ClusterAnnotation, thisCluster)).build(),
 			want: deletePending,
 		},
 		{
@@ -164,7 +165,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "another control plane's copy naming another registration reports the other control plane",
-			in:   newInput().existing(managedCopy().annotate(ControlPlaneAnnotation, otherControlPlane).annotate(ClusterAnnotation, aliasCluster)).build(),
+			in:   newInput().existing(managedCopy().annotate(contract.ControlPlaneAnnotation, otherControlPlane).annotate(contract.ClusterAnnotation, aliasCluster)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: true},
 		},
 
@@ -201,7 +202,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "a managed copy made by KubeFed in a cluster that is not selected is deleted",
-			in:   newInput().notSelected().existing(managedCopy().remove("metadata", "annotations", ControlPlaneAnnotation)).build(),
+			in:   newInput().notSelected().existing(managedCopy().remove("metadata", "annotations", contract.ControlPlaneAnnotation)).build(),
 			want: deletePending,
 		},
 		{
@@ -263,7 +264,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "the host's own namespace of another control plane is left alone",
-			in:   newInput().deleting().hostNamespace().existing(managedCopy().annotate(ControlPlaneAnnotation, otherControlPlane)).build(),
+			in:   newInput().deleting().hostNamespace().existing(managedCopy().annotate(contract.ControlPlaneAnnotation, otherControlPlane)).build(),
 			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane},
 		},
 		{
@@ -310,7 +311,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "an unmanaged copy that already has the desired data is adopted, to label it",
-			in:   newInput().adopt().existing(managedCopy().remove("metadata", "labels", ManagedLabel)).build(),
+			in:   newInput().adopt().existing(managedCopy().remove("metadata", "labels", contract.ManagedLabel)).build(),
 			want: updateListed,
 		},
 		{
@@ -335,7 +336,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "a managed copy without the control-plane annotation (made by KubeFed) is updated, to annotate it",
-			in:   newInput().existing(managedCopy().remove("metadata", "annotations", ControlPlaneAnnotation)).build(),
+			in:   newInput().existing(managedCopy().remove("metadata", "annotations", contract.ControlPlaneAnnotation)).build(),
 			want: updateListed,
 		},
 		{

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/klog/v2"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/overrides"
@@ -94,7 +95,7 @@ func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in Cluste
 	if res.decision.Status == typesv1beta1.ManagedForAnotherCluster && s.previousStatus(d.Name) != res.decision.Status {
 		res.events = append(res.events, objectEvent{kind: corev1.EventTypeWarning, reason: string(typesv1beta1.ManagedForAnotherCluster), action: "Fence",
 			message: fmt.Sprintf("%s %s in cluster %s was written for KubeFedCluster %s; it is left alone: two registrations reach one cluster",
-				r.Type.Target.Kind, klog.KObj(in.Existing), d.Name, in.Existing.GetAnnotations()[ClusterAnnotation])})
+				r.Type.Target.Kind, klog.KObj(in.Existing), d.Name, in.Existing.GetAnnotations()[contract.ClusterAnnotation])})
 	}
 	return in, res
 }
@@ -189,7 +190,7 @@ type replicaCounts struct {
 // labelled managed=false is not this object's.
 func countReplicas(in ClusterInput, ready bool, rendered *unstructured.Unstructured, status typesv1beta1.PropagationStatus) replicaCounts {
 	if !ready {
-		if in.Existing == nil || in.Existing.GetLabels()[ManagedLabel] != "true" || status != typesv1beta1.ClusterNotReady {
+		if in.Existing == nil || in.Existing.GetLabels()[contract.ManagedLabel] != "true" || status != typesv1beta1.ClusterNotReady {
 			return replicaCounts{}
 		}
 		n, found, err := unstructured.NestedInt64(in.Existing.Object, "spec", "replicas")

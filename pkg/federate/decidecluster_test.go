@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/placement"
 )
@@ -62,7 +63,7 @@ func (b *fedBuilder) overrides(ops ...map[string]any) *fedBuilder {
 func (b *fedBuilder) deleting() *fedBuilder {
 	ts := metav1.Unix(1700000000, 0)
 	b.u.SetDeletionTimestamp(&ts)
-	b.u.SetFinalizers([]string{Finalizer})
+	b.u.SetFinalizers([]string{contract.SyncFinalizer})
 	return b
 }
 
@@ -105,7 +106,7 @@ func decidedOf(in ClusterInput, res clusterResult) decided {
 		out.Events = append(out.Events, e.kind+" "+e.reason)
 	}
 	if in.Desired != nil {
-		out.RenderedLabel = in.Desired.GetLabels()[ManagedLabel]
+		out.RenderedLabel = in.Desired.GetLabels()[contract.ManagedLabel]
 	}
 	return out
 }
@@ -154,7 +155,7 @@ func TestDecideCluster(t *testing.T) {
 		{
 			name: "a template that cannot be rendered for a copy labelled managed=false says ManagedLabelFalse, with no render event",
 			fed:  newFed().set(int64(5), "spec", "template", "metadata", "labels"), d: selected,
-			in: withCopy(ready, unmanagedCopy().label(ManagedLabel, "false")),
+			in: withCopy(ready, unmanagedCopy().label(contract.ManagedLabel, "false")),
 			want: decided{
 				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: true},
 				Status:   typesv1beta1.ManagedLabelFalse,
@@ -172,7 +173,7 @@ func TestDecideCluster(t *testing.T) {
 		},
 		{
 			name: "a copy written for another registration is fenced, with an event when that is new",
-			fed:  newFed(), d: selected, in: withCopy(ready, managedCopy().annotate(ClusterAnnotation, aliasCluster)),
+			fed:  newFed(), d: selected, in: withCopy(ready, managedCopy().annotate(contract.ClusterAnnotation, aliasCluster)),
 			want: decided{
 				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster, Listed: true},
 				Status:   typesv1beta1.ManagedForAnotherCluster, Rendered: true, RenderedLabel: "true",
@@ -181,7 +182,7 @@ func TestDecideCluster(t *testing.T) {
 		},
 		{
 			name: "a fenced copy already reported is reported without a new event",
-			fed:  newFed(), d: selected, in: withCopy(ready, managedCopy().annotate(ClusterAnnotation, aliasCluster)),
+			fed:  newFed(), d: selected, in: withCopy(ready, managedCopy().annotate(contract.ClusterAnnotation, aliasCluster)),
 			previously: typesv1beta1.ManagedForAnotherCluster,
 			want: decided{
 				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster, Listed: true},
@@ -308,7 +309,7 @@ func TestCountReplicas(t *testing.T) {
 		},
 		{
 			name: "a copy labelled managed=false is not counted",
-			in:   with(down, func(in *ClusterInput) { in.Existing = copyOf(4).label(ManagedLabel, "false").build() }),
+			in:   with(down, func(in *ClusterInput) { in.Existing = copyOf(4).label(contract.ManagedLabel, "false").build() }),
 		},
 		{
 			name: "another control plane's copy is not counted",
@@ -316,7 +317,9 @@ func TestCountReplicas(t *testing.T) {
 		},
 		{
 			name: "a copy written for another registration of the cluster is not counted",
-			in:   with(down, func(in *ClusterInput) { in.Existing = copyOf(4).annotate(ClusterAnnotation, aliasCluster).build() }),
+			in: with(down, func(in *ClusterInput) {
+				in.Existing = copyOf(4).annotate(contract.ClusterAnnotation, aliasCluster).build()
+			}),
 		},
 	}
 	for _, tc := range cases {

@@ -8,21 +8,23 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/fedplane/fedplane/api/contract"
 )
 
 // deleteOptions reads the kubefed.io/deleteoption annotation. A dry run is refused: the copy
 // would never be deleted, and the federated object would wait for it forever.
 func deleteOptions(fed *unstructured.Unstructured) (*metav1.DeleteOptions, error) {
 	opts := &metav1.DeleteOptions{}
-	raw, ok := fed.GetAnnotations()[DeleteOptionAnnotation]
+	raw, ok := fed.GetAnnotations()[contract.DeleteOptionAnnotation]
 	if !ok || raw == "" {
 		return opts, nil
 	}
 	if err := json.Unmarshal([]byte(raw), opts); err != nil {
-		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s is not valid DeleteOptions JSON: %w", DeleteOptionAnnotation, err))
+		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s is not valid DeleteOptions JSON: %w", contract.DeleteOptionAnnotation, err))
 	}
 	if len(opts.DryRun) > 0 {
-		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s: dryRun is not supported: a dry-run delete never removes the member object", DeleteOptionAnnotation))
+		return nil, reconcile.TerminalError(fmt.Errorf("annotation %s: dryRun is not supported: a dry-run delete never removes the member object", contract.DeleteOptionAnnotation))
 	}
 	return opts, nil
 }
@@ -50,7 +52,7 @@ func memberDeleteOptions(fed, existing *unstructured.Unstructured) (*client.Dele
 		raw.Preconditions = &metav1.Preconditions{}
 	}
 	if p := raw.Preconditions.UID; p != nil && *p != uid {
-		return nil, fmt.Errorf("annotation %s: preconditions.uid %s is not the UID of the member object (%s)", DeleteOptionAnnotation, *p, uid)
+		return nil, fmt.Errorf("annotation %s: preconditions.uid %s is not the UID of the member object (%s)", contract.DeleteOptionAnnotation, *p, uid)
 	}
 	raw.Preconditions.UID = &uid
 	return &client.DeleteOptions{

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/fedplane/fedplane/api/contract"
 )
 
 // deleteRecorder is an API server that answers every DELETE with success and keeps the
@@ -163,8 +165,8 @@ func TestMemberDeleteOptionsRefused(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := memberDeleteOptions(fedWithDeleteOption(tc.annotation), copyWithUID("uid-of-the-copy"))
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), DeleteOptionAnnotation) {
-				t.Errorf("error %v, want one that names %s and says %q", err, DeleteOptionAnnotation, tc.wantErr)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), contract.DeleteOptionAnnotation) {
+				t.Errorf("error %v, want one that names %s and says %q", err, contract.DeleteOptionAnnotation, tc.wantErr)
 			}
 		})
 	}
@@ -174,7 +176,7 @@ func fedWithDeleteOption(annotation string) *unstructured.Unstructured {
 	fed := newObject("types.kubefed.io/v1beta1", "FederatedConfigMap", "cm").build()
 	fed.SetNamespace("ns")
 	if annotation != "" {
-		fed.SetAnnotations(map[string]string{DeleteOptionAnnotation: annotation})
+		fed.SetAnnotations(map[string]string{contract.DeleteOptionAnnotation: annotation})
 	}
 	return fed
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fedplane/fedplane/api/contract"
 )
 
 // rendered renders the federated object for thisCluster as the sync reconciler does, given the
@@ -33,7 +35,7 @@ func TestACopyWithAFieldNoLongerRenderedIsUpdated(t *testing.T) {
 	copyWritten := rendered(t, labelled, nil)
 	desired := rendered(t, newFed(), copyWritten)
 	unhashed := desired.DeepCopy()
-	unstructured.RemoveNestedField(unhashed.Object, "metadata", "annotations", AppliedAnnotation)
+	unstructured.RemoveNestedField(unhashed.Object, "metadata", "annotations", contract.AppliedAnnotation)
 	if !subset(unhashed.Object, copyWritten.Object, false) {
 		t.Fatal("the test needs a copy that holds every field of the new object but its hash")
 	}

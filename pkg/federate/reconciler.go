@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/conflict"
@@ -114,7 +115,7 @@ type condition struct {
 }
 
 func newScope(fed *unstructured.Unstructured) *scope {
-	return &scope{fed: fed, deleting: fed.GetDeletionTimestamp() != nil, orphan: fed.GetAnnotations()[OrphanAnnotation] == "true"}
+	return &scope{fed: fed, deleting: fed.GetDeletionTimestamp() != nil, orphan: fed.GetAnnotations()[contract.OrphanAnnotation] == "true"}
 }
 
 // Reconcile propagates one federated object: it reads the object, ensures the finalizer,
@@ -134,7 +135,7 @@ func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues(strings.ToLower(r.Type.Federated.Kind), klog.KObj(fed)))
 	s := newScope(fed)
-	if s.deleting && !controllerutil.ContainsFinalizer(fed, Finalizer) {
+	if s.deleting && !controllerutil.ContainsFinalizer(fed, contract.SyncFinalizer) {
 		return reconcile.Result{}, nil
 	}
 	if err := r.ensureFinalizer(ctx, s); err != nil {
@@ -164,17 +165,17 @@ func (r *SyncReconciler) forget(ctx context.Context, key types.NamespacedName) (
 
 // ensureFinalizer adds the finalizer to an object that is not being deleted.
 func (r *SyncReconciler) ensureFinalizer(ctx context.Context, s *scope) error {
-	if s.deleting || controllerutil.ContainsFinalizer(s.fed, Finalizer) {
+	if s.deleting || controllerutil.ContainsFinalizer(s.fed, contract.SyncFinalizer) {
 		return nil
 	}
 	patch := client.MergeFromWithOptions(s.fed.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.AddFinalizer(s.fed, Finalizer)
+	controllerutil.AddFinalizer(s.fed, contract.SyncFinalizer)
 	return r.Client.Patch(ctx, s.fed, patch)
 }
 
 func (r *SyncReconciler) removeFinalizer(ctx context.Context, fed *unstructured.Unstructured) error {
 	patch := client.MergeFromWithOptions(fed.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(fed, Finalizer)
+	controllerutil.RemoveFinalizer(fed, contract.SyncFinalizer)
 	return client.IgnoreNotFound(r.Client.Patch(ctx, fed, patch))
 }
 

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
@@ -158,8 +159,8 @@ func TestReconcileRecordsEachClusterInTheStatus(t *testing.T) {
 	if _, err := h.reconcile(t); err != nil {
 		t.Fatalf("Reconcile: %v", err)
 	}
-	if fed := h.fed(t); !cmp.Equal(fed.GetFinalizers(), []string{Finalizer}) {
-		t.Errorf("finalizers = %v, want [%s]", fed.GetFinalizers(), Finalizer)
+	if fed := h.fed(t); !cmp.Equal(fed.GetFinalizers(), []string{contract.SyncFinalizer}) {
+		t.Errorf("finalizers = %v, want [%s]", fed.GetFinalizers(), contract.SyncFinalizer)
 	}
 	cond, clusters := h.propagation(t)
 	want := typesv1beta1.Condition{Type: typesv1beta1.PropagationConditionType, Status: "False", Reason: typesv1beta1.CheckClusters}
@@ -246,8 +247,8 @@ func TestReconcileOfADeletedObjectSaysWhatItWaitsFor(t *testing.T) {
 	if diff := cmp.Diff(wantClusters, clusters); diff != "" {
 		t.Errorf("status.clusters (-want +got):\n%s", diff)
 	}
-	if fed := h.fed(t); !cmp.Equal(fed.GetFinalizers(), []string{Finalizer}) {
-		t.Errorf("finalizers = %v, want [%s] while a copy may remain", fed.GetFinalizers(), Finalizer)
+	if fed := h.fed(t); !cmp.Equal(fed.GetFinalizers(), []string{contract.SyncFinalizer}) {
+		t.Errorf("finalizers = %v, want [%s] while a copy may remain", fed.GetFinalizers(), contract.SyncFinalizer)
 	}
 }
 

@@ -12,6 +12,6 @@ func (r *SyncReconciler) render(s *scope, name string, existing *unstructured.Un
 	return render.Member(render.Input{
 		Federated: s.fed, Overrides: s.spec.Overrides, Cluster: name, ControlPlaneID: r.ControlPlaneID, Existing: existing,
 		RetainReplicas: s.spec.RetainReplicas,
-		Target: render.Target{APIVersion: r.Type.Target.GroupVersion().String(), Kind: r.Type.Target.Kind, Namespaced: r.Type.Namespaced},
+		Target:         render.Target{APIVersion: r.Type.Target.GroupVersion().String(), Kind: r.Type.Target.Kind, Namespaced: r.Type.Namespaced},
 	})
 }

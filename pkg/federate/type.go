@@ -5,6 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 )
 
@@ -58,5 +59,5 @@ func (t Type) federatedKey(obj *unstructured.Unstructured) types.NamespacedName 
 
 // isNamespace tells whether the type federates namespaces.
 func (t Type) isNamespace() bool {
-	return t.Target.Group == "" && t.Target.Kind == "Namespace"
+	return contract.IsNamespace(t.Target.Group, t.Target.Kind)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/internal/testfixtures"
 )
@@ -82,8 +83,8 @@ func TestRenderSeedFixture(t *testing.T) {
 					t.Errorf("%s mismatch (-want +got):\n%s", field, diff)
 				}
 			}
-			if got := res.Object.GetLabels()[ManagedLabel]; got != ManagedLabelValue {
-				t.Errorf("managed label = %q, want %q", got, ManagedLabelValue)
+			if got := res.Object.GetLabels()[contract.ManagedLabel]; got != contract.ManagedLabelValue {
+				t.Errorf("managed label = %q, want %q", got, contract.ManagedLabelValue)
 			}
 			if got, want := res.Object.GetName(), "test-deployment"; got != want {
 				t.Errorf("name = %q, want %q", got, want)

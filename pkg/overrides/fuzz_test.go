@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
 
@@ -46,8 +47,8 @@ func FuzzRender(f *testing.F) {
 		if obj.GetName() != in.Name || obj.GetNamespace() != in.Namespace || obj.GetKind() != in.Kind {
 			t.Fatalf("Render() changed the identity: name %q namespace %q kind %q", obj.GetName(), obj.GetNamespace(), obj.GetKind())
 		}
-		if got := obj.GetLabels()[ManagedLabel]; got != ManagedLabelValue {
-			t.Fatalf("managed label = %q, want %q", got, ManagedLabelValue)
+		if got := obj.GetLabels()[contract.ManagedLabel]; got != contract.ManagedLabelValue {
+			t.Fatalf("managed label = %q, want %q", got, contract.ManagedLabelValue)
 		}
 		if IsProtectedPath(path1) || IsProtectedPath(path2) {
 			t.Fatalf("Render() accepted a protected path: %q, %q", path1, path2)

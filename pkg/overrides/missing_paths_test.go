@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
 
@@ -46,7 +47,7 @@ func widgetInput(t *testing.T, overrides ...typesv1beta1.Override) Input {
 // one, and further top-level fields.
 func widget(t *testing.T, spec string, labels map[string]any, top map[string]any) map[string]any {
 	t.Helper()
-	allLabels := map[string]any{ManagedLabel: ManagedLabelValue}
+	allLabels := map[string]any{contract.ManagedLabel: contract.ManagedLabelValue}
 	maps.Copy(allLabels, labels)
 	obj := map[string]any{
 		"apiVersion": "example.io/v1",

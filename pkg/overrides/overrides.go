@@ -14,16 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
-)
-
-// The label that marks member objects as managed by the control plane. Render always sets it
-// last, so overrides cannot remove or change it.
-const (
-	// ManagedLabel is the key of the managed label.
-	ManagedLabel = "kubefed.io/managed"
-	// ManagedLabelValue is the value of the managed label on every rendered object.
-	ManagedLabelValue = "true"
 )
 
 // The operations an override may use. An empty op means OpReplace.
@@ -524,6 +516,6 @@ func setManagedLabel(meta map[string]any) error {
 			return fmt.Errorf("failed to set the managed label: %w: label %s is a %T, not a string", ErrInvalidResult, strconv.Quote(k), v)
 		}
 	}
-	labels[ManagedLabel] = ManagedLabelValue
+	labels[contract.ManagedLabel] = contract.ManagedLabelValue
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
 
@@ -68,7 +69,7 @@ func deployment(replicas int64, image string, args []any, extraMeta map[string]a
 	meta := map[string]any{
 		"name":      "test-deployment",
 		"namespace": "test-namespace",
-		"labels":    map[string]any{"app": "nginx", ManagedLabel: ManagedLabelValue},
+		"labels":    map[string]any{"app": "nginx", contract.ManagedLabel: contract.ManagedLabelValue},
 	}
 	for k, v := range extraMeta {
 		meta[k] = v
@@ -106,7 +107,7 @@ func deploymentInput(overrides ...typesv1beta1.Override) Input {
 func TestRender(t *testing.T) {
 	droppedAnnotations := Warning{Reason: AnnotationsNotSupported, Message: "metadata.annotations is not propagated from the template, so that it does not fight controllers in member clusters; set annotations with an override instead"}
 	droppedFinalizers := Warning{Reason: FinalizersNotSupported, Message: "metadata.finalizers is not propagated from the template, so that it does not fight controllers in member clusters; set finalizers with an override instead"}
-	managed := map[string]any{ManagedLabel: ManagedLabelValue}
+	managed := map[string]any{contract.ManagedLabel: contract.ManagedLabelValue}
 
 	cases := []struct {
 		name         string

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fedplane/fedplane/api/contract"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/placement"
@@ -130,7 +131,7 @@ func Compute(in Input) Plan {
 	out := Plan{Items: []Item{}}
 	if in.ControlPlaneID == "" {
 		out.Warnings = []Warning{{Reason: ReasonControlPlaneIDUnknown, Message: "the control-plane id is not known, so the objects lack the annotations " +
-			render.ControlPlaneAnnotation + " and " + render.AppliedAnnotation + " that fed-controller sets; give it with --control-plane-id"}}
+			contract.ControlPlaneAnnotation + " and " + contract.AppliedAnnotation + " that fed-controller sets; give it with --control-plane-id"}}
 	}
 	for _, o := range objects {
 		out.Items = append(out.Items, p.planObject(o))

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fedplane/fedplane/api/contract"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/placement"
@@ -290,7 +291,7 @@ func TestComputeGivesTheControlPlaneAnnotations(t *testing.T) {
 	role := federated("FederatedClusterRole", "", "reader").clusters("a")
 	p := Compute(Input{Clusters: clusters, Types: types, Objects: []*unstructured.Unstructured{role.u}, ControlPlaneID: "cp-a"})
 	got := (&unstructured.Unstructured{Object: p.Items[0].Clusters[0].Object}).GetAnnotations()
-	if got[render.ControlPlaneAnnotation] != "cp-a" || got[render.ClusterAnnotation] != "a" || len(got[render.AppliedAnnotation]) != 32 {
+	if got[contract.ControlPlaneAnnotation] != "cp-a" || got[contract.ClusterAnnotation] != "a" || len(got[contract.AppliedAnnotation]) != 32 {
 		t.Errorf("annotations %v, want the control plane cp-a, the cluster a and a hash", got)
 	}
 }

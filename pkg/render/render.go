@@ -5,24 +5,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/jsonhash"
 	"github.com/fedplane/fedplane/pkg/overrides"
-)
-
-// The annotations that the control plane sets on every member object it writes.
-const (
-	// ControlPlaneAnnotation holds the id of the control plane that manages the object. Another
-	// control plane never writes the object.
-	ControlPlaneAnnotation = "fedplane.io/control-plane-id"
-	// ClusterAnnotation holds the name of the KubeFedCluster the object was written for. A copy
-	// written for another registration (another KubeFedCluster that reaches the same cluster)
-	// is never written or deleted through this one.
-	ClusterAnnotation = "fedplane.io/cluster"
-	// AppliedAnnotation holds a hash of what the control plane applied to the object last. A
-	// copy is up to date only when it is the hash of what would be applied now, so that a field
-	// removed from the template or the overrides is removed from the copy too.
-	AppliedAnnotation = "fedplane.io/applied"
 )
 
 // Warning reports something that rendering changed instead of failing: a field of the template
@@ -115,12 +101,12 @@ func finish(obj *unstructured.Unstructured, controlPlaneID, cluster string, reta
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	delete(ann, AppliedAnnotation)
-	delete(ann, ControlPlaneAnnotation)
+	delete(ann, contract.AppliedAnnotation)
+	delete(ann, contract.ControlPlaneAnnotation)
 	if controlPlaneID != "" {
-		ann[ControlPlaneAnnotation] = controlPlaneID
+		ann[contract.ControlPlaneAnnotation] = controlPlaneID
 	}
-	ann[ClusterAnnotation] = cluster
+	ann[contract.ClusterAnnotation] = cluster
 	obj.SetAnnotations(ann)
 	hashed := obj.Object
 	if retainReplicas {
@@ -137,7 +123,7 @@ func finish(obj *unstructured.Unstructured, controlPlaneID, cluster string, reta
 	if err != nil {
 		return err
 	}
-	ann[AppliedAnnotation] = sum
+	ann[contract.AppliedAnnotation] = sum
 	obj.SetAnnotations(ann)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/overrides"
 )
@@ -57,7 +58,7 @@ func member(replicas any) *unstructured.Unstructured {
 
 // deployment is the rendered Deployment shop/web with spec and annotations.
 func deployment(spec, annotations map[string]any) map[string]any {
-	meta := map[string]any{"name": "web", "namespace": "shop", "labels": map[string]any{overrides.ManagedLabel: "true"}, "annotations": annotations}
+	meta := map[string]any{"name": "web", "namespace": "shop", "labels": map[string]any{contract.ManagedLabel: "true"}, "annotations": annotations}
 	obj := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta}
 	if spec != nil {
 		obj["spec"] = spec
@@ -67,7 +68,7 @@ func deployment(spec, annotations map[string]any) map[string]any {
 
 // ours are the annotations of a Deployment rendered for the cluster by the control plane, the
 // hash left out.
-var ours = map[string]any{ControlPlaneAnnotation: controlPlane, ClusterAnnotation: cluster}
+var ours = map[string]any{contract.ControlPlaneAnnotation: controlPlane, contract.ClusterAnnotation: cluster}
 
 func TestMember(t *testing.T) {
 	replicas := func(n int64) map[string]any { return map[string]any{"replicas": n} }
@@ -97,12 +98,12 @@ func TestMember(t *testing.T) {
 		{
 			name: "an override cannot take the control plane's annotation",
 			in:   Input{Federated: newFed().u, Overrides: override("add", "/metadata/annotations", `{"fedplane.io/control-plane-id":"cp-b","team":"a"}`)},
-			want: deployment(replicas(3), map[string]any{ControlPlaneAnnotation: controlPlane, ClusterAnnotation: cluster, "team": "a"}), wantHash: true,
+			want: deployment(replicas(3), map[string]any{contract.ControlPlaneAnnotation: controlPlane, contract.ClusterAnnotation: cluster, "team": "a"}), wantHash: true,
 		},
 		{
 			name: "without a control-plane id, neither it nor the hash that covers it",
 			in:   Input{Federated: newFed().u, ControlPlaneID: "-"},
-			want: deployment(replicas(3), map[string]any{ClusterAnnotation: cluster}),
+			want: deployment(replicas(3), map[string]any{contract.ClusterAnnotation: cluster}),
 		},
 		{
 			name: "with retainReplicas the member's replicas are kept",
@@ -129,7 +130,7 @@ func TestMember(t *testing.T) {
 			in:   Input{Federated: newFed().u, Target: Target{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"}},
 			want: map[string]any{
 				"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "spec": replicas(3),
-				"metadata": map[string]any{"name": "web", "labels": map[string]any{overrides.ManagedLabel: "true"}, "annotations": ours},
+				"metadata": map[string]any{"name": "web", "labels": map[string]any{contract.ManagedLabel: "true"}, "annotations": ours},
 			},
 			wantHash: true,
 		},
@@ -147,12 +148,12 @@ func TestMember(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Member: %v", err)
 			}
-			hash := got.Object.GetAnnotations()[AppliedAnnotation]
+			hash := got.Object.GetAnnotations()[contract.AppliedAnnotation]
 			if (len(hash) == 32) != tc.wantHash {
 				t.Errorf("hash %q, want one: %t", hash, tc.wantHash)
 			}
 			obj := got.Object.DeepCopy()
-			unstructured.RemoveNestedField(obj.Object, "metadata", "annotations", AppliedAnnotation)
+			unstructured.RemoveNestedField(obj.Object, "metadata", "annotations", contract.AppliedAnnotation)
 			if diff := cmp.Diff(tc.want, obj.Object); diff != "" {
 				t.Errorf("object (-want +got):\n%s", diff)
 			}
@@ -223,7 +224,7 @@ func TestHashTellsWhatIsApplied(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return got.Object.GetAnnotations()[AppliedAnnotation]
+		return got.Object.GetAnnotations()[contract.AppliedAnnotation]
 	}
 	hash := func(f fed, existing *unstructured.Unstructured) string { return hashRetained(f, false, existing) }
 	labelled := newFed().set(map[string]any{"tier": "front"}, "spec", "template", "metadata", "labels")
@@ -239,7 +240,7 @@ func TestHashTellsWhatIsApplied(t *testing.T) {
 		{name: "switching retainReplicas on changes the hash", got: hashRetained(labelled, true, member(int64(3)))},
 		{name: "another control plane gives another hash", got: func() string {
 			got, _ := Member(complete(Input{Federated: labelled.u, ControlPlaneID: "cp-b"}))
-			return got.Object.GetAnnotations()[AppliedAnnotation]
+			return got.Object.GetAnnotations()[contract.AppliedAnnotation]
 		}()},
 	}
 	for _, tc := range cases {

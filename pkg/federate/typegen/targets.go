@@ -3,6 +3,7 @@ package typegen
 import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 )
@@ -96,7 +97,7 @@ func (t Target) FederatedPlural() string { return "federated" + t.Plural }
 // FederatedNamespaced says whether the federated type is namespaced. A FederatedNamespace is
 // namespaced (it lives in the namespace it federates) although Namespace is cluster-scoped.
 func (t Target) FederatedNamespaced() bool {
-	return t.Namespaced || (t.Group == "" && t.Kind == "Namespace")
+	return t.Namespaced || contract.IsNamespace(t.Group, t.Kind)
 }
 
 // TypeConfig returns the FederatedTypeConfig that enables the target's federation, in namespace.
