@@ -2,7 +2,6 @@ package federate
 
 import (
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
@@ -45,7 +44,7 @@ func (r *SyncReconciler) recordWrites(s *scope, results []clusterResult) {
 			noun = "clusters"
 		}
 		r.Recorder.Eventf(s.fed, nil, corev1.EventTypeNormal, string(action)+"InCluster", string(action),
-			"%s %s %s in %s %s", pastTense(action), r.Type.Target.Kind, klog.KObj(s.fed), noun, strings.Join(clusters, ", "))
+			"%s %s %s in %s %s", pastTense(action), r.Type.Target.Kind, klog.KObj(s.fed), noun, clusterNames(clusters))
 	}
 }
 
