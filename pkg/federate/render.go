@@ -3,6 +3,7 @@ package federate
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/render"
 )
 
@@ -11,7 +12,7 @@ import (
 func (r *SyncReconciler) render(s *scope, name string, existing *unstructured.Unstructured) (render.Result, error) {
 	return render.Member(render.Input{
 		Federated: s.fed, Overrides: s.spec.Overrides, Cluster: name, ControlPlaneID: r.ControlPlaneID, Existing: existing,
-		RetainReplicas: s.spec.RetainReplicas,
+		RetainReplicas: typesv1beta1.RetainReplicas(s.fed),
 		Target:         render.Target{APIVersion: r.Type.Target.GroupVersion().String(), Kind: r.Type.Target.Kind, Namespaced: r.Type.Namespaced},
 	})
 }

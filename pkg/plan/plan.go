@@ -239,7 +239,7 @@ func (p *planner) planCluster(o *planned, d placement.Decision, item *Item) Clus
 	if !d.Selected {
 		return c
 	}
-	res, err := render.Member(render.Input{Federated: o.u, Overrides: o.overrides, Target: o.target, Cluster: d.Name, ControlPlaneID: p.controlPlaneID, RetainReplicas: o.fed.Spec.RetainReplicas})
+	res, err := render.Member(render.Input{Federated: o.u, Overrides: o.overrides, Target: o.target, Cluster: d.Name, ControlPlaneID: p.controlPlaneID, RetainReplicas: typesv1beta1.RetainReplicas(o.u)})
 	if err != nil {
 		item.Errors = append(item.Errors, Error{Cluster: d.Name, Message: err.Error()})
 		return c

@@ -40,11 +40,6 @@ type FederatedSpec struct {
 	// +listMapKey=clusterName
 	// +kubebuilder:validation:MaxItems=1000
 	Overrides []ClusterOverrides `json:"overrides,omitempty"`
-	// RetainReplicas, for a scalable target, keeps the replicas that each member's copy has
-	// (set there by an autoscaler, say) instead of the template's, once the copy exists. The
-	// schemas of the scalable federated types declare it.
-	// +optional
-	RetainReplicas bool `json:"retainReplicas,omitempty"`
 }
 
 // Placement selects member clusters. When clusters is set, even to an empty list, it alone
