@@ -35,6 +35,13 @@ COMPAT_FLAGS ?=
 # Extra flags for `make bench-go`, for example BENCH_GO_FLAGS='-count 6' for benchstat.
 BENCH_GO_FLAGS ?=
 
+# The version and commit stamped into the binaries (internal/version); a binary built without
+# them says "dev" and "unknown".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/fedplane/fedplane/internal/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT)
+
 GO ?= go
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -84,8 +91,8 @@ verify: ## Fail when generated code or manifests are stale, code is unformatted,
 	hack/verify.sh
 
 .PHONY: build
-build: ## Build fed-controller and fedctl into bin/.
-	$(GO) build -o $(BIN)/ ./cmd/...
+build: ## Build fed-controller and fedctl into bin/, stamped with VERSION and COMMIT.
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 ##@ Tests
 
