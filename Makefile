@@ -35,6 +35,16 @@ COMPAT_FLAGS ?=
 # Extra flags for `make bench-go`, for example BENCH_GO_FLAGS='-count 6' for benchstat.
 BENCH_GO_FLAGS ?=
 
+# The version and commit stamped into the binaries (internal/version); a binary built without
+# them says "dev" and "unknown".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/fedplane/fedplane/internal/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(COMMIT)
+
+comma := ,
+space := $(subst ,, )
+
 GO ?= go
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -84,8 +94,35 @@ verify: ## Fail when generated code or manifests are stale, code is unformatted,
 	hack/verify.sh
 
 .PHONY: build
-build: ## Build fed-controller and fedctl into bin/.
-	$(GO) build -o $(BIN)/ ./cmd/...
+build: ## Build fed-controller and fedctl into bin/, stamped with VERSION and COMMIT.
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
+
+##@ Image
+
+# The platforms of fed-controller's image; the tarball holds the first.
+PLATFORMS ?= linux/amd64 linux/arm64
+# Where make image-push pushes: $(REGISTRY)/fed-controller:$(IMAGE_TAG).
+REGISTRY ?=
+IMAGE_TAG ?= $(VERSION)
+IMAGE_BINARIES := $(BIN)/image-binaries
+
+.PHONY: image-binaries
+image-binaries: ## Build static, stamped fed-controller binaries for PLATFORMS into bin/image-binaries/OS_ARCH/.
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; echo "fed-controller $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" \
+			-o $(IMAGE_BINARIES)/$${os}_$${arch}/fed-controller ./cmd/fed-controller; \
+	done
+
+.PHONY: image
+image: image-binaries ## Build fed-controller's OCI image without Docker: bin/image/ (OCI layout, PLATFORMS) and bin/fed-controller-image.tar.
+	$(GO) run ./hack/image build --binaries $(IMAGE_BINARIES) --platforms "$(subst $(space),$(comma),$(strip $(PLATFORMS)))" \
+		--version $(VERSION) --revision $(COMMIT) --layout $(BIN)/image --tarball $(BIN)/fed-controller-image.tar
+
+.PHONY: image-push
+image-push: image ## Push the image to REGISTRY/fed-controller:IMAGE_TAG (VERSION by default), with the credentials of ~/.docker/config.json.
+	@if [ -z "$(REGISTRY)" ]; then echo "make image-push: set REGISTRY, for example REGISTRY=registry.example.com/fedplane"; exit 1; fi
+	$(GO) run ./hack/image push --layout $(BIN)/image --image $(REGISTRY)/fed-controller:$(IMAGE_TAG)
 
 ##@ Tests
 

@@ -36,6 +36,7 @@ import (
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
+	"github.com/fedplane/fedplane/internal/version"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/federate"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
@@ -44,7 +45,7 @@ import (
 )
 
 func main() {
-	err := run(ctrl.SetupSignalHandler(), os.Args[1:], os.Stderr)
+	err := run(ctrl.SetupSignalHandler(), os.Args[1:], os.Stdout, os.Stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 	case err != nil:
@@ -85,6 +86,7 @@ type options struct {
 	memberTimeout          time.Duration
 	typeCacheSyncTimeout   time.Duration
 	unschedulableAfter     time.Duration
+	version                bool
 	zap                    zap.Options
 }
 
@@ -105,6 +107,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.DurationVar(&o.memberTimeout, "member-timeout", federate.DefaultMemberTimeout, "time limit of each request to a member cluster; a member that exceeds it is skipped for a while, so it holds up nothing")
 	fs.DurationVar(&o.typeCacheSyncTimeout, "type-cache-sync-timeout", federate.DefaultCacheSyncTimeout, "how long a federated type's sync controller waits for its caches to sync; after that its FederatedTypeConfig reports NotRunning (CacheSyncFailed) and the controller is started again after a backoff (5 s, doubling to 5 min)")
 	fs.DurationVar(&o.unschedulableAfter, "unschedulable-threshold", rsp.DefaultUnschedulableThreshold, "how long a member's pods must be unschedulable before ReplicaSchedulingPreferences count its cluster as out of room and move replicas elsewhere")
+	fs.BoolVar(&o.version, "version", false, "print the version and the commit fed-controller was built from, and exit")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -125,10 +128,14 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	return o, nil
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+// run runs fed-controller with the command line args; --version goes to stdout, the rest to out.
+func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	o, err := parseFlags(args, out)
 	if err != nil {
 		return err
+	}
+	if o.version {
+		return version.Print(stdout, "fed-controller")
 	}
 	log := zap.New(zap.UseFlagOptions(&o.zap), zap.WriteTo(out))
 	ctrl.SetLogger(log)

@@ -93,7 +93,7 @@ func TestFedControllerRunsAgainstALab(t *testing.T) {
 		done <- run(ctx, []string{
 			"--kubeconfig", lab.KubeconfigPath(), "--metrics-bind-address", metricsAddr,
 			"--health-probe-bind-address", probeAddr, "--leader-elect",
-		}, logs)
+		}, io.Discard, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fedplane/fedplane/internal/version"
 )
 
 func newRootCommand(out, errOut io.Writer) *cobra.Command {
@@ -25,23 +25,10 @@ func newRootCommand(out, errOut io.Writer) *cobra.Command {
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print fedctl's version",
+		Short: "Print the version and the commit fedctl was built from",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			version, goVersion := "(devel)", ""
-			if info, ok := debug.ReadBuildInfo(); ok {
-				goVersion = info.GoVersion
-				if info.Main.Version != "" {
-					version = info.Main.Version
-				}
-				for _, s := range info.Settings {
-					if s.Key == "vcs.revision" {
-						version += " " + s.Value
-					}
-				}
-			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "fedctl %s %s\n", version, goVersion)
-			return err
+			return version.Print(cmd.OutOrStdout(), "fedctl")
 		},
 	}
 }
