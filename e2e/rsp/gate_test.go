@@ -6,6 +6,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
@@ -20,13 +21,25 @@ func TestSchedulerPreferencesGate(t *testing.T) {
 	framework.Require(t, lab)
 	// The gate is off before fed-controller starts, so that it never sees it on.
 	setSchedulerPreferences(t.Context(), t, framework.InstallHost(t, lab.Host()), corev1beta1.ConfigurationDisabled)
-	fed := framework.StartFederation(t, lab, controllerBinary, "fedplane-rsp-gate", "local", "cce")
+	fed := framework.StartFederation(t, lab, controllerBinary, "fedplane-rsp", "local", "cce")
 	host := fed.Host
-	// The test's context is done by the time the cleanup runs.
-	t.Cleanup(func() { setSchedulerPreferences(context.Background(), t, host, corev1beta1.ConfigurationEnabled) })
+	const ns, name = "rsp-gate", "gated"
+	// The test's context is done by the time the cleanup runs. The preference and its target
+	// go, with fed-controller still running, so that the package's other tests do not count them.
+	t.Cleanup(func() {
+		ctx := context.Background()
+		setSchedulerPreferences(ctx, t, host, corev1beta1.ConfigurationEnabled)
+		for _, obj := range []*unstructured.Unstructured{preference(ns, name, 0, false, nil), placedDeployment(ns, name, nil)} {
+			if err := client.IgnoreNotFound(host.Delete(ctx, obj)); err != nil {
+				t.Error(err)
+			}
+		}
+		NewWithT(t).Eventually(func() (*unstructured.Unstructured, error) {
+			return framework.GetObject(ctx, host, fedDeploymetGVK, ns, name)
+		}).WithTimeout(wait).WithPolling(poll).Should(BeNil(), "the target is deleted")
+	})
 	g := NewWithT(t)
 
-	const ns, name = "rsp-gate", "gated"
 	framework.FederateNamespace(t, host, ns, "local", "cce")
 	framework.ApplyObject(t, host, placedDeployment(ns, name, map[string]any{"clusterSelector": map[string]any{}}))
 	framework.ApplyObject(t, host, preference(ns, name, 4, false, nil))
@@ -50,13 +63,13 @@ func TestSchedulerPreferencesGate(t *testing.T) {
 func setSchedulerPreferences(ctx context.Context, t *testing.T, host client.Client, mode corev1beta1.ConfigurationMode) {
 	t.Helper()
 	updateKubeFedConfig(ctx, t, host, func(spec *corev1beta1.KubeFedConfigSpec) {
-		gates := []corev1beta1.FeatureGatesConfig{}
+		gates := []corev1beta1.FeatureGatesConfig{{Name: "SchedulerPreferences", Configuration: mode}}
 		for _, g := range spec.FeatureGates {
 			if g.Name != "SchedulerPreferences" {
 				gates = append(gates, g)
 			}
 		}
-		spec.FeatureGates = append(gates, corev1beta1.FeatureGatesConfig{Name: "SchedulerPreferences", Configuration: mode})
+		spec.FeatureGates = gates
 	})
 }
 

@@ -29,7 +29,7 @@ func TestIgnoredSettingsAreReported(t *testing.T) {
 		n := int64(3)
 		spec.StatusController.MaxConcurrentReconciles = &n
 	})
-	fed := framework.StartFederation(t, lab, controllerBinary, "fedplane-rsp-settings", "local")
+	fed := framework.StartFederation(t, lab, controllerBinary, "fedplane-rsp", "local", "cce")
 	host := fed.Host
 	// The test's context is done by the time the cleanup runs.
 	t.Cleanup(func() { updateKubeFedConfig(context.Background(), t, host, restore) })
