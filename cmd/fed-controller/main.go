@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,6 +25,8 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -189,13 +193,7 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("failed to create the manager: %w", err)
 	}
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		// The leader makes sure the KubeFedConfig exists, with KubeFed's defaults.
-		if _, err := kubefedconfig.Ensure(ctx, mgr.GetClient(), o.namespace); err != nil {
-			log.Error(err, "failed to ensure the KubeFedConfig; the defaults apply meanwhile")
-		}
-		return nil
-	})); err != nil {
+	if err := mgr.Add(ensureConfig(mgr, o.namespace, log)); err != nil {
 		return err
 	}
 	metrics, err := cluster.NewMetrics(ctrlmetrics.Registry)
@@ -261,6 +259,32 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	}
 	log.Info("starting fed-controller", "namespace", o.namespace, "leaderElect", o.leaderElect, "controlPlaneID", id)
 	return mgr.Start(ctx)
+}
+
+// ensureConfig is run by the leader: it makes sure the KubeFedConfig exists, with KubeFed's
+// defaults, and says which of its settings are not read.
+func ensureConfig(mgr manager.Manager, namespace string, log logr.Logger) manager.RunnableFunc {
+	return func(ctx context.Context) error {
+		kfc, err := kubefedconfig.Ensure(ctx, mgr.GetClient(), namespace)
+		if err != nil {
+			log.Error(err, "failed to ensure the KubeFedConfig; the defaults apply meanwhile")
+			return nil
+		}
+		reportIgnored(log, mgr.GetEventRecorder("fed-controller"), kfc)
+		return nil
+	}
+}
+
+// reportIgnored logs the settings of kfc that fed-controller does not read, and records them
+// in a Warning event on it.
+func reportIgnored(log logr.Logger, recorder events.EventRecorder, kfc *corev1beta1.KubeFedConfig) {
+	ignored := kubefedconfig.Ignored(kfc)
+	if len(ignored) == 0 {
+		return
+	}
+	msg := "KubeFedConfig settings are not read: " + strings.Join(ignored, "; ")
+	log.Info(msg, "kubefedconfig", klog.KObj(kfc))
+	recorder.Eventf(kfc, nil, corev1.EventTypeWarning, "SettingsIgnored", "Start", "%s", msg)
 }
 
 // controlPlaneID returns the --control-plane-id flag, or else the UID of the control plane's

@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -49,7 +51,7 @@ func TestMinimalKubeFedConfigIsDefaulted(t *testing.T) {
 		"apiVersion": corev1beta1.GroupVersion.String(), "kind": "KubeFedConfig",
 		"metadata": map[string]any{"name": "partial", "namespace": "e2e-kubefedconfig"},
 		"spec": map[string]any{
-			"scope":              "Namespaced",
+			"scope":              "Cluster",
 			"clusterHealthCheck": map[string]any{"period": "30s"},
 			"featureGates":       []any{map[string]any{"name": "PushReconciler", "configuration": "Disabled"}},
 		},
@@ -62,10 +64,25 @@ func TestMinimalKubeFedConfigIsDefaulted(t *testing.T) {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(created.Object, got); err != nil {
 		t.Fatal(err)
 	}
-	want.Scope = corev1beta1.NamespaceScoped
 	want.ClusterHealthCheck.Period = &metav1.Duration{Duration: 30e9}
 	want.FeatureGates = []corev1beta1.FeatureGatesConfig{{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationDisabled}}
 	if diff := cmp.Diff(want, got.Spec); diff != "" {
 		t.Errorf("partial: the stored spec (-want +got):\n%s", diff)
+	}
+}
+
+// TestNamespacedScopeIsRefused applies a KubeFedConfig with scope Namespaced, which fedplane
+// does not implement: the API server refuses it, naming the field and saying why.
+func TestNamespacedScopeIsRefused(t *testing.T) {
+	cs, applier := host(t)
+	ensureNamespace(t, cs, "e2e-kubefedconfig")
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": corev1beta1.GroupVersion.String(), "kind": "KubeFedConfig",
+		"metadata": map[string]any{"name": "namespaced", "namespace": "e2e-kubefedconfig"},
+		"spec":     map[string]any{"scope": "Namespaced"},
+	}}
+	_, err := applier.Create(t.Context(), obj)
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.scope") || !strings.Contains(err.Error(), "namespaced control planes are not supported") {
+		t.Fatalf("create of a Namespaced KubeFedConfig: got error %v, want Invalid naming spec.scope and saying namespaced control planes are not supported", err)
 	}
 }

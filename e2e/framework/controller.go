@@ -328,7 +328,11 @@ func StartFederationWithFlags(t testing.TB, lab *Lab, binary, id string, members
 	f := Federation{Host: InstallHost(t, lab.Host()), Members: map[string]client.Client{}}
 	for _, name := range members {
 		m := lab.Cluster(name)
-		RegisterMember(t, f.Host, m, map[string]string{"region": "lab-" + name})
+		// An earlier test of the package may have registered it.
+		err := f.Host.Get(t.Context(), client.ObjectKey{Namespace: corev1beta1.DefaultNamespace, Name: name}, &corev1beta1.KubeFedCluster{})
+		if apierrors.IsNotFound(err) {
+			RegisterMember(t, f.Host, m, map[string]string{"region": "lab-" + name})
+		}
 		f.Members[name] = MemberClient(t, m)
 	}
 	f.Controller = StartController(t, binary, lab.Host(), id, flags...)

@@ -34,6 +34,32 @@ type Settings struct {
 	SyncWorkers int
 	// HealthCheck is how members are probed.
 	HealthCheck HealthCheck
+	// FeatureGates are the features that spec.featureGates turns on or off.
+	FeatureGates FeatureGates
+}
+
+// The feature gates that KubeFed knows.
+const (
+	GateSchedulerPreferences        = "SchedulerPreferences"
+	GatePushReconciler              = "PushReconciler"
+	GateRawResourceStatusCollection = "RawResourceStatusCollection"
+)
+
+// FeatureGates are spec.featureGates with KubeFed's defaults filled in.
+type FeatureGates struct {
+	// SchedulerPreferences tells whether ReplicaSchedulingPreferences are planned (default
+	// on).
+	SchedulerPreferences bool
+}
+
+func featureGatesOf(gates []corev1beta1.FeatureGatesConfig) FeatureGates {
+	fg := FeatureGates{SchedulerPreferences: true}
+	for _, g := range gates {
+		if g.Name == GateSchedulerPreferences {
+			fg.SchedulerPreferences = g.Configuration != corev1beta1.ConfigurationDisabled
+		}
+	}
+	return fg
 }
 
 // HealthCheck is how members are probed: spec.clusterHealthCheck with KubeFed's defaults
@@ -66,7 +92,7 @@ func Read(ctx context.Context, c client.Reader, namespace string) (Settings, err
 // SettingsOf gives the settings of cfg; unset or non-positive fields take their defaults,
 // and a nil cfg gives the defaults.
 func SettingsOf(cfg *corev1beta1.KubeFedConfig) Settings {
-	s := Settings{AdoptResources: true, SyncWorkers: DefaultSyncWorkers, HealthCheck: healthCheckOf(nil)}
+	s := Settings{AdoptResources: true, SyncWorkers: DefaultSyncWorkers, HealthCheck: healthCheckOf(nil), FeatureGates: featureGatesOf(nil)}
 	if cfg == nil {
 		return s
 	}
@@ -79,6 +105,7 @@ func SettingsOf(cfg *corev1beta1.KubeFedConfig) Settings {
 		}
 	}
 	s.HealthCheck = healthCheckOf(cfg.Spec.ClusterHealthCheck)
+	s.FeatureGates = featureGatesOf(cfg.Spec.FeatureGates)
 	return s
 }
 

@@ -13,7 +13,8 @@ import (
 
 func TestSettingsOf(t *testing.T) {
 	defaultHealth := HealthCheck{Period: 10 * time.Second, Timeout: 3 * time.Second, FailureThreshold: 3, SuccessThreshold: 1}
-	defaults := Settings{AdoptResources: true, SyncWorkers: 16, HealthCheck: defaultHealth}
+	gates := FeatureGates{SchedulerPreferences: true}
+	defaults := Settings{AdoptResources: true, SyncWorkers: 16, HealthCheck: defaultHealth, FeatureGates: gates}
 	disabled := corev1beta1.AdoptResourcesDisabled
 	enabled := corev1beta1.AdoptResourcesEnabled
 	spec := func(s corev1beta1.KubeFedConfigSpec) *corev1beta1.KubeFedConfig {
@@ -41,11 +42,24 @@ func TestSettingsOf(t *testing.T) {
 				ClusterHealthCheck: &corev1beta1.ClusterHealthCheckConfig{Period: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 500 * time.Millisecond}, FailureThreshold: ptr.To[int64](5), SuccessThreshold: ptr.To[int64](2)},
 				SyncController:     &corev1beta1.SyncControllerConfig{MaxConcurrentReconciles: ptr.To[int64](4), AdoptResources: &disabled},
 			}),
-			want: Settings{SyncWorkers: 4, HealthCheck: HealthCheck{Period: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 5, SuccessThreshold: 2}},
+			want: Settings{SyncWorkers: 4, FeatureGates: gates, HealthCheck: HealthCheck{Period: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 5, SuccessThreshold: 2}},
 		},
 		{
 			name: "adoptResources Enabled adopts",
 			cfg:  spec(corev1beta1.KubeFedConfigSpec{SyncController: &corev1beta1.SyncControllerConfig{AdoptResources: &enabled}}),
+			want: defaults,
+		},
+		{
+			name: "SchedulerPreferences Disabled stops scheduling; other gates leave it on",
+			cfg: spec(corev1beta1.KubeFedConfigSpec{FeatureGates: []corev1beta1.FeatureGatesConfig{
+				{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationDisabled},
+				{Name: "SchedulerPreferences", Configuration: corev1beta1.ConfigurationDisabled},
+			}}),
+			want: func() Settings { s := defaults; s.FeatureGates.SchedulerPreferences = false; return s }(),
+		},
+		{
+			name: "a list without SchedulerPreferences leaves it on",
+			cfg:  spec(corev1beta1.KubeFedConfigSpec{FeatureGates: []corev1beta1.FeatureGatesConfig{{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationEnabled}}}),
 			want: defaults,
 		},
 	}

@@ -24,11 +24,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/conflict"
 	"github.com/fedplane/fedplane/pkg/hostview"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 	"github.com/fedplane/fedplane/pkg/placement"
 	"github.com/fedplane/fedplane/pkg/rsp/schedule"
 )
@@ -135,6 +137,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 // run reads, plans and writes the target; the status is left to the caller.
 func (r *Reconciler) run(ctx context.Context, s *scope) (reconcile.Result, error) {
+	if done, err := r.checkGate(ctx, s); done || err != nil {
+		return reconcile.Result{}, err
+	}
 	if done, err := r.readTarget(ctx, s); done || err != nil {
 		return reconcile.Result{}, err
 	}
@@ -166,6 +171,22 @@ func (r *Reconciler) run(ctx context.Context, s *scope) (reconcile.Result, error
 		return conflict.Retry(ctx, "write the target", err)
 	}
 	return reconcile.Result{RequeueAfter: s.recheck}, nil
+}
+
+// checkGate reads the KubeFedConfig; done is set when its SchedulerPreferences feature gate
+// is Disabled, so that nothing is planned until it is Enabled again.
+func (r *Reconciler) checkGate(ctx context.Context, s *scope) (done bool, err error) {
+	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
+	if err != nil {
+		return true, fmt.Errorf("failed to read the settings: %w", err)
+	}
+	if settings.FeatureGates.SchedulerPreferences {
+		return false, nil
+	}
+	s.status, s.reason = metav1.ConditionFalse, ReasonSchedulerPreferencesDisabled
+	s.message = fmt.Sprintf("The KubeFedConfig %s/%s disables the %s feature gate; the target is left as it is",
+		r.Namespace, corev1beta1.DefaultConfigName, kubefedconfig.GateSchedulerPreferences)
+	return true, nil
 }
 
 // readTarget reads the target; done is set when there is nothing to plan.

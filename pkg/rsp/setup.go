@@ -22,7 +22,8 @@ import (
 )
 
 // SetupWithManager runs the controller in mgr. It plans a preference again when the
-// preference's spec, its target's spec, a cluster's readiness or labels, its namespace's
+// preference's spec, its target's spec, a cluster's readiness or labels, the KubeFedConfig's
+// spec (its SchedulerPreferences feature gate), its namespace's
 // FederatedNamespace, or the workload in a member changes. Target kinds that the host does
 // not serve are not watched.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -31,7 +32,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("replicaschedulingpreference").
 		For(&schedulingv1alpha1.ReplicaSchedulingPreference{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(all), builder.WithPredicates(cluster.PlacementChanged()))
+		Watches(&corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(all), builder.WithPredicates(cluster.PlacementChanged())).
+		Watches(&corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(all), builder.WithPredicates(r.inNamespace(), predicate.GenerationChangedPredicate{}))
 	served := func(o *unstructured.Unstructured) bool {
 		_, err := mgr.GetRESTMapper().RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
 		if meta.IsNoMatchError(err) {
@@ -62,6 +64,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("failed to set up the ReplicaSchedulingPreference controller: %w", err)
 	}
 	return nil
+}
+
+// inNamespace lets through the objects of the control plane's namespace.
+func (r *Reconciler) inNamespace() predicate.Predicate {
+	return predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == r.Namespace })
 }
 
 // list returns a request for every preference, in one namespace or all.

@@ -32,6 +32,9 @@ const (
 	ReasonInvalidPreference = "InvalidPreference"
 	// ReasonUpdateFailed: writing the target failed; it is retried.
 	ReasonUpdateFailed = "UpdateFailed"
+	// ReasonSchedulerPreferencesDisabled: the KubeFedConfig's SchedulerPreferences feature
+	// gate is Disabled; the target is left as it is until the gate is Enabled.
+	ReasonSchedulerPreferencesDisabled = "SchedulerPreferencesDisabled"
 )
 
 // Reasons of the events recorded when the planned replicas change.

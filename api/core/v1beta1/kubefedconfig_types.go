@@ -39,9 +39,11 @@ const (
 // writes is kept as written.
 type KubeFedConfigSpec struct {
 	// Scope is Cluster when the control plane federates every namespace, or Namespaced when it
-	// federates only its own (default Cluster). It cannot be changed.
+	// federates only its own (default Cluster). It cannot be changed. Namespaced, which KubeFed's
+	// API allows, is refused: fedplane runs cluster-scoped control planes only.
 	// +optional
 	// +kubebuilder:default=Cluster
+	// +kubebuilder:validation:XValidation:rule="self != 'Namespaced'",message="namespaced control planes are not supported; scope must be Cluster"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="scope cannot be changed"
 	Scope ResourceScope `json:"scope,omitempty"`
 	// ControllerDuration tunes how long controllers wait.

@@ -1,0 +1,94 @@
+package kubefedconfig
+
+import (
+	"fmt"
+	"reflect"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+)
+
+// unread is a KubeFedConfig setting that fed-controller does not read, and what it does
+// instead.
+type unread struct {
+	field string
+	get   func(corev1beta1.KubeFedConfigSpec) any
+	why   string
+}
+
+// The settings that fed-controller accepts, for KubeFed's API, and does not read.
+var unreadSettings = []unread{
+	{"spec.controllerDuration.availableDelay", func(s corev1beta1.KubeFedConfigSpec) any { return durations(s).AvailableDelay }, "readiness follows spec.clusterHealthCheck"},
+	{"spec.controllerDuration.unavailableDelay", func(s corev1beta1.KubeFedConfigSpec) any { return durations(s).UnavailableDelay }, "readiness follows spec.clusterHealthCheck"},
+	{"spec.controllerDuration.cacheSyncTimeout", func(s corev1beta1.KubeFedConfigSpec) any { return durations(s).CacheSyncTimeout }, "the --type-cache-sync-timeout flag sets it"},
+	{"spec.leaderElect.leaseDuration", func(s corev1beta1.KubeFedConfigSpec) any { return election(s).LeaseDuration }, leaderWhy},
+	{"spec.leaderElect.renewDeadline", func(s corev1beta1.KubeFedConfigSpec) any { return election(s).RenewDeadline }, leaderWhy},
+	{"spec.leaderElect.retryPeriod", func(s corev1beta1.KubeFedConfigSpec) any { return election(s).RetryPeriod }, leaderWhy},
+	{"spec.leaderElect.resourceLock", func(s corev1beta1.KubeFedConfigSpec) any { return election(s).ResourceLock }, "the leader holds a Lease"},
+	{"spec.statusController.maxConcurrentReconciles", func(s corev1beta1.KubeFedConfigSpec) any { return statusWorkers(s) }, "the sync controller writes the status, with spec.syncController.maxConcurrentReconciles workers"},
+}
+
+const leaderWhy = "the --leader-elect flag elects with a 15s Lease, renewed within 10s, retried every 2s"
+
+// unreadGates are the feature gates that fed-controller does not read, and what it does.
+var unreadGates = map[string]string{
+	GatePushReconciler:              "objects are always pushed to the members",
+	GateRawResourceStatusCollection: "status collection is set per FederatedTypeConfig, in spec.statusCollection",
+}
+
+// Ignored lists the settings of cfg that fed-controller does not read and that differ from
+// the KubeFedConfig it installs (Default), each as "field (why)", in a stable order. Unset
+// fields take the defaults and are not listed.
+func Ignored(cfg *corev1beta1.KubeFedConfig) []string {
+	if cfg == nil {
+		return nil
+	}
+	def := Default("").Spec
+	var out []string
+	for _, u := range unreadSettings {
+		if got := u.get(cfg.Spec); !isNil(got) && !equality.Semantic.DeepEqual(got, u.get(def)) {
+			out = append(out, fmt.Sprintf("%s (%s)", u.field, u.why))
+		}
+	}
+	defaults := map[string]corev1beta1.ConfigurationMode{}
+	for _, g := range def.FeatureGates {
+		defaults[g.Name] = g.Configuration
+	}
+	for _, g := range cfg.Spec.FeatureGates {
+		field := fmt.Sprintf("spec.featureGates %s: %s", g.Name, g.Configuration)
+		if why, ok := unreadGates[g.Name]; ok && g.Configuration != defaults[g.Name] {
+			out = append(out, fmt.Sprintf("%s (%s)", field, why))
+		} else if _, known := defaults[g.Name]; !known {
+			out = append(out, field+" (no such feature gate)")
+		}
+	}
+	return out
+}
+
+func durations(s corev1beta1.KubeFedConfigSpec) corev1beta1.DurationConfig {
+	if s.ControllerDuration == nil {
+		return corev1beta1.DurationConfig{}
+	}
+	return *s.ControllerDuration
+}
+
+func election(s corev1beta1.KubeFedConfigSpec) corev1beta1.LeaderElectConfig {
+	if s.LeaderElect == nil {
+		return corev1beta1.LeaderElectConfig{}
+	}
+	return *s.LeaderElect
+}
+
+func statusWorkers(s corev1beta1.KubeFedConfigSpec) *int64 {
+	if s.StatusController == nil {
+		return nil
+	}
+	return s.StatusController.MaxConcurrentReconciles
+}
+
+// isNil tells whether v, a pointer in an interface, is nil.
+func isNil(v any) bool {
+	rv := reflect.ValueOf(v)
+	return !rv.IsValid() || (rv.Kind() == reflect.Pointer && rv.IsNil())
+}

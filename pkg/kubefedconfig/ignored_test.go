@@ -1,0 +1,76 @@
+package kubefedconfig
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+)
+
+func TestIgnored(t *testing.T) {
+	changed := func(change func(*corev1beta1.KubeFedConfigSpec)) *corev1beta1.KubeFedConfig {
+		cfg := Default("kube-federation-system")
+		change(&cfg.Spec)
+		return cfg
+	}
+	lease := corev1beta1.ResourceLockType("leases")
+	cases := []struct {
+		name string
+		cfg  *corev1beta1.KubeFedConfig
+		want []string
+	}{
+		{name: "no config", want: nil},
+		{name: "the installed defaults", cfg: Default("kube-federation-system"), want: nil},
+		{name: "an empty spec takes the defaults", cfg: &corev1beta1.KubeFedConfig{}, want: nil},
+		{
+			name: "settings that are read are not listed",
+			cfg: changed(func(s *corev1beta1.KubeFedConfigSpec) {
+				s.ClusterHealthCheck.Period = &metav1.Duration{Duration: time.Second}
+				s.SyncController.MaxConcurrentReconciles = ptr.To[int64](2)
+				s.FeatureGates[2].Configuration = corev1beta1.ConfigurationDisabled
+			}),
+			want: nil,
+		},
+		{
+			name: "changed settings that are not read, in field order",
+			cfg: changed(func(s *corev1beta1.KubeFedConfigSpec) {
+				s.StatusController.MaxConcurrentReconciles = ptr.To[int64](3)
+				s.LeaderElect.RetryPeriod = &metav1.Duration{Duration: 7 * time.Second}
+				s.LeaderElect.ResourceLock = &lease
+				s.ControllerDuration.AvailableDelay = &metav1.Duration{Duration: time.Second}
+			}),
+			want: []string{
+				"spec.controllerDuration.availableDelay (readiness follows spec.clusterHealthCheck)",
+				"spec.leaderElect.retryPeriod (" + leaderWhy + ")",
+				"spec.leaderElect.resourceLock (the leader holds a Lease)",
+				"spec.statusController.maxConcurrentReconciles (the sync controller writes the status, with spec.syncController.maxConcurrentReconciles workers)",
+			},
+		},
+		{
+			name: "feature gates: changed unread gates and unknown gates",
+			cfg: changed(func(s *corev1beta1.KubeFedConfigSpec) {
+				s.FeatureGates = []corev1beta1.FeatureGatesConfig{
+					{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationDisabled},
+					{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationEnabled},
+					{Name: "CrossClusterServiceDiscovery", Configuration: corev1beta1.ConfigurationEnabled},
+				}
+			}),
+			want: []string{
+				"spec.featureGates PushReconciler: Disabled (objects are always pushed to the members)",
+				"spec.featureGates RawResourceStatusCollection: Enabled (status collection is set per FederatedTypeConfig, in spec.statusCollection)",
+				"spec.featureGates CrossClusterServiceDiscovery: Enabled (no such feature gate)",
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Ignored(tc.cfg)); diff != "" {
+				t.Errorf("Ignored() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
