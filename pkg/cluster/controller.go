@@ -232,7 +232,7 @@ func (r *HealthReconciler) run(ctx context.Context, reg *corev1beta1.KubeFedClus
 			}
 		}
 		if r.Cache != nil && cfg != nil && !connected && IsReady(status) {
-			connected = r.connect(ctx, name, cfg)
+			connected = r.connect(ctx, reg, cfg)
 		}
 		r.record(name, probe, r.Now().Sub(started), IsReady(status))
 		select {
@@ -299,14 +299,19 @@ func (r *HealthReconciler) publish(ctx context.Context, reg *corev1beta1.KubeFed
 }
 
 // connect connects the member's cache, and tells whether it is connected.
-func (r *HealthReconciler) connect(ctx context.Context, name string, cfg *rest.Config) bool {
+// A failure is told in a Warning event on the registration too, as its status says Ready.
+func (r *HealthReconciler) connect(ctx context.Context, reg *corev1beta1.KubeFedCluster, cfg *rest.Config) bool {
 	connecting := r.Now()
-	err := r.Cache.Connect(r.base, name, cfg)
+	err := r.Cache.Connect(r.base, reg.Name, cfg)
 	if r.Metrics != nil {
 		r.Metrics.KubeFed.Connected(r.Now().Sub(connecting))
 	}
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "failed to connect the member's cache; will retry at the next probe")
+		if r.Recorder != nil {
+			r.Recorder.Eventf(reg, nil, corev1.EventTypeWarning, "CacheConnectFailed", "Connect",
+				"Failed to connect the member's cache; objects are not propagated to it until it connects (tried again at each probe): %v", err)
+		}
 		return false
 	}
 	return true
