@@ -5,7 +5,8 @@ KUBE_VERSION ?= v1.37.2
 KWOK_VERSION ?= v0.8.0
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
-export KUBE_VERSION KWOK_VERSION CONTROLLER_TOOLS_VERSION GOLANGCI_LINT_VERSION
+HELM_VERSION ?= v3.22.0
+export KUBE_VERSION KWOK_VERSION CONTROLLER_TOOLS_VERSION GOLANGCI_LINT_VERSION HELM_VERSION
 
 # Built tools are cached by version outside the clone and linked into bin/.
 TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fedplane/tools
@@ -127,14 +128,14 @@ image-push: image ## Push the image to REGISTRY/fed-controller:IMAGE_TAG (VERSIO
 ##@ Tests
 
 .PHONY: test
-test: lab-tools ## Run the unit tests, the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
+test: lab-tools bin/helm ## Run the unit tests, the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 	@if [ -n "$(TEST_FLAGS)" ]; then echo "make test: TEST_FLAGS narrows the Go tests; make compat is not run"; \
 	elif [ -d "$(KUBEFED_E2E_SRC)" ]; then $(MAKE) --no-print-directory compat; \
 	else echo "make test: $(KUBEFED_E2E_SRC) is missing: KubeFed's e2e suite (make compat) is not run"; fi
 
 .PHONY: e2e
-e2e: lab-tools ## Run only the suites under e2e/ against lab clusters.
+e2e: lab-tools bin/helm ## Run only the suites under e2e/ against lab clusters.
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./e2e/...
 
 .PHONY: bench
@@ -184,8 +185,8 @@ demo-down: lab-down ## Stop fed-controller and the lab started by make demo.
 ##@ Tools
 
 .PHONY: tools
-tools: lab-tools bin/controller-gen bin/golangci-lint ## Build every pinned tool into the cache and link it into bin/.
+tools: lab-tools bin/controller-gen bin/golangci-lint bin/helm ## Build every pinned tool into the cache and link it into bin/.
 
-.PHONY: $(addprefix bin/,$(LAB_TOOLS) controller-gen golangci-lint)
-$(addprefix bin/,$(LAB_TOOLS) controller-gen golangci-lint):
+.PHONY: $(addprefix bin/,$(LAB_TOOLS) controller-gen golangci-lint helm)
+$(addprefix bin/,$(LAB_TOOLS) controller-gen golangci-lint helm):
 	@hack/ensure-tool.sh $(@F)

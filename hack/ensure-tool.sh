@@ -4,7 +4,7 @@
 #
 # Usage: hack/ensure-tool.sh NAME
 #   NAME: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages,
-#         controller-gen, golangci-lint
+#         controller-gen, golangci-lint, helm
 #
 # Environment: TOOLS_CACHE (default: $XDG_CACHE_HOME/fedplane/tools or ~/.cache/fedplane/tools),
 # KUBEBUILDER_ASSETS (a directory with etcd and kube-apiserver to use instead of building them),
@@ -17,7 +17,7 @@ cache=${TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fedplane/tools}
 bin="$root/bin"
 mkdir -p "$bin" "$cache"
 
-: "${KUBE_VERSION:?}" "${KWOK_VERSION:?}" "${CONTROLLER_TOOLS_VERSION:?}" "${GOLANGCI_LINT_VERSION:?}"
+: "${KUBE_VERSION:?}" "${KWOK_VERSION:?}" "${CONTROLLER_TOOLS_VERSION:?}" "${GOLANGCI_LINT_VERSION:?}" "${HELM_VERSION:?}"
 etcd_version=$(awk '{ if ($1 == "require") $1 = ""; $0 = $0 } $1 == "go.etcd.io/etcd/server/v3" { print $2 }' "$root/hack/tools/go.mod")
 
 link() { # link SOURCE: point bin/NAME at SOURCE unless it already does.
@@ -98,6 +98,11 @@ case "$name" in
     dir="$cache/golangci-lint-$GOLANGCI_LINT_VERSION"
     go_install "$dir" "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
     link "$dir/golangci-lint"
+    ;;
+  helm)
+    dir="$cache/helm-$HELM_VERSION"
+    go_install "$dir" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    link "$dir/helm"
     ;;
   *)
     echo "ensure-tool: unknown tool $name" >&2
