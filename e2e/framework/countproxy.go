@@ -1,0 +1,163 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Write is one request other than GET that went through a CountingProxy.
+type Write struct {
+	// Received is when the proxy read the request.
+	Received time.Time
+	// Conn is the client's address, one per connection: it tells which process sent the write.
+	Conn string
+	// Method and Path are the request's.
+	Method, Path string
+	// Status is the API server's answer; 0 when none came.
+	Status int
+	// ResourceVersion is the resourceVersion of the object in a successful answer. A write
+	// that changed nothing (a no-op apply) answers with the version the object had.
+	ResourceVersion string
+}
+
+// CountingProxy serves the API of a cluster over TLS on loopback and passes every request on,
+// recording each write and the API server's answer. A write is carried out even when its client
+// goes away (as a killed process does) so that every write that reached the API server has an
+// answer in the record. The control plane reaches the cluster through it with
+// RegisterEndpoint(ctx, host, name, proxy.Endpoint, proxy.CA, c.Token()).
+type CountingProxy struct {
+	// Endpoint is the proxy's https URL.
+	Endpoint string
+	// CA is the PEM certificate that Endpoint's certificate is.
+	CA []byte
+
+	mu     sync.Mutex
+	writes []Write
+	conns  map[string]time.Time
+}
+
+// StartCountingProxy starts a CountingProxy in front of c; it stops when the test ends.
+func StartCountingProxy(t testing.TB, c *Cluster) *CountingProxy {
+	t.Helper()
+	target, err := url.Parse(c.Server())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(c.CACert()) {
+		t.Fatalf("the CA of %s holds no certificate", c.Name)
+	}
+	p := &CountingProxy{conns: map[string]time.Time{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	proxy.FlushInterval = -1
+	// Watches cut when the test ends are expected; they are not worth a line each.
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	proxy.ModifyResponse = p.answered
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.seen(r.RemoteAddr)
+		if r.Method == http.MethodGet {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		// The answer must be read even when the client is gone; the body is small.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		defer cancel()
+		r = r.WithContext(context.WithValue(ctx, writeKey{}, p.received(r)))
+		// A plain answer, so that its resourceVersion can be read.
+		r.Header.Del("Accept-Encoding")
+		proxy.ServeHTTP(w, r)
+	}))
+	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	p.Endpoint = srv.URL
+	p.CA = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return p
+}
+
+// writeKey is the request context key of a write's index in the record.
+type writeKey struct{}
+
+// seen records when a client connection was first seen.
+func (p *CountingProxy) seen(conn string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.conns[conn]; !ok {
+		p.conns[conn] = time.Now()
+	}
+}
+
+// received records a write and returns its index.
+func (p *CountingProxy) received(r *http.Request) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writes = append(p.writes, Write{Received: time.Now(), Conn: r.RemoteAddr, Method: r.Method, Path: r.URL.Path})
+	return len(p.writes) - 1
+}
+
+// answered records the API server's answer to a write.
+func (p *CountingProxy) answered(resp *http.Response) error {
+	i, ok := resp.Request.Context().Value(writeKey{}).(int)
+	if !ok {
+		return nil
+	}
+	var rv string
+	if resp.StatusCode < 300 {
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		var obj struct {
+			Metadata struct {
+				ResourceVersion string `json:"resourceVersion"`
+			} `json:"metadata"`
+		}
+		if json.Unmarshal(body, &obj) == nil {
+			rv = obj.Metadata.ResourceVersion
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writes[i].Status, p.writes[i].ResourceVersion = resp.StatusCode, rv
+	return nil
+}
+
+// Writes returns the writes recorded so far, in the order they were received.
+func (p *CountingProxy) Writes() []Write {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.writes)
+}
+
+// ConnsSeenBefore returns the client connections first seen before t.
+func (p *CountingProxy) ConnsSeenBefore(t time.Time) map[string]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]bool{}
+	for conn, first := range p.conns {
+		if first.Before(t) {
+			out[conn] = true
+		}
+	}
+	return out
+}
