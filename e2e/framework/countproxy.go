@@ -27,6 +27,8 @@ type Write struct {
 	Conn string
 	// Method and Path are the request's.
 	Method, Path string
+	// Answered is when the API server's answer came; zero when none came.
+	Answered time.Time
 	// Status is the API server's answer; 0 when none came.
 	Status int
 	// ResourceVersion is the resourceVersion of the object in a successful answer. A write
@@ -138,7 +140,7 @@ func (p *CountingProxy) answered(resp *http.Response) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.writes[i].Status, p.writes[i].ResourceVersion = resp.StatusCode, rv
+	p.writes[i].Answered, p.writes[i].Status, p.writes[i].ResourceVersion = time.Now(), resp.StatusCode, rv
 	return nil
 }
 

@@ -73,7 +73,12 @@ func TestKilledLeaderHandsOverMidPropagation(t *testing.T) {
 	want := haPlan()
 	started := time.Now()
 	applied := make(chan error, 1)
-	go func() { applied <- applyAll(context.WithoutCancel(t.Context()), host, want) }()
+	var appliedIn time.Duration
+	go func() {
+		err := applyAll(context.WithoutCancel(t.Context()), host, want)
+		appliedIn = time.Since(started)
+		applied <- err
+	}()
 	scraper := scrapeOften(leader, members)
 
 	copiesAtKill := waitForCopies(t, members, killAtCopies)
@@ -85,7 +90,6 @@ func TestKilledLeaderHandsOverMidPropagation(t *testing.T) {
 	tk := measureTakeover(t, hostCS, identity, killed)
 	tk.firstWrite = firstStandbyWrite(members, killed)
 	g.Expect(<-applied).To(Succeed(), "applying the federated objects")
-	appliedIn := time.Since(started)
 
 	waitConverged(t, host, members, want)
 	converged := time.Now()
@@ -452,14 +456,16 @@ func propagationOf(o unstructured.Unstructured) string {
 type memberFigures struct {
 	member                  string
 	leader, standby         int // every write, by the replica that sent it
+	inFlight                int // writes the leader sent before the kill and that were answered after it
 	creates, noops, deletes int // writes of the test's copies
-	failed, unanswered      int
+	unanswered              int
+	failed                  map[int]int // by status code
 	createdTwice, changed   []string
 }
 
 func (f memberFigures) String() string {
-	return fmt.Sprintf("%s: %d writes (leader %d, standby %d); copies: %d creates, %d re-applies that changed nothing, %d changed, %d created twice, %d deletes, %d failed, %d unanswered",
-		f.member, f.leader+f.standby, f.leader, f.standby, f.creates, f.noops, len(f.changed), len(f.createdTwice), f.deletes, f.failed, f.unanswered)
+	return fmt.Sprintf("%s: %d writes (leader %d, %d of them answered after the kill; standby %d); copies: %d creates, %d re-applies that changed nothing, %d changed, %d created twice, %d deletes, failed by status %v, %d unanswered",
+		f.member, f.leader+f.standby, f.leader, f.inFlight, f.standby, f.creates, f.noops, len(f.changed), len(f.createdTwice), f.deletes, f.failed, f.unanswered)
 }
 
 func sumLeader(fs []memberFigures) (n int) {
@@ -485,13 +491,16 @@ func countWrites(t *testing.T, members map[string]*haMember, killed time.Time, w
 	var out []memberFigures
 	for _, name := range []string{"ha-m1", "ha-m2"} {
 		m := members[name]
-		f := memberFigures{member: name}
+		f := memberFigures{member: name, failed: map[int]int{}}
 		old := m.proxy.ConnsSeenBefore(killed)
 		writes := m.proxy.Writes()
 		created := map[string]string{}
 		for _, w := range writes {
 			if old[w.Conn] {
 				f.leader++
+				if w.Status == 0 || w.Answered.After(killed) {
+					f.inFlight++
+				}
 			} else {
 				f.standby++
 			}
@@ -517,7 +526,8 @@ func countWrites(t *testing.T, members map[string]*haMember, killed time.Time, w
 			case w.Status == 0:
 				f.unanswered++
 			case w.Status >= 300:
-				f.failed++
+				f.failed[w.Status]++
+				t.Logf("%s: %s %s answered %d %v after the kill", name, w.Method, copyName, w.Status, w.Received.Sub(killed).Round(time.Millisecond))
 			case w.ResourceVersion == created[copyName]:
 				f.noops++
 			default:
