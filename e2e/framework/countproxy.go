@@ -17,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 )
 
 // Write is one request other than GET that went through a CountingProxy.
@@ -129,14 +132,7 @@ func (p *CountingProxy) answered(resp *http.Response) error {
 			return err
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		var obj struct {
-			Metadata struct {
-				ResourceVersion string `json:"resourceVersion"`
-			} `json:"metadata"`
-		}
-		if json.Unmarshal(body, &obj) == nil {
-			rv = obj.Metadata.ResourceVersion
-		}
+		rv = resourceVersionOf(body)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -162,4 +158,26 @@ func (p *CountingProxy) ConnsSeenBefore(t time.Time) map[string]bool {
 		}
 	}
 	return out
+}
+
+// resourceVersionOf reads the resourceVersion of the object in an answer: JSON, or protobuf
+// for the Kubernetes kinds; "" when the answer holds no object.
+func resourceVersionOf(body []byte) string {
+	var obj struct {
+		Metadata struct {
+			ResourceVersion string `json:"resourceVersion"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(body, &obj) == nil {
+		return obj.Metadata.ResourceVersion
+	}
+	decoded, _, err := clientgoscheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
+	if err != nil {
+		return ""
+	}
+	m, err := meta.Accessor(decoded)
+	if err != nil {
+		return ""
+	}
+	return m.GetResourceVersion()
 }
