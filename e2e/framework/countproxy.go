@@ -7,8 +7,10 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -26,7 +28,8 @@ import (
 type Write struct {
 	// Received is when the proxy read the request.
 	Received time.Time
-	// Conn is the client's address, one per connection: it tells which process sent the write.
+	// Conn names the client's connection (its address and a serial number, as a port may be
+	// used again): it tells which process sent the write.
 	Conn string
 	// Method and Path are the request's.
 	Method, Path string
@@ -53,6 +56,7 @@ type CountingProxy struct {
 	mu     sync.Mutex
 	writes []Write
 	conns  map[string]time.Time
+	opened int
 }
 
 // StartCountingProxy starts a CountingProxy in front of c; it stops when the test ends.
@@ -74,7 +78,6 @@ func StartCountingProxy(t testing.TB, c *Cluster) *CountingProxy {
 	proxy.ErrorLog = log.New(io.Discard, "", 0)
 	proxy.ModifyResponse = p.answered
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.seen(r.RemoteAddr)
 		if r.Method == http.MethodGet {
 			proxy.ServeHTTP(w, r)
 			return
@@ -87,6 +90,7 @@ func StartCountingProxy(t testing.TB, c *Cluster) *CountingProxy {
 		r.Header.Del("Accept-Encoding")
 		proxy.ServeHTTP(w, r)
 	}))
+	srv.Config.ConnContext = p.accepted
 	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	t.Cleanup(func() {
@@ -98,23 +102,29 @@ func StartCountingProxy(t testing.TB, c *Cluster) *CountingProxy {
 	return p
 }
 
-// writeKey is the request context key of a write's index in the record.
-type writeKey struct{}
+// writeKey is the request context key of a write's index in the record, connKey that of the
+// connection's name.
+type (
+	writeKey struct{}
+	connKey  struct{}
+)
 
-// seen records when a client connection was first seen.
-func (p *CountingProxy) seen(conn string) {
+// accepted names a new client connection and records when it was opened.
+func (p *CountingProxy) accepted(ctx context.Context, conn net.Conn) context.Context {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.conns[conn]; !ok {
-		p.conns[conn] = time.Now()
-	}
+	p.opened++
+	name := fmt.Sprintf("%s#%d", conn.RemoteAddr(), p.opened)
+	p.conns[name] = time.Now()
+	return context.WithValue(ctx, connKey{}, name)
 }
 
 // received records a write and returns its index.
 func (p *CountingProxy) received(r *http.Request) int {
+	conn, _ := r.Context().Value(connKey{}).(string)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.writes = append(p.writes, Write{Received: time.Now(), Conn: r.RemoteAddr, Method: r.Method, Path: r.URL.Path})
+	p.writes = append(p.writes, Write{Received: time.Now(), Conn: conn, Method: r.Method, Path: r.URL.Path})
 	return len(p.writes) - 1
 }
 
@@ -147,8 +157,8 @@ func (p *CountingProxy) Writes() []Write {
 	return slices.Clone(p.writes)
 }
 
-// ConnsSeenBefore returns the client connections first seen before t.
-func (p *CountingProxy) ConnsSeenBefore(t time.Time) map[string]bool {
+// ConnsOpenedBefore returns the client connections opened before t.
+func (p *CountingProxy) ConnsOpenedBefore(t time.Time) map[string]bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := map[string]bool{}

@@ -56,5 +56,5 @@ func TestCountingProxyTellsCreatesNoOpsAndChanges(t *testing.T) {
 		{http.MethodDelete, path, http.StatusOK, ""},
 	}), "the GET is not a write; the second apply changed nothing")
 	g.Expect(rvs[2]).NotTo(Equal(rvs[0]), "the third apply changed the ConfigMap")
-	g.Expect(p.ConnsSeenBefore(time.Now())).NotTo(BeEmpty(), "the client's connections are recorded")
+	g.Expect(p.ConnsOpenedBefore(time.Now())).NotTo(BeEmpty(), "the client's connections are recorded")
 }

@@ -393,7 +393,7 @@ func firstStandbyWrite(members map[string]*haMember, killed time.Time) time.Dura
 	deadline := time.Now().Add(30 * time.Second)
 	for first == 0 && time.Now().Before(deadline) {
 		for _, m := range members {
-			old := m.proxy.ConnsSeenBefore(killed)
+			old := m.proxy.ConnsOpenedBefore(killed)
 			for _, w := range m.proxy.Writes() {
 				if d := w.Received.Sub(killed); !old[w.Conn] && (first == 0 || d < first) {
 					first = d
@@ -482,7 +482,7 @@ func sumStandby(fs []memberFigures) (n int) {
 	return n
 }
 
-// countWrites sorts the writes each member received: by replica (a connection first seen
+// countWrites sorts the writes each member received: by replica (a connection opened
 // before the kill is the leader's), and, for the copies, into creates, writes that left the
 // copy as its create made it (same resourceVersion), and writes that changed it. A copy whose
 // resourceVersion now differs from the one its create answered counts as changed too.
@@ -492,7 +492,7 @@ func countWrites(t *testing.T, members map[string]*haMember, killed time.Time, w
 	for _, name := range []string{"ha-m1", "ha-m2"} {
 		m := members[name]
 		f := memberFigures{member: name, failed: map[int]int{}}
-		old := m.proxy.ConnsSeenBefore(killed)
+		old := m.proxy.ConnsOpenedBefore(killed)
 		writes := m.proxy.Writes()
 		created := map[string]string{}
 		for _, w := range writes {
