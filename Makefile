@@ -143,6 +143,7 @@ image-push: image ## Push the image to REGISTRY/fed-controller:IMAGE_TAG (VERSIO
 .PHONY: test
 test: lab-tools bin/helm ## Run the unit tests, the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+	cd hack/kustomize-check && $(GO) test -count=1 ./...
 	@if [ -n "$(TEST_FLAGS)" ]; then echo "make test: TEST_FLAGS narrows the Go tests; make compat is not run"; \
 	elif [ -d "$(KUBEFED_E2E_SRC)" ]; then $(MAKE) --no-print-directory compat; \
 	else echo "make test: $(KUBEFED_E2E_SRC) is missing: KubeFed's e2e suite (make compat) is not run"; fi

@@ -11,7 +11,7 @@ if [ -n "$unformatted" ]; then
   echo "verify: gofmt would change:"; echo "$unformatted" | sed 's/^/  /'; fail=1
 fi
 
-for mod in . hack/tools; do
+for mod in . hack/tools hack/kustomize-check; do
   if ! (cd "$mod" && go mod tidy -diff >/dev/null 2>&1); then
     echo "verify: go.mod of $mod is not tidy (run go mod tidy there)"; fail=1
   fi
