@@ -30,8 +30,9 @@ var templates = []string{
 // FEDPLANE_LAB_REQUIRED=1, and is skipped otherwise.
 func helm(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join(os.Getenv("FEDPLANE_LAB_BIN"), "helm")
-	if _, err := os.Stat(p); os.Getenv("FEDPLANE_LAB_BIN") == "" || err != nil {
+	dir := os.Getenv("FEDPLANE_LAB_BIN")
+	p := filepath.Join(dir, "helm")
+	if _, err := os.Stat(p); dir == "" || err != nil { //nolint:gosec // FEDPLANE_LAB_BIN is trusted test configuration.
 		if os.Getenv("FEDPLANE_LAB_REQUIRED") == "1" {
 			t.Fatalf("helm is missing from FEDPLANE_LAB_BIN (%q); run make bin/helm", os.Getenv("FEDPLANE_LAB_BIN"))
 		}
