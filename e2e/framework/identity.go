@@ -104,7 +104,7 @@ func RenderChart(ctx context.Context, templates ...string) ([]*unstructured.Unst
 		}
 	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, "helm"), args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, "helm"), args...) //nolint:gosec // The lab's own helm, named by the test environment.
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
