@@ -144,9 +144,17 @@ image-push: image ## Push the image to REGISTRY/fed-controller:IMAGE_TAG (VERSIO
 test: lab-tools bin/helm ## Run the unit tests, the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 	cd hack/kustomize-check && $(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory test-chart-identity
 	@if [ -n "$(TEST_FLAGS)" ]; then echo "make test: TEST_FLAGS narrows the Go tests; make compat is not run"; \
 	elif [ -d "$(KUBEFED_E2E_SRC)" ]; then $(MAKE) --no-print-directory compat; \
 	else echo "make test: $(KUBEFED_E2E_SRC) is missing: KubeFed's e2e suite (make compat) is not run"; fi
+
+# The suites that run a second time under the chart's ServiceAccount and RBAC.
+CHART_IDENTITY_SUITES ?= ./e2e/propagation ./e2e/rsp
+
+.PHONY: test-chart-identity
+test-chart-identity: lab-tools bin/helm ## Run the propagation and RSP suites with fed-controller under the chart's ServiceAccount and RBAC.
+	FEDPLANE_E2E_CONTROLLER_IDENTITY=chart FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(CHART_IDENTITY_SUITES)
 
 .PHONY: e2e
 e2e: lab-tools bin/helm ## Run only the suites under e2e/ against lab clusters.
