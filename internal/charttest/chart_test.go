@@ -24,6 +24,7 @@ var templates = []string{
 	"templates/service.yaml",
 	"templates/kubefedconfig.yaml",
 	"templates/federatedtypeconfigs.yaml",
+	"templates/rbac.yaml",
 }
 
 // helm is the helm binary of FEDPLANE_LAB_BIN. The test fails when it is missing and
