@@ -141,7 +141,8 @@ image-push: image ## Push the image to REGISTRY/fed-controller:IMAGE_TAG (VERSIO
 ##@ Tests
 
 .PHONY: test
-test: lab-tools bin/helm ## Run the unit tests, the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
+test: lab-tools bin/helm bin/controller-gen ## Run make verify, the unit tests (with helm lint and the chart's golden files), the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
+	hack/verify.sh
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 	cd hack/kustomize-check && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-chart-identity
