@@ -121,17 +121,19 @@ func checkSecureMetrics(t *testing.T, base string, listeners []string) {
 	t.Logf("an allowed token read /metrics after %s", time.Since(started).Round(time.Millisecond))
 	for _, tc := range []struct {
 		what, path, token string
-		want              int
+		want              []int
 	}{
-		{"no token", "/metrics", "", http.StatusUnauthorized},
-		{"a token the host does not know", "/metrics", "not-a-token", http.StatusUnauthorized},
-		{"a ServiceAccount without a binding", "/metrics", nobody, http.StatusForbidden},
-		{"a ServiceAccount bound to a metrics reader", "/metrics", reader, http.StatusOK},
-		{"pprof, with the lab admin's token", "/debug/pprof/", lab.Host().Token(), http.StatusNotFound},
-		{"pprof's profile, with the lab admin's token", "/debug/pprof/profile?seconds=1", lab.Host().Token(), http.StatusNotFound},
+		{"no token", "/metrics", "", []int{http.StatusUnauthorized}},
+		// The API server answers a TokenReview of a token it cannot parse with an error,
+		// which controller-runtime's filter turns into a 500.
+		{"a token the host does not know", "/metrics", "not-a-token", []int{http.StatusUnauthorized, http.StatusInternalServerError}},
+		{"a ServiceAccount without a binding", "/metrics", nobody, []int{http.StatusForbidden}},
+		{"a ServiceAccount bound to a metrics reader", "/metrics", reader, []int{http.StatusOK}},
+		{"pprof, with the lab admin's token", "/debug/pprof/", lab.Host().Token(), []int{http.StatusNotFound}},
+		{"pprof's profile, with the lab admin's token", "/debug/pprof/profile?seconds=1", lab.Host().Token(), []int{http.StatusNotFound}},
 	} {
 		code, body := httpsGet(base+tc.path, tc.token)
-		g.Expect(code).To(Equal(tc.want), "%s on %s: %s", tc.what, tc.path, body)
+		g.Expect(tc.want).To(ContainElement(code), "%s on %s: %s", tc.what, tc.path, body)
 	}
 	// Plain HTTP gets no metrics.
 	code, _ := httpGet("http" + strings.TrimPrefix(base, "https") + "/metrics")
