@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -22,7 +24,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
+	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/fedplane/fedplane/e2e/framework"
 )
@@ -144,8 +148,8 @@ func checkSecureMetrics(t *testing.T, base string, listeners []string) {
 	g.Expect(got).To(ConsistOf(listeners))
 }
 
-// serviceAccountToken creates a ServiceAccount in the host's default namespace, bound to a
-// ClusterRole like the chart's metrics reader when bound, and returns a token of it.
+// serviceAccountToken creates a ServiceAccount in the host's default namespace, bound to the
+// chart's metrics-reader ClusterRole when bound, and returns a token of it.
 func serviceAccountToken(t *testing.T, cs kubernetes.Interface, name string, bound bool) string {
 	t.Helper()
 	ctx := t.Context()
@@ -154,16 +158,13 @@ func serviceAccountToken(t *testing.T, cs kubernetes.Interface, name string, bou
 		t.Fatal(err)
 	}
 	if bound {
-		role := &rbacv1.ClusterRole{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
-		}
+		role := chartMetricsReader(t)
 		if _, err := cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		binding := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: name}},
 		}
 		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
@@ -175,6 +176,27 @@ func serviceAccountToken(t *testing.T, cs kubernetes.Interface, name string, bou
 		t.Fatal(err)
 	}
 	return tr.Status.Token
+}
+
+// chartMetricsReader renders the chart's metrics-reader ClusterRole with the lab's helm.
+func chartMetricsReader(t *testing.T) *rbacv1.ClusterRole {
+	t.Helper()
+	helm := filepath.Join(os.Getenv(framework.EnvBinDir), "helm")
+	out, err := exec.CommandContext(t.Context(), helm, "template", "metrics-test", filepath.Join("..", "..", "charts", "fedplane"),
+		"--show-only", "templates/metrics-reader.yaml").Output()
+	if err != nil {
+		t.Fatalf("failed to render the chart's metrics-reader.yaml with %s: %v", helm, err)
+	}
+	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+	for {
+		role := &rbacv1.ClusterRole{}
+		if err := decoder.Decode(role); err != nil {
+			t.Fatalf("the chart renders no ClusterRole metrics-test-fedplane-metrics-reader: %v", err)
+		}
+		if role.Kind == "ClusterRole" && role.Name == "metrics-test-fedplane-metrics-reader" {
+			return role
+		}
+	}
 }
 
 // httpsGet reads url with token as its bearer token, trusting any certificate: the
@@ -277,4 +299,67 @@ func TestPprofServesOnLoopbackWhenAsked(t *testing.T) {
 	g.Expect(code).To(Equal(http.StatusOK))
 	code, _ = httpsGet(strings.TrimSuffix(c.MetricsURL(), "/metrics")+"/debug/pprof/", lab.Host().Token())
 	g.Expect(code).To(Equal(http.StatusNotFound))
+}
+
+// TestMetricsServeTheCertificateOfTheCertDirAndReloadIt runs the fed-controller binary with
+// --metrics-cert-dir, checks that the metrics endpoint presents that certificate, then
+// replaces it and waits until the new one is presented, without a restart.
+func TestMetricsServeTheCertificateOfTheCertDirAndReloadIt(t *testing.T) {
+	framework.Require(t, lab)
+	g := NewWithT(t)
+	binary, err := framework.BuildController(t.TempDir())
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = lab.Host().InstallAPI(t.Context())
+	g.Expect(err).NotTo(HaveOccurred())
+	dir := t.TempDir()
+	first := writeServingCert(t, dir)
+	c := framework.StartController(t, binary, lab.Host(), "cert-dir-test", "--metrics-secure", "--metrics-cert-dir", dir)
+	g.Eventually(func() error { _, err := c.ReadMetric("fedplane_cluster_ready", nil); return err }).
+		WithTimeout(30 * time.Second).Should(Succeed())
+	addr := strings.TrimSuffix(strings.TrimPrefix(c.MetricsURL(), "https://"), "/metrics")
+	g.Expect(servedCert(addr)).To(Equal(first))
+
+	second := writeServingCert(t, dir)
+	g.Expect(second).NotTo(Equal(first))
+	started := time.Now()
+	g.Eventually(func() []byte { return servedCert(addr) }).WithTimeout(30 * time.Second).Should(Equal(second))
+	t.Logf("the new certificate was served %s after it was written", time.Since(started).Round(time.Millisecond))
+}
+
+// writeServingCert writes a new self-signed certificate and key for 127.0.0.1 into dir, each
+// file replaced at once, and returns the certificate's DER.
+func writeServingCert(t *testing.T, dir string) []byte {
+	t.Helper()
+	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey("127.0.0.1", []net.IP{net.IPv4(127, 0, 0, 1)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"tls.key": keyPEM, "tls.crt": certPEM} {
+		tmp := filepath.Join(dir, "."+name)
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	certs, err := certutil.ParseCertsPEM(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certs[0].Raw
+}
+
+// servedCert returns the DER of the certificate that the TLS server at addr presents, or nil.
+func servedCert(addr string) []byte {
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // The test compares the certificate itself.
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = conn.Close() }()
+	certs := conn.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return nil
+	}
+	return certs[0].Raw
 }
