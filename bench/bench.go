@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -371,8 +372,17 @@ func (b *bench) startController(ctx context.Context) error {
 			return fmt.Errorf("failed to set the sync workers in the KubeFedConfig: %w", err)
 		}
 	}
+	args := append([]string{}, b.cfg.controller...)
+	if b.cfg.profile {
+		// pprof is off by default; the profiles come from a loopback port of its own.
+		addr, err := freeLoopbackAddress()
+		if err != nil {
+			return err
+		}
+		args = append(args, "--pprof-bind-address="+addr)
+	}
 	var err error
-	b.controller, err = framework.LaunchController(b.cfg.binary, b.lab.Host(), dir, controlPlaneID, b.cfg.controller...)
+	b.controller, err = framework.LaunchController(b.cfg.binary, b.lab.Host(), dir, controlPlaneID, args...)
 	if err != nil {
 		return err
 	}
@@ -441,6 +451,16 @@ func poll(ctx context.Context, interval time.Duration, cond func(context.Context
 }
 
 // fetch saves a URL's body into path.
+// freeLoopbackAddress returns a loopback address whose port was free a moment ago.
+func freeLoopbackAddress() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("failed to find a free port: %w", err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String(), nil
+}
+
 func fetch(ctx context.Context, url, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -38,7 +38,7 @@ func (b *bench) converge(ctx context.Context) error {
 		seconds := max(5, int(b.result.LimitSeconds*1.2)+1)
 		path := b.profilePath("converge-cpu")
 		profiles.Go(func() {
-			url := strings.TrimSuffix(b.controller.MetricsURL(), "/metrics") + fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds)
+			url := b.controller.PprofURL() + fmt.Sprintf("profile?seconds=%d", seconds)
 			if err := fetch(context.WithoutCancel(ctx), url, path); err != nil {
 				b.logf("converge: no CPU profile: %v", err)
 				return
@@ -96,7 +96,7 @@ func (b *bench) converge(ctx context.Context) error {
 	b.logf("converge: %s API server requests: %s", b.members[0], strings.Join(b.result.ConvergeMemberRequests, ", "))
 	if b.cfg.profile {
 		path := b.profilePath("converge-heap")
-		url := strings.TrimSuffix(b.controller.MetricsURL(), "/metrics") + "/debug/pprof/heap"
+		url := b.controller.PprofURL() + "heap"
 		if err := fetch(ctx, url, path); err != nil {
 			b.logf("converge: no heap profile: %v", err)
 		} else {

@@ -10,8 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -35,7 +33,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
@@ -81,7 +78,7 @@ const discoveryTimeout = 10 * time.Second
 type options struct {
 	kubeconfig             string
 	namespace              string
-	metricsAddr            string
+	metrics                metricsFlags
 	probeAddr              string
 	leaderElect            bool
 	hostQPS, memberQPS     float64
@@ -100,7 +97,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.SetOutput(out)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the host cluster; empty means in-cluster, or $KUBECONFIG")
 	fs.StringVar(&o.namespace, "kubefed-namespace", corev1beta1.DefaultNamespace, "namespace of the control plane: KubeFedClusters, their Secrets, the KubeFedConfig and the FederatedTypeConfigs")
-	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (/metrics), which also serves /debug/pprof; \"0\" turns it off")
+	o.metrics.bind(fs)
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the health probes (/healthz, /readyz); \"0\" turns them off")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader among the replicas, so that only one writes")
 	fs.Float64Var(&o.hostQPS, "kube-api-qps", defaultHostQPS, "queries per second to the host cluster")
@@ -129,6 +126,9 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	case o.typeCacheSyncTimeout <= 0:
 		return nil, errors.New("--type-cache-sync-timeout must be positive")
 	}
+	if err := o.metrics.validate(); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -156,15 +156,9 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 		}
 	}
 	inNamespace := cache.ByObject{Namespaces: map[string]cache.Config{o.namespace: {}}}
+	metricsOptions, pprofAddr := o.metrics.options()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme,
-		Metrics: metricsserver.Options{BindAddress: o.metricsAddr, ExtraHandlers: map[string]http.Handler{
-			"/debug/pprof/":        http.HandlerFunc(pprof.Index),
-			"/debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
-			"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
-			"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
-			"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
-		}},
+		Scheme: scheme, Metrics: metricsOptions, PprofBindAddress: pprofAddr,
 		// Federated objects are unstructured: read them from the cache too.
 		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		HealthProbeBindAddress:  o.probeAddr,

@@ -126,11 +126,9 @@ func TestFedControllerRunsAgainstALab(t *testing.T) {
 		HaveField("KubernetesVersion", "v1.37.2"),
 	))
 
-	// Metrics, pprof and health probes are served.
-	g.Eventually(func() string { _, body := httpGet("http://" + metricsAddr + "/metrics"); return body }).
-		WithTimeout(10 * time.Second).Should(ContainSubstring(`fedplane_cluster_ready{cluster="m1"} 1`))
-	code, _ := httpGet("http://" + metricsAddr + "/debug/pprof/")
-	g.Expect(code).To(Equal(http.StatusOK))
+	// Metrics are served over HTTPS to allowed tokens only, pprof not at all, health probes
+	// to anyone.
+	checkSecureMetrics(t, "https://"+metricsAddr, []string{metricsAddr, probeAddr})
 	for _, path := range []string{"/healthz", "/readyz"} {
 		code, _ := httpGet("http://" + probeAddr + path)
 		g.Expect(code).To(Equal(http.StatusOK), path)
@@ -151,7 +149,7 @@ func TestFlagsAreValidated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.namespace != "kube-federation-system" || o.metricsAddr != ":8080" || o.leaderElect {
+	if o.namespace != "kube-federation-system" || o.metrics.bindAddress != ":8443" || o.leaderElect {
 		t.Errorf("defaults = %+v", o)
 	}
 }

@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,14 +49,23 @@ type Controller struct {
 	started time.Time
 	cmd     *exec.Cmd
 	metrics string
+	// token is the bearer token of the scrapes, when the metrics are served over HTTPS.
+	token   string
+	pprof   string
 	log     string
 	logFile *os.File
 }
 
 // LaunchController runs the fed-controller binary against host with the given control-plane
 // id, its kubeconfig and log in dir, and the flags extra after those it sets itself (the
-// kubeconfig, free metrics and probe ports, and the id). Stop ends it. It runs with the host's
-// admin token, or with the chart's identity when FEDPLANE_E2E_CONTROLLER_IDENTITY=chart.
+// kubeconfig, free metrics and probe ports, the id and --metrics-secure=false). Stop ends it.
+// It runs with the host's admin token, or with the chart's identity when
+// FEDPLANE_E2E_CONTROLLER_IDENTITY=chart.
+//
+// The metrics are plain HTTP unless extra says --metrics-secure: over HTTPS each scrape costs
+// the controller a TokenReview in the host once a minute, and those POSTs would count among
+// the controller's writes that tests and the bench measure (the host is often a member too).
+// With --metrics-secure the scrapes carry the host's admin token.
 func LaunchController(binary string, host *Cluster, dir, id string, extra ...string) (*Controller, error) {
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -81,12 +91,19 @@ func LaunchController(binary string, host *Cluster, dir, id string, extra ...str
 		return nil, err
 	}
 	c := &Controller{metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort), log: filepath.Join(dir, "fed-controller.log")}
+	if secure, _ := flagValue(extra, "metrics-secure"); secure == "true" {
+		c.metrics, c.token = "https"+strings.TrimPrefix(c.metrics, "http"), host.Token()
+	}
+	if addr, ok := flagValue(extra, "pprof-bind-address"); ok && addr != "0" && addr != "" {
+		c.pprof = "http://" + addr + "/debug/pprof/"
+	}
 	if c.logFile, err = os.Create(c.log); err != nil {
 		return nil, err
 	}
 	args := append([]string{
 		"--kubeconfig", kubeconfig,
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
+		"--metrics-secure=false",
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
 		"--control-plane-id", id,
 	}, extra...)
@@ -98,6 +115,25 @@ func LaunchController(binary string, host *Cluster, dir, id string, extra ...str
 		return nil, err
 	}
 	return c, nil
+}
+
+// flagValue returns the last value of the flag --name in args, given as --name=value, as
+// --name value, or as a bare --name ("true").
+func flagValue(args []string, name string) (string, bool) {
+	value, found := "", false
+	for i, arg := range args {
+		arg = "--" + strings.TrimLeft(arg, "-")
+		switch {
+		case strings.HasPrefix(arg, "--"+name+"="):
+			value, found = strings.TrimPrefix(arg, "--"+name+"="), true
+		case arg != "--"+name:
+		case i+1 < len(args) && !strings.HasPrefix(args[i+1], "-"):
+			value, found = args[i+1], true
+		default:
+			value, found = "true", true
+		}
+	}
+	return value, found
 }
 
 // Stop kills the process and waits for it.
@@ -116,8 +152,13 @@ func (c *Controller) Pid() int { return c.cmd.Process.Pid }
 // LogPath is the path of the process's log.
 func (c *Controller) LogPath() string { return c.log }
 
-// MetricsURL is the address of the process's /metrics endpoint; /debug/pprof is beside it.
+// MetricsURL is the address of the process's /metrics endpoint, https:// when it was started
+// with --metrics-secure.
 func (c *Controller) MetricsURL() string { return c.metrics }
+
+// PprofURL is the address of the process's /debug/pprof/ when it was started with
+// --pprof-bind-address, and empty otherwise.
+func (c *Controller) PprofURL() string { return c.pprof }
 
 // StartController runs the fed-controller binary against host with the given control-plane
 // id and a member timeout of 2 s, and stops it when the test ends.
@@ -160,7 +201,17 @@ func (c *Controller) ReadMetric(name string, match map[string]string) (float64, 
 
 // scrape reads the process's /metrics once.
 func (c *Controller) scrape() (string, error) {
-	resp, err := http.Get(c.metrics) //nolint:noctx // A local test endpoint.
+	req, err := http.NewRequest(http.MethodGet, c.metrics, nil) //nolint:noctx // A local test endpoint.
+	if err != nil {
+		return "", fmt.Errorf("failed to read the metrics: %w", err)
+	}
+	httpClient := http.DefaultClient
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		// The controller's certificate is self-signed: nothing can verify it.
+		httpClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // See above; test framework only.
+	}
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("failed to read the metrics: %w", err)
 	}
@@ -168,6 +219,9 @@ func (c *Controller) scrape() (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return "", fmt.Errorf("failed to read the metrics: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("failed to read the metrics: %s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
 	return string(b), nil
 }

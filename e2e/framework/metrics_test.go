@@ -22,3 +22,27 @@ fedplane_member_writes_total{action="Create",cluster="a",result="success",type="
 		t.Errorf("sumSamples of another cluster = %v, want 0", got)
 	}
 }
+
+func TestFlagValueReadsTheLastOccurrenceInEveryForm(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		want      string
+		wantFound bool
+	}{
+		{args: nil},
+		{args: []string{"--member-timeout", "2s"}},
+		{args: []string{"--metrics-secure"}, want: "true", wantFound: true},
+		{args: []string{"-metrics-secure", "--leader-elect"}, want: "true", wantFound: true},
+		{args: []string{"--metrics-secure=false"}, want: "false", wantFound: true},
+		{args: []string{"--metrics-secure=false", "--metrics-secure=true"}, want: "true", wantFound: true},
+		{args: []string{"--metrics-secure-x=false"}},
+	} {
+		got, found := flagValue(tc.args, "metrics-secure")
+		if got != tc.want || found != tc.wantFound {
+			t.Errorf("flagValue(%q) = %q, %v; want %q, %v", tc.args, got, found, tc.want, tc.wantFound)
+		}
+	}
+	if got, _ := flagValue([]string{"--pprof-bind-address", "127.0.0.1:6060"}, "pprof-bind-address"); got != "127.0.0.1:6060" {
+		t.Errorf("flagValue(--pprof-bind-address 127.0.0.1:6060) = %q", got)
+	}
+}

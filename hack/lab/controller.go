@@ -95,7 +95,7 @@ func launchController(ctx context.Context, out io.Writer, binary, state string, 
 		p.stop()
 		return nil, err
 	}
-	fmt.Fprintf(out, "fed-controller started, pid %d, log %s, metrics http://%s/metrics, health http://%s/readyz\n", p.pid, p.logPath, p.addresses.Metrics, p.addresses.Health)
+	fmt.Fprintf(out, "fed-controller started, pid %d, log %s, metrics https://%s/metrics, health http://%s/readyz\n", p.pid, p.logPath, p.addresses.Metrics, p.addresses.Health)
 	started := time.Now()
 	if err := p.waitReady(ctx, readyTimeout); err != nil {
 		p.stop()

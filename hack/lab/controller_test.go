@@ -131,7 +131,7 @@ func TestLaunchControllerWaitsForReadyzAndRecordsTheRealPid(t *testing.T) {
 	if err := syscall.Kill(p.pid, 0); err != nil {
 		t.Errorf("pid %d does not run: %v", p.pid, err)
 	}
-	if !strings.Contains(out.String(), "http://"+p.addresses.Metrics+"/metrics") || !strings.Contains(out.String(), "http://"+p.addresses.Health+"/readyz") {
+	if !strings.Contains(out.String(), "https://"+p.addresses.Metrics+"/metrics") || !strings.Contains(out.String(), "http://"+p.addresses.Health+"/readyz") {
 		t.Errorf("the output %q does not show the addresses %+v", out.String(), p.addresses)
 	}
 	if p.addresses.Metrics == p.addresses.Health {

@@ -131,7 +131,9 @@ The lab keeps running. Explore it with:
   kubectl --kubeconfig %[1]s --context %[2]s get rsp -n test-namespace
   kubectl --kubeconfig %[1]s --context cce -n test-namespace get deployments
   bin/fedctl plan -f %[3]s/seed/manifests -f %[3]s/seed/clusters/ready.yaml
-fed-controller: pid %[4]d, log %[5]s, metrics http://%[6]s/metrics, health http://%[7]s/readyz
+fed-controller: pid %[4]d, log %[5]s, metrics https://%[6]s/metrics, health http://%[7]s/readyz
+Its metrics need a bearer token allowed to get /metrics, such as the lab admin's:
+  curl -sk -H "Authorization: Bearer $(kubectl --kubeconfig %[1]s --context %[2]s config view --raw --minify -o jsonpath='{.users[0].user.token}')" https://%[6]s/metrics
 Stop everything with: make demo-down LAB_DIR=%[8]s
 `, kubeconfig, hostContext, fixtures, controller.pid, controller.logPath, controller.addresses.Metrics, controller.addresses.Health, dir)
 }
@@ -144,7 +146,7 @@ func startController(ctx context.Context, dir, bin, kubeconfig, hostContext stri
 		return nil, err
 	}
 	if p, ok := runningController(state, "fed-controller"); ok {
-		fmt.Printf("fed-controller already runs, pid %d, log %s, metrics http://%s/metrics\n", p.pid, p.logPath, p.addresses.Metrics)
+		fmt.Printf("fed-controller already runs, pid %d, log %s, metrics https://%s/metrics\n", p.pid, p.logPath, p.addresses.Metrics)
 		if err := p.waitReady(ctx, readyTimeout); err != nil {
 			return nil, p.failure(err)
 		}
