@@ -177,7 +177,7 @@ func TestPropagationUnderChartIdentity(t *testing.T) {
 	framework.Require(t, lab)
 	t.Setenv(framework.EnvControllerIdentity, "chart")
 	started := time.Now()
-	fed := framework.StartFederationWithFlags(t, lab, controllerBinary, "rbac-test", []string{"local"}, []string{"--leader-elect"})
+	fed := framework.StartFederationWithFlags(t, lab, controllerBinary, "rbac-test", []string{"local"}, []string{"--leader-elect", "--metrics-secure"})
 	t.Logf("member Ready under the chart's identity after %s", time.Since(started).Round(time.Millisecond))
 	framework.FederateNamespace(t, fed.Host, "rbac-ns", "local")
 	cm := framework.FederatedConfigMap("rbac-ns", "rbac-cm", map[string]any{"k": "v"}, "local")
@@ -188,6 +188,12 @@ func TestPropagationUnderChartIdentity(t *testing.T) {
 		return obj != nil, err
 	})
 	t.Logf("propagated after %s", time.Since(started).Round(time.Millisecond))
+	// Secure metrics check each scrape's token with a TokenReview and a SubjectAccessReview
+	// made under the chart's identity: a scrape with the admin token answers only if the
+	// chart grants those.
+	if ready, err := fed.Controller.ReadMetric("fedplane_cluster_ready", map[string]string{"cluster": "local"}); err != nil || ready != 1 {
+		t.Errorf("scraping /metrics of fed-controller under the chart's identity: fedplane_cluster_ready{cluster=local} = %v, %v; want 1, no error", ready, err)
+	}
 	if err := fed.Host.Delete(t.Context(), cm); err != nil {
 		t.Fatal(err)
 	}

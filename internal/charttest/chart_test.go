@@ -25,6 +25,7 @@ var templates = []string{
 	"templates/kubefedconfig.yaml",
 	"templates/federatedtypeconfigs.yaml",
 	"templates/rbac.yaml",
+	"templates/metrics-reader.yaml",
 }
 
 // helm is the helm binary of FEDPLANE_LAB_BIN. The test fails when it is missing and
