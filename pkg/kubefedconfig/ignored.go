@@ -3,6 +3,7 @@ package kubefedconfig
 import (
 	"fmt"
 	"reflect"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 
@@ -91,4 +92,50 @@ func statusWorkers(s corev1beta1.KubeFedConfigSpec) *int64 {
 func isNil(v any) bool {
 	rv := reflect.ValueOf(v)
 	return !rv.IsValid() || (rv.Kind() == reflect.Pointer && rv.IsNil())
+}
+
+// Substituted lists the leader election settings of cfg that cannot be honoured as written,
+// each as "field: value (what applies instead)": a resourceLock other than a Lease (client-go
+// has no other lock now; configmaps, KubeFed's default, is not listed) and leader election
+// timings that client-go refuses. fed-controller does not call it yet: until it
+// passes spec.leaderElect to its manager, Ignored reports those fields.
+func Substituted(cfg *corev1beta1.KubeFedConfig) []string {
+	if cfg == nil || cfg.Spec.LeaderElect == nil {
+		return nil
+	}
+	var out []string
+	le := cfg.Spec.LeaderElect
+	if le.ResourceLock != nil && *le.ResourceLock == "endpoints" {
+		out = append(out, fmt.Sprintf("spec.leaderElect.resourceLock: %s (the leader holds a Lease: client-go has no other lock)", *le.ResourceLock))
+	}
+	set := LeaderElection{
+		LeaseDuration: positive(le.LeaseDuration, DefaultLeaseDuration),
+		RenewDeadline: positive(le.RenewDeadline, DefaultRenewDeadline),
+		RetryPeriod:   positive(le.RetryPeriod, DefaultRetryPeriod),
+	}
+	if !set.valid() {
+		out = append(out, fmt.Sprintf("spec.leaderElect: leaseDuration %s, renewDeadline %s, retryPeriod %s (the lease must outlast the renew deadline, "+
+			"which must exceed 1.2 retry periods: the defaults %s, %s, %s apply)", set.LeaseDuration, set.RenewDeadline, set.RetryPeriod,
+			DefaultLeaseDuration, DefaultRenewDeadline, DefaultRetryPeriod))
+	}
+	return out
+}
+
+// AtNextStart lists the settings that differ between started, the settings fed-controller
+// started with, and now, and that apply only when it starts again, in field order.
+func AtNextStart(started, now Settings) []string {
+	var out []string
+	for _, f := range []struct {
+		field     string
+		was, next time.Duration
+	}{
+		{"spec.leaderElect.leaseDuration", started.LeaderElection.LeaseDuration, now.LeaderElection.LeaseDuration},
+		{"spec.leaderElect.renewDeadline", started.LeaderElection.RenewDeadline, now.LeaderElection.RenewDeadline},
+		{"spec.leaderElect.retryPeriod", started.LeaderElection.RetryPeriod, now.LeaderElection.RetryPeriod},
+	} {
+		if f.was != f.next {
+			out = append(out, fmt.Sprintf("%s %s (running with %s)", f.field, f.next, f.was))
+		}
+	}
+	return out
 }
