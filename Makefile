@@ -68,10 +68,23 @@ generate: bin/controller-gen ## Generate deepcopy code for the API types.
 	$(BIN)/controller-gen object paths=./api/...
 
 .PHONY: manifests
-manifests: bin/controller-gen ## Generate the CRDs (API kinds and the default federated types).
+manifests: bin/controller-gen bin/helm ## Generate the CRDs (API kinds and the default federated types), the chart's copies of them and config/default.
 	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/core/... paths=./api/scheduling/... output:crd:dir=config/crd/bases
 	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/types/... output:crd:dir=config/crd/federated-base
 	$(GO) run ./hack/gen-federated-types --openapi-dir config/openapi --crd-dir config/crd/federated --ftc-dir config/federatedtypeconfigs
+	$(MAKE) --no-print-directory chart-manifests
+
+# The chart carries copies of the CRDs and of the default FederatedTypeConfigs; config/default is
+# the chart rendered with its default values, for kustomize.
+CHART_DIR := charts/fedplane
+
+.PHONY: chart-manifests
+chart-manifests: bin/helm ## Copy the CRDs and FederatedTypeConfigs into the chart, and render config/default from it.
+	rm -rf $(CHART_DIR)/crds $(CHART_DIR)/files/federatedtypeconfigs
+	mkdir -p $(CHART_DIR)/crds $(CHART_DIR)/files/federatedtypeconfigs
+	cp config/crd/bases/*.yaml config/crd/federated/*.yaml $(CHART_DIR)/crds/
+	cp config/federatedtypeconfigs/*.yaml $(CHART_DIR)/files/federatedtypeconfigs/
+	$(GO) run ./hack/gen-default --helm $(BIN)/helm --chart $(CHART_DIR) --out config/default --crd-dir config/crd
 
 .PHONY: openapi-snapshot
 openapi-snapshot: ## Take the OpenAPI snapshot (config/openapi) anew from the lab host, then regenerate.
@@ -128,11 +141,21 @@ image-push: image ## Push the image to REGISTRY/fed-controller:IMAGE_TAG (VERSIO
 ##@ Tests
 
 .PHONY: test
-test: lab-tools bin/helm ## Run the unit tests, the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
+test: lab-tools bin/helm bin/controller-gen ## Run make verify, the unit tests (with helm lint and the chart's golden files), the integration tests against lab API servers, then KubeFed's e2e suite (make compat).
+	hack/verify.sh
 	FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+	cd hack/kustomize-check && $(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory test-chart-identity
 	@if [ -n "$(TEST_FLAGS)" ]; then echo "make test: TEST_FLAGS narrows the Go tests; make compat is not run"; \
 	elif [ -d "$(KUBEFED_E2E_SRC)" ]; then $(MAKE) --no-print-directory compat; \
 	else echo "make test: $(KUBEFED_E2E_SRC) is missing: KubeFed's e2e suite (make compat) is not run"; fi
+
+# The suites that run a second time under the chart's ServiceAccount and RBAC.
+CHART_IDENTITY_SUITES ?= ./e2e/propagation ./e2e/rsp
+
+.PHONY: test-chart-identity
+test-chart-identity: lab-tools bin/helm ## Run the propagation and RSP suites with fed-controller under the chart's ServiceAccount and RBAC.
+	FEDPLANE_E2E_CONTROLLER_IDENTITY=chart FEDPLANE_LAB_BIN=$(BIN) FEDPLANE_LAB_REQUIRED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(CHART_IDENTITY_SUITES)
 
 .PHONY: e2e
 e2e: lab-tools bin/helm ## Run only the suites under e2e/ against lab clusters.

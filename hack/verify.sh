@@ -11,7 +11,7 @@ if [ -n "$unformatted" ]; then
   echo "verify: gofmt would change:"; echo "$unformatted" | sed 's/^/  /'; fail=1
 fi
 
-for mod in . hack/tools; do
+for mod in . hack/tools hack/kustomize-check; do
   if ! (cd "$mod" && go mod tidy -diff >/dev/null 2>&1); then
     echo "verify: go.mod of $mod is not tidy (run go mod tidy there)"; fail=1
   fi
@@ -26,7 +26,8 @@ tar --exclude=./.git --exclude=./.lab --exclude=./bin -cf - . | (cd "$tmp" && ta
 ln -s "$root/bin" "$tmp/bin"
 make -C "$tmp" --no-print-directory generate manifests >"$tmp.log" 2>&1 || { cat "$tmp.log"; rm -f "$tmp.log"; exit 1; }
 rm -f "$tmp.log"
-stale=$(diff -rq "$root/api" "$tmp/api" 2>&1; diff -rq -x openapi "$root/config" "$tmp/config" 2>&1) || true
+stale=$(diff -rq "$root/api" "$tmp/api" 2>&1; diff -rq -x openapi "$root/config" "$tmp/config" 2>&1
+  diff -rq "$root/charts" "$tmp/charts" 2>&1) || true
 if [ -n "$stale" ]; then
   echo "verify: generated files are stale (run make generate manifests):"; echo "$stale" | sed 's/^/  /'; fail=1
 fi

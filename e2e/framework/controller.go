@@ -54,12 +54,19 @@ type Controller struct {
 
 // LaunchController runs the fed-controller binary against host with the given control-plane
 // id, its kubeconfig and log in dir, and the flags extra after those it sets itself (the
-// kubeconfig, free metrics and probe ports, and the id). Stop ends it.
+// kubeconfig, free metrics and probe ports, and the id). Stop ends it. It runs with the host's
+// admin token, or with the chart's identity when FEDPLANE_E2E_CONTROLLER_IDENTITY=chart.
 func LaunchController(binary string, host *Cluster, dir, id string, extra ...string) (*Controller, error) {
 	kubeconfig := filepath.Join(dir, "kubeconfig")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	token, err := controllerToken(ctx, host)
+	if err != nil {
+		return nil, err
+	}
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters[host.Name] = &clientcmdapi.Cluster{Server: host.Server(), CertificateAuthorityData: host.CACert()}
-	cfg.AuthInfos[host.Name] = &clientcmdapi.AuthInfo{Token: host.Token()}
+	cfg.AuthInfos[host.Name] = &clientcmdapi.AuthInfo{Token: token}
 	cfg.Contexts[host.Name] = &clientcmdapi.Context{Cluster: host.Name, AuthInfo: host.Name}
 	cfg.CurrentContext = host.Name
 	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {

@@ -23,7 +23,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(framework.RunWithLabAndController(m, framework.Options{Members: []string{"m1"}}, &lab, &controllerBinary))
+	os.Exit(framework.RunWithLabAndController(m, framework.Options{Members: []string{"m1", "m2"}}, &lab, &controllerBinary))
 }
 
 // leaseName is the Lease that fed-controller's replicas elect their leader with.

@@ -1,0 +1,193 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+)
+
+// Write is one request other than GET that went through a CountingProxy.
+type Write struct {
+	// Received is when the proxy read the request.
+	Received time.Time
+	// Conn names the client's connection (its address and a serial number, as a port may be
+	// used again): it tells which process sent the write.
+	Conn string
+	// Method and Path are the request's.
+	Method, Path string
+	// Answered is when the API server's answer came; zero when none came.
+	Answered time.Time
+	// Status is the API server's answer; 0 when none came.
+	Status int
+	// ResourceVersion is the resourceVersion of the object in a successful answer. A write
+	// that changed nothing (a no-op apply) answers with the version the object had.
+	ResourceVersion string
+}
+
+// CountingProxy serves the API of a cluster over TLS on loopback and passes every request on,
+// recording each write and the API server's answer. A write is carried out even when its client
+// goes away (as a killed process does) so that every write that reached the API server has an
+// answer in the record. The control plane reaches the cluster through it with
+// RegisterEndpoint(ctx, host, name, proxy.Endpoint, proxy.CA, c.Token()).
+type CountingProxy struct {
+	// Endpoint is the proxy's https URL.
+	Endpoint string
+	// CA is the PEM certificate that Endpoint's certificate is.
+	CA []byte
+
+	mu     sync.Mutex
+	writes []Write
+	conns  map[string]time.Time
+	opened int
+}
+
+// StartCountingProxy starts a CountingProxy in front of c; it stops when the test ends.
+func StartCountingProxy(t testing.TB, c *Cluster) *CountingProxy {
+	t.Helper()
+	target, err := url.Parse(c.Server())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(c.CACert()) {
+		t.Fatalf("the CA of %s holds no certificate", c.Name)
+	}
+	p := &CountingProxy{conns: map[string]time.Time{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	proxy.FlushInterval = -1
+	// Watches cut when the test ends are expected; they are not worth a line each.
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	proxy.ModifyResponse = p.answered
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		// The answer must be read even when the client is gone; the body is small.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		defer cancel()
+		r = r.WithContext(context.WithValue(ctx, writeKey{}, p.received(r)))
+		// A plain answer, so that its resourceVersion can be read.
+		r.Header.Del("Accept-Encoding")
+		proxy.ServeHTTP(w, r)
+	}))
+	srv.Config.ConnContext = p.accepted
+	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	p.Endpoint = srv.URL
+	p.CA = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return p
+}
+
+// writeKey is the request context key of a write's index in the record, connKey that of the
+// connection's name.
+type (
+	writeKey struct{}
+	connKey  struct{}
+)
+
+// accepted names a new client connection and records when it was opened.
+func (p *CountingProxy) accepted(ctx context.Context, conn net.Conn) context.Context {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.opened++
+	name := fmt.Sprintf("%s#%d", conn.RemoteAddr(), p.opened)
+	p.conns[name] = time.Now()
+	return context.WithValue(ctx, connKey{}, name)
+}
+
+// received records a write and returns its index.
+func (p *CountingProxy) received(r *http.Request) int {
+	conn, _ := r.Context().Value(connKey{}).(string)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writes = append(p.writes, Write{Received: time.Now(), Conn: conn, Method: r.Method, Path: r.URL.Path})
+	return len(p.writes) - 1
+}
+
+// answered records the API server's answer to a write.
+func (p *CountingProxy) answered(resp *http.Response) error {
+	i, ok := resp.Request.Context().Value(writeKey{}).(int)
+	if !ok {
+		return nil
+	}
+	var rv string
+	if resp.StatusCode < 300 {
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		rv = resourceVersionOf(body)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writes[i].Answered, p.writes[i].Status, p.writes[i].ResourceVersion = time.Now(), resp.StatusCode, rv
+	return nil
+}
+
+// Writes returns the writes recorded so far, in the order they were received.
+func (p *CountingProxy) Writes() []Write {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.writes)
+}
+
+// ConnsOpenedBefore returns the client connections opened before t.
+func (p *CountingProxy) ConnsOpenedBefore(t time.Time) map[string]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]bool{}
+	for conn, first := range p.conns {
+		if first.Before(t) {
+			out[conn] = true
+		}
+	}
+	return out
+}
+
+// resourceVersionOf reads the resourceVersion of the object in an answer: JSON, or protobuf
+// for the Kubernetes kinds; "" when the answer holds no object.
+func resourceVersionOf(body []byte) string {
+	var obj struct {
+		Metadata struct {
+			ResourceVersion string `json:"resourceVersion"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(body, &obj) == nil {
+		return obj.Metadata.ResourceVersion
+	}
+	decoded, _, err := clientgoscheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
+	if err != nil {
+		return ""
+	}
+	m, err := meta.Accessor(decoded)
+	if err != nil {
+		return ""
+	}
+	return m.GetResourceVersion()
+}
