@@ -148,15 +148,79 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = float32(o.hostQPS), o.hostBurst
+	scheme, err := newScheme()
+	if err != nil {
+		return err
+	}
+	start := readStartSettings(ctx, cfg, scheme, o.namespace, log)
+	mgr, err := ctrl.NewManager(cfg, managerOptions(o, scheme, start.settings))
+	if err != nil {
+		return fmt.Errorf("failed to create the manager: %w", err)
+	}
+	if err := mgr.Add(ensureConfig(mgr, o.namespace, log, start)); err != nil {
+		return err
+	}
+	id, err := controlPlaneID(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	if err := setupControllers(mgr, cfg, o, id); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("starting fed-controller", "namespace", o.namespace, "leaderElect", o.leaderElect, "controlPlaneID", id)
+	return mgr.Start(ctx)
+}
 
+// newScheme returns the scheme of every API that fed-controller reads.
+func newScheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, corev1beta1.AddToScheme, corev1alpha1.AddToScheme, schedulingv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
-			return err
+			return nil, fmt.Errorf("failed to build the scheme: %w", err)
 		}
 	}
-	inNamespace := cache.ByObject{Namespaces: map[string]cache.Config{o.namespace: {}}}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	return scheme, nil
+}
+
+// startSettings are the KubeFedConfig's settings read once before the manager is created:
+// those that apply only at start (the leader election's timings) come from them.
+type startSettings struct {
+	settings kubefedconfig.Settings
+	// err is why the KubeFedConfig could not be read, and the defaults apply; nil when it
+	// was read or is missing.
+	err error
+}
+
+// readStartSettings reads the KubeFedConfig of namespace directly, since no cache runs yet.
+// A missing config gives the defaults; an unreadable one gives them too, is logged, and is
+// reported later in a Warning event on the config (by ensureConfig).
+func readStartSettings(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, namespace string, log logr.Logger) startSettings {
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		err = fmt.Errorf("failed to create a client to read the KubeFedConfig: %w", err)
+		log.Error(err, "the KubeFedConfig's defaults apply until the next start")
+		return startSettings{settings: kubefedconfig.SettingsOf(nil), err: err}
+	}
+	readCtx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	defer cancel()
+	s, err := kubefedconfig.Read(readCtx, c, namespace)
+	if err != nil {
+		log.Error(err, "the KubeFedConfig's defaults apply until the next start")
+		return startSettings{settings: kubefedconfig.SettingsOf(nil), err: err}
+	}
+	return startSettings{settings: s}
+}
+
+// managerOptions are the manager's options: its metrics and probe endpoints, the leader
+// election with the KubeFedConfig's timings, and the caches.
+func managerOptions(o *options, scheme *runtime.Scheme, s kubefedconfig.Settings) ctrl.Options {
+	return ctrl.Options{
 		Scheme: scheme,
 		Metrics: metricsserver.Options{BindAddress: o.metricsAddr, ExtraHandlers: map[string]http.Handler{
 			"/debug/pprof/":        http.HandlerFunc(pprof.Index),
@@ -171,31 +235,39 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "fed-controller.core.kubefed.io",
 		LeaderElectionNamespace: o.namespace,
+		// spec.leaderElect's timings, read at start.
+		LeaseDuration: ptr.To(s.LeaderElection.LeaseDuration),
+		RenewDeadline: ptr.To(s.LeaderElection.RenewDeadline),
+		RetryPeriod:   ptr.To(s.LeaderElection.RetryPeriod),
 		// A leader that stops (SIGTERM) releases the Lease once its controllers have stopped,
 		// so that a standby takes over within its retry period instead of waiting for the
 		// Lease to expire. It is safe because run returns, and the process exits, as soon as
 		// the manager has stopped.
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptr.To(shutdownTimeout),
-		// Only the control plane's namespace holds the objects these controllers read; Secrets
-		// elsewhere are never cached.
-		Cache: cache.Options{
-			// Nothing reads managed fields; dropping them saves a large part of each object.
-			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}:                   inNamespace,
-				&corev1beta1.KubeFedCluster{}:      inNamespace,
-				&corev1beta1.KubeFedConfig{}:       inNamespace,
-				&corev1beta1.FederatedTypeConfig{}: inNamespace,
-			},
+		Cache:                         cacheOptions(o.namespace),
+	}
+}
+
+// cacheOptions keep only the control plane's namespace's objects of the kinds that live there:
+// Secrets elsewhere are never cached.
+func cacheOptions(namespace string) cache.Options {
+	inNamespace := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
+	return cache.Options{
+		// Nothing reads managed fields; dropping them saves a large part of each object.
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}:                   inNamespace,
+			&corev1beta1.KubeFedCluster{}:      inNamespace,
+			&corev1beta1.KubeFedConfig{}:       inNamespace,
+			&corev1beta1.FederatedTypeConfig{}: inNamespace,
 		},
-	})
-	if err != nil {
-		return fmt.Errorf("failed to create the manager: %w", err)
 	}
-	if err := mgr.Add(ensureConfig(mgr, o.namespace, log)); err != nil {
-		return err
-	}
+}
+
+// setupControllers registers the metrics and sets up the cluster health, FederatedTypeConfig
+// and ReplicaSchedulingPreference controllers, which share the members' clients and caches.
+func setupControllers(mgr manager.Manager, cfg *rest.Config, o *options, id string) error {
 	metrics, err := cluster.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
@@ -207,7 +279,18 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	}
 	metrics.KubeFed = kubefed
 	// Members' clients and caches, for the controllers that read and write members.
-	members := &cluster.Cache{Scheme: scheme, Namespace: o.namespace, Metrics: metrics}
+	members := &cluster.Cache{Scheme: mgr.GetScheme(), Namespace: o.namespace, Metrics: metrics}
+	if err := setupHealth(mgr, o, members, metrics); err != nil {
+		return err
+	}
+	if err := setupTypes(mgr, cfg, o, id, members, kubefed); err != nil {
+		return err
+	}
+	return setupScheduler(mgr, o, members)
+}
+
+// setupHealth sets up the controller that probes the members (KubeFedCluster).
+func setupHealth(mgr manager.Manager, o *options, members *cluster.Cache, metrics *cluster.Metrics) error {
 	health := &cluster.HealthReconciler{
 		Client: mgr.GetClient(), Namespace: o.namespace, Metrics: metrics, Cache: members,
 		MemberQPS: float32(o.memberQPS), MemberBurst: o.memberBurst, Recorder: mgr.GetEventRecorder("fed-controller"),
@@ -215,10 +298,12 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	if err := health.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the KubeFedCluster health controller: %w", err)
 	}
-	id, err := controlPlaneID(ctx, cfg, o)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// setupTypes sets up the FederatedTypeConfig controller, which runs a sync controller per
+// enabled type.
+func setupTypes(mgr manager.Manager, cfg *rest.Config, o *options, id string, members *cluster.Cache, kubefed *kubefedmetrics.Metrics) error {
 	syncMetrics, err := federate.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
@@ -240,6 +325,11 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	if err := types.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the FederatedTypeConfig controller: %w", err)
 	}
+	return nil
+}
+
+// setupScheduler sets up the ReplicaSchedulingPreference controller.
+func setupScheduler(mgr manager.Manager, o *options, members *cluster.Cache) error {
 	rspMetrics, err := rsp.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
@@ -249,42 +339,46 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 		MemberTimeout: o.memberTimeout, UnschedulableThreshold: o.unschedulableAfter, Metrics: rspMetrics,
 	}
 	if err := scheduler.SetupWithManager(mgr); err != nil {
-		return err
+		return fmt.Errorf("failed to set up the ReplicaSchedulingPreference controller: %w", err)
 	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	log.Info("starting fed-controller", "namespace", o.namespace, "leaderElect", o.leaderElect, "controlPlaneID", id)
-	return mgr.Start(ctx)
+	return nil
 }
 
 // ensureConfig is run by the leader: it makes sure the KubeFedConfig exists, with KubeFed's
-// defaults, and says which of its settings are not read.
-func ensureConfig(mgr manager.Manager, namespace string, log logr.Logger) manager.RunnableFunc {
+// defaults, and reports on it, in Warning events, the settings that are not read, those that
+// apply otherwise than written, those that changed since start and apply at the next start,
+// and a config that could not be read at start.
+func ensureConfig(mgr manager.Manager, namespace string, log logr.Logger, start startSettings) manager.RunnableFunc {
 	return func(ctx context.Context) error {
 		kfc, err := kubefedconfig.Ensure(ctx, mgr.GetClient(), namespace)
 		if err != nil {
 			log.Error(err, "failed to ensure the KubeFedConfig; the defaults apply meanwhile")
 			return nil
 		}
-		reportIgnored(log, mgr.GetEventRecorder("fed-controller"), kfc)
+		recorder := mgr.GetEventRecorder("fed-controller")
+		if start.err != nil {
+			recorder.Eventf(kfc, nil, corev1.EventTypeWarning, "SettingsUnread", "Start",
+				"the KubeFedConfig could not be read at start, so the leader election runs with the defaults until the next start: %v", start.err)
+		}
+		report(log, recorder, kfc, "SettingsIgnored", "KubeFedConfig settings are not read: ", kubefedconfig.Ignored(kfc))
+		report(log, recorder, kfc, "SettingsSubstituted", "KubeFedConfig settings are not honoured as written: ", kubefedconfig.Substituted(kfc))
+		if start.err == nil {
+			report(log, recorder, kfc, "SettingsAtNextStart", "KubeFedConfig settings changed since start apply at the next start: ",
+				kubefedconfig.AtNextStart(start.settings, kubefedconfig.SettingsOf(kfc)))
+		}
 		return nil
 	}
 }
 
-// reportIgnored logs the settings of kfc that fed-controller does not read, and records them
-// in a Warning event on it.
-func reportIgnored(log logr.Logger, recorder events.EventRecorder, kfc *corev1beta1.KubeFedConfig) {
-	ignored := kubefedconfig.Ignored(kfc)
-	if len(ignored) == 0 {
+// report logs the settings of kfc listed in entries, after prefix, and records them in a
+// Warning event on it with reason; no entries, no event.
+func report(log logr.Logger, recorder events.EventRecorder, kfc *corev1beta1.KubeFedConfig, reason, prefix string, entries []string) {
+	if len(entries) == 0 {
 		return
 	}
-	msg := "KubeFedConfig settings are not read: " + strings.Join(ignored, "; ")
+	msg := prefix + strings.Join(entries, "; ")
 	log.Info(msg, "kubefedconfig", klog.KObj(kfc))
-	recorder.Eventf(kfc, nil, corev1.EventTypeWarning, "SettingsIgnored", "Start", "%s", msg)
+	recorder.Eventf(kfc, nil, corev1.EventTypeWarning, reason, "Start", "%s", msg)
 }
 
 // controlPlaneID returns the --control-plane-id flag, or else the UID of the control plane's
