@@ -89,9 +89,20 @@ type options struct {
 	controlPlaneID         string
 	memberTimeout          time.Duration
 	typeCacheSyncTimeout   time.Duration
-	unschedulableAfter     time.Duration
-	version                bool
-	zap                    zap.Options
+	// typeCacheSyncTimeoutSet tells whether --type-cache-sync-timeout was given.
+	typeCacheSyncTimeoutSet bool
+	unschedulableAfter      time.Duration
+	version                 bool
+	zap                     zap.Options
+}
+
+// typeSyncTimeout is the cache sync timeout of the type controllers: the flag's when it was
+// given, else zero, for the KubeFedConfig's spec.controllerDuration.cacheSyncTimeout.
+func (o *options) typeSyncTimeout() time.Duration {
+	if o.typeCacheSyncTimeoutSet {
+		return o.typeCacheSyncTimeout
+	}
+	return 0
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -109,13 +120,17 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.IntVar(&o.memberBurst, "member-kube-api-burst", defaultMemberBurst, "burst of queries to each member cluster")
 	fs.StringVar(&o.controlPlaneID, "control-plane-id", "", "id of this control plane, written on every member object it manages; another control plane never writes those objects. Empty means the UID of the --kubefed-namespace namespace in the host cluster")
 	fs.DurationVar(&o.memberTimeout, "member-timeout", federate.DefaultMemberTimeout, "time limit of each request to a member cluster; a member that exceeds it is skipped for a while, so it holds up nothing")
-	fs.DurationVar(&o.typeCacheSyncTimeout, "type-cache-sync-timeout", federate.DefaultCacheSyncTimeout, "how long a federated type's sync controller waits for its caches to sync; after that its FederatedTypeConfig reports NotRunning (CacheSyncFailed) and the controller is started again after a backoff (5 s, doubling to 5 min)")
+	fs.DurationVar(&o.typeCacheSyncTimeout, "type-cache-sync-timeout", kubefedconfig.DefaultCacheSyncTimeout, "how long a federated type's sync controller waits for its caches to sync; after that its FederatedTypeConfig reports NotRunning (CacheSyncFailed) and the controller is started again after a backoff (5 s, doubling to 5 min). Given, it overrides the KubeFedConfig's spec.controllerDuration.cacheSyncTimeout; not given, that setting applies, read each time a type's sync controller starts, and the default is this flag's")
 	fs.DurationVar(&o.unschedulableAfter, "unschedulable-threshold", rsp.DefaultUnschedulableThreshold, "how long a member's pods must be unschedulable before ReplicaSchedulingPreferences count its cluster as out of room and move replicas elsewhere")
 	fs.BoolVar(&o.version, "version", false, "print the version and the commit fed-controller was built from, and exit")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	// The flag overrides the KubeFedConfig only when it is given.
+	fs.Visit(func(f *flag.Flag) {
+		o.typeCacheSyncTimeoutSet = o.typeCacheSyncTimeoutSet || f.Name == "type-cache-sync-timeout"
+	})
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
@@ -320,7 +335,7 @@ func setupTypes(mgr manager.Manager, cfg *rest.Config, o *options, id string, me
 	types := &federate.TypeConfigReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(),
 		Discovery: hostDiscovery, Members: members, Recorder: mgr.GetEventRecorder("fed-controller"), Namespace: o.namespace,
-		ControlPlaneID: id, MemberTimeout: o.memberTimeout, CacheSyncTimeout: o.typeCacheSyncTimeout, Metrics: syncMetrics,
+		ControlPlaneID: id, MemberTimeout: o.memberTimeout, CacheSyncTimeout: o.typeSyncTimeout(), Metrics: syncMetrics,
 	}
 	if err := types.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the FederatedTypeConfig controller: %w", err)
