@@ -32,6 +32,11 @@ func TestIgnored(t *testing.T) {
 				s.ClusterHealthCheck.Period = &metav1.Duration{Duration: time.Second}
 				s.SyncController.MaxConcurrentReconciles = ptr.To[int64](2)
 				s.FeatureGates[2].Configuration = corev1beta1.ConfigurationDisabled
+				s.LeaderElect.LeaseDuration = &metav1.Duration{Duration: 23 * time.Second}
+				s.LeaderElect.RenewDeadline = &metav1.Duration{Duration: 12 * time.Second}
+				s.LeaderElect.RetryPeriod = &metav1.Duration{Duration: 7 * time.Second}
+				s.LeaderElect.ResourceLock = &lease
+				s.ControllerDuration.CacheSyncTimeout = &metav1.Duration{Duration: time.Minute}
 			}),
 			want: nil,
 		},
@@ -39,14 +44,12 @@ func TestIgnored(t *testing.T) {
 			name: "changed settings that are not read, in field order",
 			cfg: changed(func(s *corev1beta1.KubeFedConfigSpec) {
 				s.StatusController.MaxConcurrentReconciles = ptr.To[int64](3)
-				s.LeaderElect.RetryPeriod = &metav1.Duration{Duration: 7 * time.Second}
-				s.LeaderElect.ResourceLock = &lease
+				s.ControllerDuration.UnavailableDelay = &metav1.Duration{Duration: time.Second}
 				s.ControllerDuration.AvailableDelay = &metav1.Duration{Duration: time.Second}
 			}),
 			want: []string{
 				"spec.controllerDuration.availableDelay (readiness follows spec.clusterHealthCheck)",
-				"spec.leaderElect.retryPeriod (" + leaderWhy + ")",
-				"spec.leaderElect.resourceLock (the leader holds a Lease)",
+				"spec.controllerDuration.unavailableDelay (readiness follows spec.clusterHealthCheck)",
 				"spec.statusController.maxConcurrentReconciles (the sync controller writes the status, with spec.syncController.maxConcurrentReconciles workers)",
 			},
 		},
