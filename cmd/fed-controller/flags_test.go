@@ -13,8 +13,9 @@ func TestTypeCacheSyncTimeoutFlag(t *testing.T) {
 		want    time.Duration
 		wantErr bool
 	}{
-		{name: "the default is controller-runtime's", want: 2 * time.Minute},
-		{name: "set", args: []string{"--type-cache-sync-timeout", "3s"}, want: 3 * time.Second},
+		{name: "not given, the KubeFedConfig's applies", want: 0},
+		{name: "given, it overrides the KubeFedConfig", args: []string{"--type-cache-sync-timeout", "3s"}, want: 3 * time.Second},
+		{name: "given as the default, it still overrides", args: []string{"--type-cache-sync-timeout", "5m"}, want: 5 * time.Minute},
 		{name: "zero is refused", args: []string{"--type-cache-sync-timeout", "0"}, wantErr: true},
 		{name: "negative is refused", args: []string{"--type-cache-sync-timeout", "-1s"}, wantErr: true},
 	} {
@@ -23,8 +24,8 @@ func TestTypeCacheSyncTimeoutFlag(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("parseFlags(%q) error = %v, want an error: %v", tc.args, err, tc.wantErr)
 			}
-			if err == nil && o.typeCacheSyncTimeout != tc.want {
-				t.Errorf("typeCacheSyncTimeout = %s, want %s", o.typeCacheSyncTimeout, tc.want)
+			if err == nil && o.typeSyncTimeout() != tc.want {
+				t.Errorf("typeSyncTimeout() = %s, want %s", o.typeSyncTimeout(), tc.want)
 			}
 		})
 	}

@@ -86,9 +86,20 @@ type options struct {
 	controlPlaneID         string
 	memberTimeout          time.Duration
 	typeCacheSyncTimeout   time.Duration
-	unschedulableAfter     time.Duration
-	version                bool
-	zap                    zap.Options
+	// typeCacheSyncTimeoutSet tells whether --type-cache-sync-timeout was given.
+	typeCacheSyncTimeoutSet bool
+	unschedulableAfter      time.Duration
+	version                 bool
+	zap                     zap.Options
+}
+
+// typeSyncTimeout is the cache sync timeout of the type controllers: the flag's when it was
+// given, else zero, for the KubeFedConfig's spec.controllerDuration.cacheSyncTimeout.
+func (o *options) typeSyncTimeout() time.Duration {
+	if o.typeCacheSyncTimeoutSet {
+		return o.typeCacheSyncTimeout
+	}
+	return 0
 }
 
 func parseFlags(args []string, out io.Writer) (*options, error) {
@@ -106,13 +117,17 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.IntVar(&o.memberBurst, "member-kube-api-burst", defaultMemberBurst, "burst of queries to each member cluster")
 	fs.StringVar(&o.controlPlaneID, "control-plane-id", "", "id of this control plane, written on every member object it manages; another control plane never writes those objects. Empty means the UID of the --kubefed-namespace namespace in the host cluster")
 	fs.DurationVar(&o.memberTimeout, "member-timeout", federate.DefaultMemberTimeout, "time limit of each request to a member cluster; a member that exceeds it is skipped for a while, so it holds up nothing")
-	fs.DurationVar(&o.typeCacheSyncTimeout, "type-cache-sync-timeout", federate.DefaultCacheSyncTimeout, "how long a federated type's sync controller waits for its caches to sync; after that its FederatedTypeConfig reports NotRunning (CacheSyncFailed) and the controller is started again after a backoff (5 s, doubling to 5 min)")
+	fs.DurationVar(&o.typeCacheSyncTimeout, "type-cache-sync-timeout", kubefedconfig.DefaultCacheSyncTimeout, "how long a federated type's sync controller waits for its caches to sync; after that its FederatedTypeConfig reports NotRunning (CacheSyncFailed) and the controller is started again after a backoff (5 s, doubling to 5 min). Given, it overrides the KubeFedConfig's spec.controllerDuration.cacheSyncTimeout; not given, that setting applies, read each time a type's sync controller starts, and the default is this flag's")
 	fs.DurationVar(&o.unschedulableAfter, "unschedulable-threshold", rsp.DefaultUnschedulableThreshold, "how long a member's pods must be unschedulable before ReplicaSchedulingPreferences count its cluster as out of room and move replicas elsewhere")
 	fs.BoolVar(&o.version, "version", false, "print the version and the commit fed-controller was built from, and exit")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	// The flag overrides the KubeFedConfig only when it is given.
+	fs.Visit(func(f *flag.Flag) {
+		o.typeCacheSyncTimeoutSet = o.typeCacheSyncTimeoutSet || f.Name == "type-cache-sync-timeout"
+	})
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
@@ -148,48 +163,122 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = float32(o.hostQPS), o.hostBurst
+	scheme, err := newScheme()
+	if err != nil {
+		return err
+	}
+	start := readStartSettings(ctx, cfg, scheme, o.namespace, log)
+	mgr, err := ctrl.NewManager(cfg, managerOptions(o, scheme, start.settings))
+	if err != nil {
+		return fmt.Errorf("failed to create the manager: %w", err)
+	}
+	if err := mgr.Add(ensureConfig(mgr, o.namespace, log, start)); err != nil {
+		return err
+	}
+	id, err := controlPlaneID(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	if err := setupControllers(mgr, cfg, o, id); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("starting fed-controller", "namespace", o.namespace, "leaderElect", o.leaderElect, "controlPlaneID", id)
+	return mgr.Start(ctx)
+}
 
+// newScheme returns the scheme of every API that fed-controller reads.
+func newScheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, corev1beta1.AddToScheme, corev1alpha1.AddToScheme, schedulingv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
-			return err
+			return nil, fmt.Errorf("failed to build the scheme: %w", err)
 		}
 	}
-	inNamespace := cache.ByObject{Namespaces: map[string]cache.Config{o.namespace: {}}}
+	return scheme, nil
+}
+
+// startSettings are the KubeFedConfig's settings read once before the manager is created:
+// those that apply only at start (the leader election's timings) come from them.
+type startSettings struct {
+	settings kubefedconfig.Settings
+	// err is why the KubeFedConfig could not be read, and the defaults apply; nil when it
+	// was read or is missing.
+	err error
+}
+
+// readStartSettings reads the KubeFedConfig of namespace directly, since no cache runs yet.
+// A missing config gives the defaults; an unreadable one gives them too, is logged, and is
+// reported later in a Warning event on the config (by ensureConfig).
+func readStartSettings(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, namespace string, log logr.Logger) startSettings {
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		err = fmt.Errorf("failed to create a client to read the KubeFedConfig: %w", err)
+		log.Error(err, "the KubeFedConfig's defaults apply until the next start")
+		return startSettings{settings: kubefedconfig.SettingsOf(nil), err: err}
+	}
+	readCtx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	defer cancel()
+	s, err := kubefedconfig.Read(readCtx, c, namespace)
+	if err != nil {
+		log.Error(err, "the KubeFedConfig's defaults apply until the next start")
+		return startSettings{settings: kubefedconfig.SettingsOf(nil), err: err}
+	}
+	return startSettings{settings: s}
+}
+
+// managerOptions are the manager's options: its metrics and probe endpoints, the leader
+// election with the KubeFedConfig's timings, and the caches.
+func managerOptions(o *options, scheme *runtime.Scheme, s kubefedconfig.Settings) ctrl.Options {
 	metricsOptions, pprofAddr := o.metrics.options()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme, Metrics: metricsOptions, PprofBindAddress: pprofAddr,
+	return ctrl.Options{
+		Scheme:           scheme,
+		Metrics:          metricsOptions,
+		PprofBindAddress: pprofAddr,
 		// Federated objects are unstructured: read them from the cache too.
 		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "fed-controller.core.kubefed.io",
 		LeaderElectionNamespace: o.namespace,
+		// spec.leaderElect's timings, read at start.
+		LeaseDuration: ptr.To(s.LeaderElection.LeaseDuration),
+		RenewDeadline: ptr.To(s.LeaderElection.RenewDeadline),
+		RetryPeriod:   ptr.To(s.LeaderElection.RetryPeriod),
 		// A leader that stops (SIGTERM) releases the Lease once its controllers have stopped,
 		// so that a standby takes over within its retry period instead of waiting for the
 		// Lease to expire. It is safe because run returns, and the process exits, as soon as
 		// the manager has stopped.
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptr.To(shutdownTimeout),
-		// Only the control plane's namespace holds the objects these controllers read; Secrets
-		// elsewhere are never cached.
-		Cache: cache.Options{
-			// Nothing reads managed fields; dropping them saves a large part of each object.
-			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}:                   inNamespace,
-				&corev1beta1.KubeFedCluster{}:      inNamespace,
-				&corev1beta1.KubeFedConfig{}:       inNamespace,
-				&corev1beta1.FederatedTypeConfig{}: inNamespace,
-			},
+		Cache:                         cacheOptions(o.namespace),
+	}
+}
+
+// cacheOptions keep only the control plane's namespace's objects of the kinds that live there:
+// Secrets elsewhere are never cached.
+func cacheOptions(namespace string) cache.Options {
+	inNamespace := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
+	return cache.Options{
+		// Nothing reads managed fields; dropping them saves a large part of each object.
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}:                   inNamespace,
+			&corev1beta1.KubeFedCluster{}:      inNamespace,
+			&corev1beta1.KubeFedConfig{}:       inNamespace,
+			&corev1beta1.FederatedTypeConfig{}: inNamespace,
 		},
-	})
-	if err != nil {
-		return fmt.Errorf("failed to create the manager: %w", err)
 	}
-	if err := mgr.Add(ensureConfig(mgr, o.namespace, log)); err != nil {
-		return err
-	}
+}
+
+// setupControllers registers the metrics and sets up the cluster health, FederatedTypeConfig
+// and ReplicaSchedulingPreference controllers, which share the members' clients and caches.
+func setupControllers(mgr manager.Manager, cfg *rest.Config, o *options, id string) error {
 	metrics, err := cluster.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
@@ -201,7 +290,18 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	}
 	metrics.KubeFed = kubefed
 	// Members' clients and caches, for the controllers that read and write members.
-	members := &cluster.Cache{Scheme: scheme, Namespace: o.namespace, Metrics: metrics}
+	members := &cluster.Cache{Scheme: mgr.GetScheme(), Namespace: o.namespace, Metrics: metrics}
+	if err := setupHealth(mgr, o, members, metrics); err != nil {
+		return err
+	}
+	if err := setupTypes(mgr, cfg, o, id, members, kubefed); err != nil {
+		return err
+	}
+	return setupScheduler(mgr, o, members)
+}
+
+// setupHealth sets up the controller that probes the members (KubeFedCluster).
+func setupHealth(mgr manager.Manager, o *options, members *cluster.Cache, metrics *cluster.Metrics) error {
 	health := &cluster.HealthReconciler{
 		Client: mgr.GetClient(), Namespace: o.namespace, Metrics: metrics, Cache: members,
 		MemberQPS: float32(o.memberQPS), MemberBurst: o.memberBurst, Recorder: mgr.GetEventRecorder("fed-controller"),
@@ -209,10 +309,12 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	if err := health.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the KubeFedCluster health controller: %w", err)
 	}
-	id, err := controlPlaneID(ctx, cfg, o)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// setupTypes sets up the FederatedTypeConfig controller, which runs a sync controller per
+// enabled type.
+func setupTypes(mgr manager.Manager, cfg *rest.Config, o *options, id string, members *cluster.Cache, kubefed *kubefedmetrics.Metrics) error {
 	syncMetrics, err := federate.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
@@ -229,11 +331,16 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 	types := &federate.TypeConfigReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(),
 		Discovery: hostDiscovery, Members: members, Recorder: mgr.GetEventRecorder("fed-controller"), Namespace: o.namespace,
-		ControlPlaneID: id, MemberTimeout: o.memberTimeout, CacheSyncTimeout: o.typeCacheSyncTimeout, Metrics: syncMetrics,
+		ControlPlaneID: id, MemberTimeout: o.memberTimeout, CacheSyncTimeout: o.typeSyncTimeout(), Metrics: syncMetrics,
 	}
 	if err := types.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the FederatedTypeConfig controller: %w", err)
 	}
+	return nil
+}
+
+// setupScheduler sets up the ReplicaSchedulingPreference controller.
+func setupScheduler(mgr manager.Manager, o *options, members *cluster.Cache) error {
 	rspMetrics, err := rsp.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("failed to register metrics: %w", err)
@@ -243,42 +350,46 @@ func run(ctx context.Context, args []string, stdout, out io.Writer) error {
 		MemberTimeout: o.memberTimeout, UnschedulableThreshold: o.unschedulableAfter, Metrics: rspMetrics,
 	}
 	if err := scheduler.SetupWithManager(mgr); err != nil {
-		return err
+		return fmt.Errorf("failed to set up the ReplicaSchedulingPreference controller: %w", err)
 	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	log.Info("starting fed-controller", "namespace", o.namespace, "leaderElect", o.leaderElect, "controlPlaneID", id)
-	return mgr.Start(ctx)
+	return nil
 }
 
 // ensureConfig is run by the leader: it makes sure the KubeFedConfig exists, with KubeFed's
-// defaults, and says which of its settings are not read.
-func ensureConfig(mgr manager.Manager, namespace string, log logr.Logger) manager.RunnableFunc {
+// defaults, and reports on it, in Warning events, the settings that are not read, those that
+// apply otherwise than written, those that changed since start and apply at the next start,
+// and a config that could not be read at start.
+func ensureConfig(mgr manager.Manager, namespace string, log logr.Logger, start startSettings) manager.RunnableFunc {
 	return func(ctx context.Context) error {
 		kfc, err := kubefedconfig.Ensure(ctx, mgr.GetClient(), namespace)
 		if err != nil {
 			log.Error(err, "failed to ensure the KubeFedConfig; the defaults apply meanwhile")
 			return nil
 		}
-		reportIgnored(log, mgr.GetEventRecorder("fed-controller"), kfc)
+		recorder := mgr.GetEventRecorder("fed-controller")
+		if start.err != nil {
+			recorder.Eventf(kfc, nil, corev1.EventTypeWarning, "SettingsUnread", "Start",
+				"the KubeFedConfig could not be read at start, so the leader election runs with the defaults until the next start: %v", start.err)
+		}
+		report(log, recorder, kfc, "SettingsIgnored", "KubeFedConfig settings are not read: ", kubefedconfig.Ignored(kfc))
+		report(log, recorder, kfc, "SettingsSubstituted", "KubeFedConfig settings are not honoured as written: ", kubefedconfig.Substituted(kfc))
+		if start.err == nil {
+			report(log, recorder, kfc, "SettingsAtNextStart", "KubeFedConfig settings changed since start apply at the next start: ",
+				kubefedconfig.AtNextStart(start.settings, kubefedconfig.SettingsOf(kfc)))
+		}
 		return nil
 	}
 }
 
-// reportIgnored logs the settings of kfc that fed-controller does not read, and records them
-// in a Warning event on it.
-func reportIgnored(log logr.Logger, recorder events.EventRecorder, kfc *corev1beta1.KubeFedConfig) {
-	ignored := kubefedconfig.Ignored(kfc)
-	if len(ignored) == 0 {
+// report logs the settings of kfc listed in entries, after prefix, and records them in a
+// Warning event on it with reason; no entries, no event.
+func report(log logr.Logger, recorder events.EventRecorder, kfc *corev1beta1.KubeFedConfig, reason, prefix string, entries []string) {
+	if len(entries) == 0 {
 		return
 	}
-	msg := "KubeFedConfig settings are not read: " + strings.Join(ignored, "; ")
+	msg := prefix + strings.Join(entries, "; ")
 	log.Info(msg, "kubefedconfig", klog.KObj(kfc))
-	recorder.Eventf(kfc, nil, corev1.EventTypeWarning, "SettingsIgnored", "Start", "%s", msg)
+	recorder.Eventf(kfc, nil, corev1.EventTypeWarning, reason, "Start", "%s", msg)
 }
 
 // controlPlaneID returns the --control-plane-id flag, or else the UID of the control plane's

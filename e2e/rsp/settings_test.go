@@ -17,15 +17,18 @@ import (
 )
 
 // TestIgnoredSettingsAreReported starts fed-controller with KubeFedConfig settings that it does
-// not read: it says so in its log and in a Warning event on the KubeFedConfig.
+// not read (availableDelay, the status workers) and one it reads (retryPeriod): it names the
+// first in its log and in a Warning event on the KubeFedConfig, and not the last.
 func TestIgnoredSettingsAreReported(t *testing.T) {
 	framework.Require(t, lab)
 	restore := func(spec *corev1beta1.KubeFedConfigSpec) {
 		spec.LeaderElect.RetryPeriod = &metav1.Duration{Duration: 5 * time.Second}
+		spec.ControllerDuration.AvailableDelay = &metav1.Duration{Duration: 20 * time.Second}
 		spec.StatusController.MaxConcurrentReconciles = nil
 	}
 	updateKubeFedConfig(t.Context(), t, framework.InstallHost(t, lab.Host()), func(spec *corev1beta1.KubeFedConfigSpec) {
 		spec.LeaderElect.RetryPeriod = &metav1.Duration{Duration: 7 * time.Second}
+		spec.ControllerDuration.AvailableDelay = &metav1.Duration{Duration: 30 * time.Second}
 		n := int64(3)
 		spec.StatusController.MaxConcurrentReconciles = &n
 	})
@@ -44,9 +47,10 @@ func TestIgnoredSettingsAreReported(t *testing.T) {
 				notes = append(notes, e.Note)
 			}
 		}
-		g.Expect(notes).To(ContainElement(And(ContainSubstring("spec.leaderElect.retryPeriod"), ContainSubstring("spec.statusController.maxConcurrentReconciles"))))
+		g.Expect(notes).To(ContainElement(And(ContainSubstring("spec.controllerDuration.availableDelay"), ContainSubstring("spec.statusController.maxConcurrentReconciles"))))
+		g.Expect(notes).NotTo(ContainElement(ContainSubstring("spec.leaderElect.retryPeriod")), "a setting that is read")
 	}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
 	log, err := os.ReadFile(fed.Controller.LogPath())
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(string(log)).To(And(ContainSubstring("KubeFedConfig settings are not read"), ContainSubstring("spec.leaderElect.retryPeriod")))
+	g.Expect(string(log)).To(And(ContainSubstring("KubeFedConfig settings are not read"), ContainSubstring("spec.controllerDuration.availableDelay")))
 }

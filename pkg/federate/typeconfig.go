@@ -43,10 +43,6 @@ import (
 // maxObjectRetryDelay is the longest wait before a failed object is tried again.
 const maxObjectRetryDelay = time.Minute
 
-// DefaultCacheSyncTimeout is how long a type's sync controller waits for its caches to sync
-// before the type is reported CacheSyncFailed and started again after a backoff.
-const DefaultCacheSyncTimeout = 2 * time.Minute
-
 // notRunningRecheck is how soon a type whose kinds are not served yet is looked at again.
 const notRunningRecheck = 10 * time.Second
 
@@ -85,8 +81,10 @@ type TypeConfigReconciler struct {
 	ControlPlaneID string
 	// MemberTimeout bounds each request to a member; DefaultMemberTimeout when zero.
 	MemberTimeout time.Duration
-	// CacheSyncTimeout bounds the wait of a sync controller for its caches;
-	// DefaultCacheSyncTimeout when zero.
+	// CacheSyncTimeout bounds the wait of a sync controller for its caches, after which the
+	// type is reported CacheSyncFailed and started again after a backoff. Zero means the
+	// KubeFedConfig's spec.controllerDuration.cacheSyncTimeout, read when the sync controller
+	// starts.
 	CacheSyncTimeout time.Duration
 	// Metrics counts the writes to members; nil counts nothing.
 	Metrics *Metrics
@@ -124,6 +122,8 @@ type runningType struct {
 	err    error
 	// denials are what the members deny to the controller, for the MemberAccess condition.
 	denials *DenialTracker
+	// cacheSyncTimeout bounds the wait of the sync controller for its caches.
+	cacheSyncTimeout time.Duration
 }
 
 // retry is the backoff of a type whose sync controller failed.
@@ -296,16 +296,17 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if err := r.mapped(t); err != nil {
 		return err
 	}
-	workers, err := r.workers(ctx)
+	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
 	if err != nil {
 		return err
 	}
+	workers, syncTimeout := settings.SyncWorkers, r.cacheSyncTimeout(settings)
 	// Members are read and written with the mapping the config gives, never with their
 	// discovery.
 	r.Members.AddKind(t.Target, t.Resource, t.Namespaced)
 	requeue := make(chan event.GenericEvent, 1024)
 	denials := &DenialTracker{}
-	c, err := r.newSyncController(ftc.Name, t, workers, requeue, denials)
+	c, err := r.newSyncController(ftc.Name, t, syncSettings{workers, syncTimeout}, requeue, denials)
 	if err != nil {
 		return err
 	}
@@ -315,7 +316,7 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if base == nil || base.Err() != nil {
 		return errors.New("the control plane is stopping")
 	}
-	rt = &runningType{spec: *ftc.Spec.DeepCopy(), denials: denials}
+	rt = &runningType{spec: *ftc.Spec.DeepCopy(), denials: denials, cacheSyncTimeout: syncTimeout}
 	tracked := newSyncTracker(c, func(ctx context.Context) { r.report(ctx, ftc.Name, rt, "", nil) })
 	if err := r.watch(tracked, t, requeue); err != nil {
 		return err
@@ -325,7 +326,7 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 		denials.Changed = func() { go r.requeueConfig(ctx, ftc.Name) }
 		r.runController(ctx, ftc.Name, rt, tracked, t)
 	})
-	ctrl.LoggerFrom(ctx).Info("started the type's sync controller", "workers", workers)
+	ctrl.LoggerFrom(ctx).Info("started the type's sync controller", "workers", workers, "cacheSyncTimeout", syncTimeout)
 	return nil
 }
 
@@ -342,9 +343,15 @@ func (r *TypeConfigReconciler) mapped(t Type) error {
 	return nil
 }
 
+// syncSettings are the KubeFedConfig's settings a sync controller is created with.
+type syncSettings struct {
+	workers          int
+	cacheSyncTimeout time.Duration
+}
+
 // newSyncController creates the type's sync controller, not started yet. Objects sent to
 // requeue are reconciled again; what members deny is told to denials.
-func (r *TypeConfigReconciler) newSyncController(name string, t Type, workers int, requeue chan event.GenericEvent, denials *DenialTracker) (controller.Controller, error) {
+func (r *TypeConfigReconciler) newSyncController(name string, t Type, ss syncSettings, requeue chan event.GenericEvent, denials *DenialTracker) (controller.Controller, error) {
 	reconciler := &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
 		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
@@ -362,8 +369,8 @@ func (r *TypeConfigReconciler) newSyncController(name string, t Type, workers in
 	}
 	c, err := controller.NewUnmanaged("sync-"+name, controller.Options{
 		Reconciler:              reconciler,
-		MaxConcurrentReconciles: workers,
-		CacheSyncTimeout:        r.cacheSyncTimeout(),
+		MaxConcurrentReconciles: ss.workers,
+		CacheSyncTimeout:        ss.cacheSyncTimeout,
 		SkipNameValidation:      ptr.To(true),
 		// A failed object is tried again at most a minute later, so that a member fixed behind
 		// the control plane's back (a role granted) is not waited for a quarter of an hour.
@@ -380,12 +387,6 @@ func (r *TypeConfigReconciler) newSyncController(name string, t Type, workers in
 		return nil, fmt.Errorf("failed to create the sync controller: %w", err)
 	}
 	return c, nil
-}
-
-// workers reads the number of sync workers from the KubeFedConfig.
-func (r *TypeConfigReconciler) workers(ctx context.Context) (int, error) {
-	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
-	return settings.SyncWorkers, err
 }
 
 // watch sets up what a sync controller watches: its federated objects, the clusters, the

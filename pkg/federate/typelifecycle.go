@@ -19,6 +19,7 @@ import (
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	"github.com/fedplane/fedplane/pkg/cluster"
+	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
 // current returns a copy of the type's running controller's state.
@@ -206,11 +207,13 @@ func (r *TypeConfigReconciler) now() time.Time {
 	return time.Now()
 }
 
-func (r *TypeConfigReconciler) cacheSyncTimeout() time.Duration {
+// cacheSyncTimeout is CacheSyncTimeout (the --type-cache-sync-timeout flag) when set, else
+// the KubeFedConfig's spec.controllerDuration.cacheSyncTimeout.
+func (r *TypeConfigReconciler) cacheSyncTimeout(s kubefedconfig.Settings) time.Duration {
 	if r.CacheSyncTimeout > 0 {
 		return r.CacheSyncTimeout
 	}
-	return DefaultCacheSyncTimeout
+	return s.Durations.CacheSyncTimeout
 }
 
 // runController runs a type's sync controller until ctx ends or it fails, and reports a
@@ -225,13 +228,13 @@ func (r *TypeConfigReconciler) runController(ctx context.Context, name string, r
 		r.report(ctx, name, rt, corev1beta1.ReasonControllerStartFailed, fmt.Errorf("the sync controller stopped: %w", err))
 		return
 	}
-	err = fmt.Errorf("the caches did not sync within %s: %w", r.cacheSyncTimeout(), err)
+	err = fmt.Errorf("the caches did not sync within %s: %w", rt.cacheSyncTimeout, err)
 	listCtx, cancel := context.WithTimeout(ctx, explainTimeout)
 	defer cancel()
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(t.Federated.GroupVersion().WithKind(t.Federated.Kind + "List"))
 	if lerr := r.APIReader.List(listCtx, list, client.Limit(1)); lerr != nil {
-		err = fmt.Errorf("the caches did not sync within %s: listing %s fails: %w", r.cacheSyncTimeout(), t.Federated.Kind, lerr)
+		err = fmt.Errorf("the caches did not sync within %s: listing %s fails: %w", rt.cacheSyncTimeout, t.Federated.Kind, lerr)
 	}
 	r.report(ctx, name, rt, corev1beta1.ReasonCacheSyncFailed, err)
 }

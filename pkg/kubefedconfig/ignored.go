@@ -3,6 +3,7 @@ package kubefedconfig
 import (
 	"fmt"
 	"reflect"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 
@@ -17,19 +18,14 @@ type unread struct {
 	why   string
 }
 
-// The settings that fed-controller accepts, for KubeFed's API, and does not read.
+// The settings that fed-controller accepts, for KubeFed's API, and does not read. The leader
+// election's timings and the cache sync timeout are read; a resourceLock other than a Lease
+// is reported by Substituted.
 var unreadSettings = []unread{
 	{"spec.controllerDuration.availableDelay", func(s corev1beta1.KubeFedConfigSpec) any { return durations(s).AvailableDelay }, "readiness follows spec.clusterHealthCheck"},
 	{"spec.controllerDuration.unavailableDelay", func(s corev1beta1.KubeFedConfigSpec) any { return durations(s).UnavailableDelay }, "readiness follows spec.clusterHealthCheck"},
-	{"spec.controllerDuration.cacheSyncTimeout", func(s corev1beta1.KubeFedConfigSpec) any { return durations(s).CacheSyncTimeout }, "the --type-cache-sync-timeout flag sets it"},
-	{"spec.leaderElect.leaseDuration", func(s corev1beta1.KubeFedConfigSpec) any { return election(s).LeaseDuration }, leaderWhy},
-	{"spec.leaderElect.renewDeadline", func(s corev1beta1.KubeFedConfigSpec) any { return election(s).RenewDeadline }, leaderWhy},
-	{"spec.leaderElect.retryPeriod", func(s corev1beta1.KubeFedConfigSpec) any { return election(s).RetryPeriod }, leaderWhy},
-	{"spec.leaderElect.resourceLock", func(s corev1beta1.KubeFedConfigSpec) any { return election(s).ResourceLock }, "the leader holds a Lease"},
 	{"spec.statusController.maxConcurrentReconciles", func(s corev1beta1.KubeFedConfigSpec) any { return statusWorkers(s) }, "the sync controller writes the status, with spec.syncController.maxConcurrentReconciles workers"},
 }
-
-const leaderWhy = "the --leader-elect flag elects with a 15s Lease, renewed within 10s, retried every 2s"
 
 // unreadGates are the feature gates that fed-controller does not read, and what it does.
 var unreadGates = map[string]string{
@@ -73,13 +69,6 @@ func durations(s corev1beta1.KubeFedConfigSpec) corev1beta1.DurationConfig {
 	return *s.ControllerDuration
 }
 
-func election(s corev1beta1.KubeFedConfigSpec) corev1beta1.LeaderElectConfig {
-	if s.LeaderElect == nil {
-		return corev1beta1.LeaderElectConfig{}
-	}
-	return *s.LeaderElect
-}
-
 func statusWorkers(s corev1beta1.KubeFedConfigSpec) *int64 {
 	if s.StatusController == nil {
 		return nil
@@ -91,4 +80,49 @@ func statusWorkers(s corev1beta1.KubeFedConfigSpec) *int64 {
 func isNil(v any) bool {
 	rv := reflect.ValueOf(v)
 	return !rv.IsValid() || (rv.Kind() == reflect.Pointer && rv.IsNil())
+}
+
+// Substituted lists the leader election settings of cfg that cannot be honoured as written,
+// each as "field: value (what applies instead)": a resourceLock other than a Lease (client-go
+// has no other lock now; configmaps, KubeFed's default, is not listed) and leader election
+// timings that client-go refuses. fed-controller reports them when it starts leading.
+func Substituted(cfg *corev1beta1.KubeFedConfig) []string {
+	if cfg == nil || cfg.Spec.LeaderElect == nil {
+		return nil
+	}
+	var out []string
+	le := cfg.Spec.LeaderElect
+	if le.ResourceLock != nil && *le.ResourceLock == "endpoints" {
+		out = append(out, fmt.Sprintf("spec.leaderElect.resourceLock: %s (the leader holds a Lease: client-go has no other lock)", *le.ResourceLock))
+	}
+	set := LeaderElection{
+		LeaseDuration: positive(le.LeaseDuration, DefaultLeaseDuration),
+		RenewDeadline: positive(le.RenewDeadline, DefaultRenewDeadline),
+		RetryPeriod:   positive(le.RetryPeriod, DefaultRetryPeriod),
+	}
+	if !set.valid() {
+		out = append(out, fmt.Sprintf("spec.leaderElect: leaseDuration %s, renewDeadline %s, retryPeriod %s (the lease must outlast the renew deadline, "+
+			"which must exceed 1.2 retry periods: the defaults %s, %s, %s apply)", set.LeaseDuration, set.RenewDeadline, set.RetryPeriod,
+			DefaultLeaseDuration, DefaultRenewDeadline, DefaultRetryPeriod))
+	}
+	return out
+}
+
+// AtNextStart lists the settings that differ between started, the settings fed-controller
+// started with, and now, and that apply only when it starts again, in field order.
+func AtNextStart(started, now Settings) []string {
+	var out []string
+	for _, f := range []struct {
+		field     string
+		was, next time.Duration
+	}{
+		{"spec.leaderElect.leaseDuration", started.LeaderElection.LeaseDuration, now.LeaderElection.LeaseDuration},
+		{"spec.leaderElect.renewDeadline", started.LeaderElection.RenewDeadline, now.LeaderElection.RenewDeadline},
+		{"spec.leaderElect.retryPeriod", started.LeaderElection.RetryPeriod, now.LeaderElection.RetryPeriod},
+	} {
+		if f.was != f.next {
+			out = append(out, fmt.Sprintf("%s %s (running with %s)", f.field, f.next, f.was))
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -22,7 +23,24 @@ const (
 	// DefaultSyncWorkers is the number of objects of one type reconciled at once when the
 	// KubeFedConfig does not set spec.syncController.maxConcurrentReconciles.
 	DefaultSyncWorkers = 16
+	// DefaultLeaseDuration, DefaultRenewDeadline and DefaultRetryPeriod are the leader
+	// election's timings (spec.leaderElect).
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 5 * time.Second
+	// DefaultAvailableDelay and DefaultUnavailableDelay are how long after a cluster becomes
+	// Ready, or not Ready, its federated objects are reconciled again
+	// (spec.controllerDuration).
+	DefaultAvailableDelay   = 20 * time.Second
+	DefaultUnavailableDelay = time.Minute
+	// DefaultCacheSyncTimeout is how long a type's sync controller waits for its caches
+	// (spec.controllerDuration.cacheSyncTimeout).
+	DefaultCacheSyncTimeout = 5 * time.Minute
 )
+
+// jitterFactor is client-go's leader election jitter: the renew deadline must exceed the
+// retry period times it.
+const jitterFactor = 1.2
 
 // Settings are the KubeFedConfig's settings that the controllers read while they run, each
 // with its default filled in where the config leaves it out.
@@ -36,6 +54,33 @@ type Settings struct {
 	HealthCheck HealthCheck
 	// FeatureGates are the features that spec.featureGates turns on or off.
 	FeatureGates FeatureGates
+	// LeaderElection are the leader election's timings, read once at start.
+	LeaderElection LeaderElection
+	// Durations are spec.controllerDuration.
+	Durations Durations
+}
+
+// LeaderElection are spec.leaderElect's timings with their defaults filled in. They are
+// read when fed-controller starts: a change applies at the next start.
+type LeaderElection struct {
+	// LeaseDuration is how long a standby waits before it takes a Lease that was not renewed.
+	LeaseDuration time.Duration
+	// RenewDeadline is how long the leader tries to renew before it gives up leading.
+	RenewDeadline time.Duration
+	// RetryPeriod is the time between two tries to take or renew the Lease.
+	RetryPeriod time.Duration
+}
+
+// Durations are spec.controllerDuration with their defaults filled in.
+type Durations struct {
+	// AvailableDelay is how long after a cluster becomes Ready its federated objects are
+	// reconciled again.
+	AvailableDelay time.Duration
+	// UnavailableDelay is how long after a cluster stops being Ready its federated objects
+	// are reconciled again.
+	UnavailableDelay time.Duration
+	// CacheSyncTimeout bounds the wait of a type's sync controller for its caches.
+	CacheSyncTimeout time.Duration
 }
 
 // The feature gates that KubeFed knows.
@@ -50,16 +95,71 @@ type FeatureGates struct {
 	// SchedulerPreferences tells whether ReplicaSchedulingPreferences are planned (default
 	// on).
 	SchedulerPreferences bool
+	// PushReconciler tells whether federated objects are propagated to the members (default
+	// on): off, no sync controller runs.
+	PushReconciler bool
+	// RawResourceStatusCollection tells whether every propagated type whose
+	// FederatedTypeConfig leaves spec.statusCollection unset collects the member objects'
+	// status (default off: only Deployments, ReplicaSets and Jobs do).
+	RawResourceStatusCollection bool
 }
 
 func featureGatesOf(gates []corev1beta1.FeatureGatesConfig) FeatureGates {
-	fg := FeatureGates{SchedulerPreferences: true}
+	fg := FeatureGates{SchedulerPreferences: true, PushReconciler: true}
 	for _, g := range gates {
-		if g.Name == GateSchedulerPreferences {
+		switch g.Name {
+		case GateSchedulerPreferences:
 			fg.SchedulerPreferences = g.Configuration != corev1beta1.ConfigurationDisabled
+		case GatePushReconciler:
+			fg.PushReconciler = g.Configuration != corev1beta1.ConfigurationDisabled
+		case GateRawResourceStatusCollection:
+			fg.RawResourceStatusCollection = g.Configuration == corev1beta1.ConfigurationEnabled
 		}
 	}
 	return fg
+}
+
+// positive returns d's duration when it is set and positive, and def otherwise.
+func positive(d *metav1.Duration, def time.Duration) time.Duration {
+	if d != nil && d.Duration > 0 {
+		return d.Duration
+	}
+	return def
+}
+
+func durationsOf(cfg *corev1beta1.DurationConfig) Durations {
+	if cfg == nil {
+		cfg = &corev1beta1.DurationConfig{}
+	}
+	return Durations{
+		AvailableDelay:   positive(cfg.AvailableDelay, DefaultAvailableDelay),
+		UnavailableDelay: positive(cfg.UnavailableDelay, DefaultUnavailableDelay),
+		CacheSyncTimeout: positive(cfg.CacheSyncTimeout, DefaultCacheSyncTimeout),
+	}
+}
+
+// leaderElectionOf fills in the defaults of cfg. Timings that client-go would refuse (a
+// lease not longer than the renew deadline, a renew deadline not above 1.2 retry periods)
+// give the defaults, so that a bad config never stops fed-controller from starting.
+func leaderElectionOf(cfg *corev1beta1.LeaderElectConfig) LeaderElection {
+	def := LeaderElection{LeaseDuration: DefaultLeaseDuration, RenewDeadline: DefaultRenewDeadline, RetryPeriod: DefaultRetryPeriod}
+	if cfg == nil {
+		return def
+	}
+	le := LeaderElection{
+		LeaseDuration: positive(cfg.LeaseDuration, DefaultLeaseDuration),
+		RenewDeadline: positive(cfg.RenewDeadline, DefaultRenewDeadline),
+		RetryPeriod:   positive(cfg.RetryPeriod, DefaultRetryPeriod),
+	}
+	if !le.valid() {
+		return def
+	}
+	return le
+}
+
+// valid tells whether client-go accepts the timings.
+func (le LeaderElection) valid() bool {
+	return le.LeaseDuration > le.RenewDeadline && float64(le.RenewDeadline) > jitterFactor*float64(le.RetryPeriod)
 }
 
 // HealthCheck is how members are probed: spec.clusterHealthCheck with KubeFed's defaults
@@ -92,10 +192,15 @@ func Read(ctx context.Context, c client.Reader, namespace string) (Settings, err
 // SettingsOf gives the settings of cfg; unset or non-positive fields take their defaults,
 // and a nil cfg gives the defaults.
 func SettingsOf(cfg *corev1beta1.KubeFedConfig) Settings {
-	s := Settings{AdoptResources: true, SyncWorkers: DefaultSyncWorkers, HealthCheck: healthCheckOf(nil), FeatureGates: featureGatesOf(nil)}
+	s := Settings{
+		AdoptResources: true, SyncWorkers: DefaultSyncWorkers, HealthCheck: healthCheckOf(nil), FeatureGates: featureGatesOf(nil),
+		LeaderElection: leaderElectionOf(nil), Durations: durationsOf(nil),
+	}
 	if cfg == nil {
 		return s
 	}
+	s.LeaderElection = leaderElectionOf(cfg.Spec.LeaderElect)
+	s.Durations = durationsOf(cfg.Spec.ControllerDuration)
 	if sc := cfg.Spec.SyncController; sc != nil {
 		if sc.AdoptResources != nil {
 			s.AdoptResources = *sc.AdoptResources != corev1beta1.AdoptResourcesDisabled

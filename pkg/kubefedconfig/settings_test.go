@@ -13,8 +13,11 @@ import (
 
 func TestSettingsOf(t *testing.T) {
 	defaultHealth := HealthCheck{Period: 10 * time.Second, Timeout: 3 * time.Second, FailureThreshold: 3, SuccessThreshold: 1}
-	gates := FeatureGates{SchedulerPreferences: true}
-	defaults := Settings{AdoptResources: true, SyncWorkers: 16, HealthCheck: defaultHealth, FeatureGates: gates}
+	gates := FeatureGates{SchedulerPreferences: true, PushReconciler: true}
+	election := LeaderElection{LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 5 * time.Second}
+	durations := Durations{AvailableDelay: 20 * time.Second, UnavailableDelay: time.Minute, CacheSyncTimeout: 5 * time.Minute}
+	defaults := Settings{AdoptResources: true, SyncWorkers: 16, HealthCheck: defaultHealth, FeatureGates: gates, LeaderElection: election, Durations: durations}
+	d := func(x time.Duration) *metav1.Duration { return &metav1.Duration{Duration: x} }
 	disabled := corev1beta1.AdoptResourcesDisabled
 	enabled := corev1beta1.AdoptResourcesEnabled
 	spec := func(s corev1beta1.KubeFedConfigSpec) *corev1beta1.KubeFedConfig {
@@ -42,7 +45,7 @@ func TestSettingsOf(t *testing.T) {
 				ClusterHealthCheck: &corev1beta1.ClusterHealthCheckConfig{Period: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 500 * time.Millisecond}, FailureThreshold: ptr.To[int64](5), SuccessThreshold: ptr.To[int64](2)},
 				SyncController:     &corev1beta1.SyncControllerConfig{MaxConcurrentReconciles: ptr.To[int64](4), AdoptResources: &disabled},
 			}),
-			want: Settings{SyncWorkers: 4, FeatureGates: gates, HealthCheck: HealthCheck{Period: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 5, SuccessThreshold: 2}},
+			want: Settings{SyncWorkers: 4, FeatureGates: gates, LeaderElection: election, Durations: durations, HealthCheck: HealthCheck{Period: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 5, SuccessThreshold: 2}},
 		},
 		{
 			name: "adoptResources Enabled adopts",
@@ -55,7 +58,39 @@ func TestSettingsOf(t *testing.T) {
 				{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationDisabled},
 				{Name: "SchedulerPreferences", Configuration: corev1beta1.ConfigurationDisabled},
 			}}),
-			want: func() Settings { s := defaults; s.FeatureGates.SchedulerPreferences = false; return s }(),
+			want: func() Settings {
+				s := defaults
+				s.FeatureGates.SchedulerPreferences, s.FeatureGates.PushReconciler = false, false
+				return s
+			}(),
+		},
+		{
+			name: "RawResourceStatusCollection Enabled",
+			cfg:  spec(corev1beta1.KubeFedConfigSpec{FeatureGates: []corev1beta1.FeatureGatesConfig{{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationEnabled}}}),
+			want: func() Settings { s := defaults; s.FeatureGates.RawResourceStatusCollection = true; return s }(),
+		},
+		{
+			name: "leader election and controller durations are read",
+			cfg: spec(corev1beta1.KubeFedConfigSpec{
+				LeaderElect:        &corev1beta1.LeaderElectConfig{LeaseDuration: d(40 * time.Second), RenewDeadline: d(30 * time.Second), RetryPeriod: d(3 * time.Second)},
+				ControllerDuration: &corev1beta1.DurationConfig{AvailableDelay: d(time.Second), UnavailableDelay: d(2 * time.Second), CacheSyncTimeout: d(time.Minute)},
+			}),
+			want: func() Settings {
+				s := defaults
+				s.LeaderElection = LeaderElection{LeaseDuration: 40 * time.Second, RenewDeadline: 30 * time.Second, RetryPeriod: 3 * time.Second}
+				s.Durations = Durations{AvailableDelay: time.Second, UnavailableDelay: 2 * time.Second, CacheSyncTimeout: time.Minute}
+				return s
+			}(),
+		},
+		{
+			name: "one timing set alone keeps the others' defaults",
+			cfg:  spec(corev1beta1.KubeFedConfigSpec{LeaderElect: &corev1beta1.LeaderElectConfig{LeaseDuration: d(60 * time.Second)}}),
+			want: func() Settings { s := defaults; s.LeaderElection.LeaseDuration = time.Minute; return s }(),
+		},
+		{
+			name: "timings client-go refuses give the defaults",
+			cfg:  spec(corev1beta1.KubeFedConfigSpec{LeaderElect: &corev1beta1.LeaderElectConfig{RenewDeadline: d(20 * time.Second)}}),
+			want: defaults,
 		},
 		{
 			name: "a list without SchedulerPreferences leaves it on",
