@@ -152,6 +152,7 @@ func (r *TypeConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("federatedtypeconfig").
 		For(&corev1beta1.FederatedTypeConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(crds, r.crdHandler()).
+		Watches(&corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(r.configChanged), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.requeue, &handler.EnqueueRequestForObject{})).
 		Complete(r)
 }
@@ -189,8 +190,48 @@ func (r *TypeConfigReconciler) Reconcile(ctx context.Context, req reconcile.Requ
 		r.forget(ftc.Name)
 		return conflict.Retry(ctx, "write the status", r.setStatus(ctx, ftc, phaseDisabled))
 	}
+	if p, off, err := r.pushGate(ctx); err != nil || off {
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		r.stop(ctx, ftc.Name)
+		r.forget(ftc.Name)
+		return conflict.Retry(ctx, "write the status", r.setStatus(ctx, ftc, p))
+	}
 	phase, after := r.run(ctx, ftc)
 	return conflict.Join(ctx, "write the status", reconcile.Result{RequeueAfter: after}, nil, r.setStatus(ctx, ftc, phase))
+}
+
+// pushGate reads the KubeFedConfig; off is set when its PushReconciler feature gate is
+// Disabled, with the phase that every type then reports.
+func (r *TypeConfigReconciler) pushGate(ctx context.Context) (p typePhase, off bool, err error) {
+	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
+	if err != nil {
+		return typePhase{}, false, fmt.Errorf("failed to read the settings: %w", err)
+	}
+	if settings.FeatureGates.PushReconciler {
+		return typePhase{}, false, nil
+	}
+	return typePhase{
+		reason: corev1beta1.ReasonPushReconcilerDisabled,
+		message: fmt.Sprintf("the KubeFedConfig %s/%s disables the %s feature gate: nothing is propagated and the members' copies are left as they are",
+			r.Namespace, corev1beta1.DefaultConfigName, kubefedconfig.GatePushReconciler),
+	}, true, nil
+}
+
+// configChanged enqueues every FederatedTypeConfig when the KubeFedConfig changes, since its
+// PushReconciler feature gate decides whether any type runs.
+func (r *TypeConfigReconciler) configChanged(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &corev1beta1.FederatedTypeConfigList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(r.Namespace)); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to list the FederatedTypeConfigs after a KubeFedConfig change")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, ftc := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ftc)})
+	}
+	return out
 }
 
 // run brings the type's sync controller where its config wants it, and returns the phase it

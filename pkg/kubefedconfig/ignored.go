@@ -29,7 +29,6 @@ var unreadSettings = []unread{
 
 // unreadGates are the feature gates that fed-controller does not read, and what it does.
 var unreadGates = map[string]string{
-	GatePushReconciler:              "objects are always pushed to the members",
 	GateRawResourceStatusCollection: "status collection is set per FederatedTypeConfig, in spec.statusCollection",
 }
 

@@ -54,7 +54,7 @@ func TestIgnored(t *testing.T) {
 			},
 		},
 		{
-			name: "feature gates: changed unread gates and unknown gates",
+			name: "feature gates: changed unread gates and unknown gates; PushReconciler is read",
 			cfg: changed(func(s *corev1beta1.KubeFedConfigSpec) {
 				s.FeatureGates = []corev1beta1.FeatureGatesConfig{
 					{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationDisabled},
@@ -63,7 +63,6 @@ func TestIgnored(t *testing.T) {
 				}
 			}),
 			want: []string{
-				"spec.featureGates PushReconciler: Disabled (objects are always pushed to the members)",
 				"spec.featureGates RawResourceStatusCollection: Enabled (status collection is set per FederatedTypeConfig, in spec.statusCollection)",
 				"spec.featureGates CrossClusterServiceDiscovery: Enabled (no such feature gate)",
 			},

@@ -131,6 +131,9 @@ const (
 	ReasonControllerStarting = "Starting"
 	// ReasonPropagationDisabled: spec.propagation is Disabled.
 	ReasonPropagationDisabled = "Disabled"
+	// ReasonPushReconcilerDisabled: the KubeFedConfig disables the PushReconciler feature
+	// gate, so no type propagates; the members' copies are left as they are.
+	ReasonPushReconcilerDisabled = "PushReconcilerDisabled"
 	// ReasonKindNotServed: the host's API does not serve the federated or the target kind, for
 	// example because its CustomResourceDefinition is not installed or was deleted.
 	ReasonKindNotServed = "KindNotServed"
