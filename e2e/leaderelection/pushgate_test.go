@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -24,11 +25,30 @@ func TestPushReconcilerGate(t *testing.T) {
 	setPushReconciler(t.Context(), t, host, corev1beta1.ConfigurationDisabled)
 	// The test's context is done by the time the cleanup runs.
 	t.Cleanup(func() { setPushReconciler(context.Background(), t, host, corev1beta1.ConfigurationEnabled) })
+	// m1 goes unregistered once fed-controller has stopped: another test of the package
+	// registers it under another name, and two registrations of one cluster are refused.
+	t.Cleanup(func() {
+		if err := framework.Unregister(context.Background(), host, "m1"); err != nil {
+			t.Error(err)
+		}
+	})
 	fed := framework.StartFederation(t, lab, controllerBinary, "push-gate", "m1")
 	g := NewWithT(t)
 	const ns, name = "push-gate", "gated"
 	framework.FederateNamespace(t, host, ns, "m1")
-	framework.ApplyObject(t, host, framework.FederatedConfigMap(ns, name, map[string]any{"k": "v"}, "m1"))
+	cm := framework.FederatedConfigMap(ns, name, map[string]any{"k": "v"}, "m1")
+	framework.ApplyObject(t, host, cm)
+	// Cleanups run last first: the object and its copy go while fed-controller still runs.
+	t.Cleanup(func() {
+		ctx := context.Background()
+		setPushReconciler(ctx, t, host, corev1beta1.ConfigurationEnabled)
+		if err := client.IgnoreNotFound(host.Delete(ctx, cm)); err != nil {
+			t.Error(err)
+		}
+		NewWithT(t).Eventually(func() (*unstructured.Unstructured, error) {
+			return framework.GetObject(ctx, host, cm.GroupVersionKind(), ns, name)
+		}).WithTimeout(30*time.Second).WithPolling(200*time.Millisecond).Should(BeNil(), "the federated object is gone")
+	})
 
 	g.Eventually(func(g Gomega) {
 		ftc := &corev1beta1.FederatedTypeConfig{}

@@ -64,6 +64,9 @@ func TestKilledLeaderHandsOverMidPropagation(t *testing.T) {
 	leader, standby, identity := waitForLeader(t, hostCS, replicas)
 	// The standby stops cleanly at the end, so that a later test need not wait for its Lease.
 	t.Cleanup(func() { _, _ = standby.Terminate(30 * time.Second) })
+	// Cleanups run last first: the objects and their copies go while the standby still runs,
+	// so that another run in the same lab starts from none.
+	t.Cleanup(func() { removeAll(t, host) })
 	waitReady(t, host, members)
 
 	want := haPlan()
@@ -431,6 +434,26 @@ func waitConverged(t *testing.T, host client.Client, members map[string]*haMembe
 			g.Expect(propagationOf(o)).To(Equal("True/ 2"), "the status of %s", o.GetName())
 		}
 	}).WithTimeout(30*time.Second).WithPolling(500*time.Millisecond).Should(Succeed(), "every federated object is propagated")
+}
+
+// removeAll deletes the test's federated objects and waits until they are gone, and so their
+// copies with them.
+func removeAll(t *testing.T, host client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	gvk := typesv1beta1.GroupVersion.WithKind("FederatedConfigMap")
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(gvk)
+	if err := host.DeleteAllOf(ctx, obj, client.InNamespace(haNamespace)); err != nil {
+		t.Errorf("failed to delete the federated objects: %v", err)
+		return
+	}
+	NewWithT(t).Eventually(func() ([]unstructured.Unstructured, error) {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind("FederatedConfigMapList"))
+		err := host.List(ctx, list, client.InNamespace(haNamespace))
+		return list.Items, err
+	}).WithTimeout(2*time.Minute).WithPolling(time.Second).Should(BeEmpty(), "the federated objects are gone")
 }
 
 // propagationOf tells a federated object's Propagation condition and the number of clusters
