@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -62,20 +58,8 @@ type CountingProxy struct {
 // StartCountingProxy starts a CountingProxy in front of c; it stops when the test ends.
 func StartCountingProxy(t testing.TB, c *Cluster) *CountingProxy {
 	t.Helper()
-	target, err := url.Parse(c.Server())
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(c.CACert()) {
-		t.Fatalf("the CA of %s holds no certificate", c.Name)
-	}
 	p := &CountingProxy{conns: map[string]time.Time{}}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
-	proxy.FlushInterval = -1
-	// Watches cut when the test ends are expected; they are not worth a line each.
-	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	proxy := reverseProxyTo(t, c)
 	proxy.ModifyResponse = p.answered
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {

@@ -22,19 +22,7 @@ import (
 // reaches c through it with RegisterEndpoint(ctx, host, name, url, ca, c.Token()).
 func WatchLagProxy(t testing.TB, c *Cluster, lag time.Duration) (endpoint string, ca []byte) {
 	t.Helper()
-	target, err := url.Parse(c.Server())
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(c.CACert()) {
-		t.Fatalf("the CA of %s holds no certificate", c.Name)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
-	proxy.FlushInterval = -1
-	// Watches cut when the test ends are expected; they are not worth a line each.
-	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	proxy := reverseProxyTo(t, c)
 	var bodies sync.WaitGroup
 	stop := make(chan struct{})
 	proxy.ModifyResponse = func(resp *http.Response) error {
@@ -53,6 +41,26 @@ func WatchLagProxy(t testing.TB, c *Cluster, lag time.Duration) (endpoint string
 		bodies.Wait()
 	})
 	return srv.URL, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+}
+
+// reverseProxyTo returns a proxy to c's API that checks c's certificate and passes each
+// chunk of a body on as soon as it arrives, so that watches stream through it.
+func reverseProxyTo(t testing.TB, c *Cluster) *httputil.ReverseProxy {
+	t.Helper()
+	target, err := url.Parse(c.Server())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(c.CACert()) {
+		t.Fatalf("the CA of %s holds no certificate", c.Name)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	proxy.FlushInterval = -1
+	// Watches cut when the test ends are expected; they are not worth a line each.
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	return proxy
 }
 
 // chunk is what was read of a body, and when.
