@@ -6,6 +6,9 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 // Environment variables that `make test` sets for tests that need a lab.
@@ -32,6 +35,9 @@ func BinariesFromEnv() (Binaries, error) {
 // a temporary directory), runs the tests with it, stops it and returns the exit code. Without
 // binaries the tests still run, and those that call Require skip or fail (see EnvRequired).
 func RunWithLab(m *testing.M, opts Options, lab **Lab) int {
+	// The clients of the tests log through controller-runtime: to stderr, rather than a
+	// warning that no logger was set.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	bins, err := BinariesFromEnv()
 	if err != nil {
 		return m.Run()
