@@ -293,8 +293,12 @@ func writesTo(body string, clusters ...*Cluster) float64 {
 	return sum
 }
 
+// ReadinessDelay is the KubeFedConfig's availableDelay and unavailableDelay in the tests, as
+// KubeFed's own end-to-end tests set them: a readiness change is acted on within a second.
+const ReadinessDelay = time.Second
+
 // InstallHost installs the API into host with a fast health check (period 1 s, timeout 1 s,
-// failure threshold 3), and returns a client.
+// failure threshold 3) and readiness delays of ReadinessDelay, and returns a client.
 func InstallHost(t testing.TB, host *Cluster) client.Client {
 	t.Helper()
 	c, err := InstallHostAPI(t.Context(), host)
@@ -313,6 +317,8 @@ func InstallHostAPI(ctx context.Context, host *Cluster) (client.Client, error) {
 	cfg := kubefedconfig.Default(corev1beta1.DefaultNamespace)
 	cfg.Spec.ClusterHealthCheck.Period = &metav1.Duration{Duration: time.Second}
 	cfg.Spec.ClusterHealthCheck.Timeout = &metav1.Duration{Duration: time.Second}
+	cfg.Spec.ControllerDuration.AvailableDelay = &metav1.Duration{Duration: ReadinessDelay}
+	cfg.Spec.ControllerDuration.UnavailableDelay = &metav1.Duration{Duration: ReadinessDelay}
 	if err := c.Create(ctx, cfg); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}

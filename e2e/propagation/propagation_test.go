@@ -1,6 +1,7 @@
 package propagation_test
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/fedplane/fedplane/api/contract"
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/e2e/framework"
 	"github.com/fedplane/fedplane/internal/testfixtures"
 	"github.com/fedplane/fedplane/pkg/federate"
@@ -107,6 +109,37 @@ func TestPropagation(t *testing.T) {
 			g.Expect(pv.Status.ClusterVersions[0].Version).To(HavePrefix("gen:"))
 		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
 		g.Expect(fed.GetFinalizers()).To(ContainElement(contract.SyncFinalizer))
+	})
+
+	t.Run("the RawResourceStatusCollection gate Disabled drops the remote status and keeps the replica counts", func(t *testing.T) {
+		g := NewWithT(t)
+		const gate = "RawResourceStatusCollection"
+		status := func(g Gomega) []typesv1beta1.ClusterStatus {
+			st, err := fedStatus(t.Context(), host, federatedDeployGVK, "test-namespace", "test-deployment")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(propagation(st)).To(Equal("True/"))
+			g.Expect(st.Replicas).To(HaveValue(BeEquivalentTo(8)), "DESIRED")
+			g.Expect(st.ReadyReplicas).To(HaveValue(BeEquivalentTo(8)), "READY")
+			g.Expect(st.Clusters).To(HaveLen(2))
+			return st.Clusters
+		}
+		framework.SetFeatureGate(t.Context(), t, host, gate, corev1beta1.ConfigurationDisabled)
+		// The test's context is done by the time the cleanup runs.
+		t.Cleanup(func() {
+			framework.SetFeatureGate(context.Background(), t, host, gate, corev1beta1.ConfigurationEnabled)
+		})
+		g.Eventually(func(g Gomega) {
+			for _, c := range status(g) {
+				g.Expect(c.RemoteStatus).To(BeNil(), "remote status of %s with the gate Disabled", c.Name)
+			}
+		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+
+		framework.SetFeatureGate(t.Context(), t, host, gate, corev1beta1.ConfigurationEnabled)
+		g.Eventually(func(g Gomega) {
+			for _, c := range status(g) {
+				g.Expect(c.RemoteStatus).NotTo(BeNil(), "remote status of %s with the gate Enabled", c.Name)
+			}
+		}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
 	})
 
 	t.Run("one object of each of the ten default types propagates to both members", func(t *testing.T) {

@@ -62,27 +62,5 @@ func TestSchedulerPreferencesGate(t *testing.T) {
 // keeping the other gates.
 func setSchedulerPreferences(ctx context.Context, t *testing.T, host client.Client, mode corev1beta1.ConfigurationMode) {
 	t.Helper()
-	updateKubeFedConfig(ctx, t, host, func(spec *corev1beta1.KubeFedConfigSpec) {
-		gates := []corev1beta1.FeatureGatesConfig{{Name: "SchedulerPreferences", Configuration: mode}}
-		for _, g := range spec.FeatureGates {
-			if g.Name != "SchedulerPreferences" {
-				gates = append(gates, g)
-			}
-		}
-		spec.FeatureGates = gates
-	})
-}
-
-// updateKubeFedConfig changes the control plane's KubeFedConfig with change, retrying on a
-// conflict.
-func updateKubeFedConfig(ctx context.Context, t *testing.T, host client.Client, change func(*corev1beta1.KubeFedConfigSpec)) {
-	t.Helper()
-	NewWithT(t).Eventually(func() error {
-		cfg := &corev1beta1.KubeFedConfig{}
-		if err := host.Get(ctx, client.ObjectKey{Namespace: kfcNS, Name: corev1beta1.DefaultConfigName}, cfg); err != nil {
-			return err
-		}
-		change(&cfg.Spec)
-		return host.Update(ctx, cfg)
-	}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+	framework.SetFeatureGate(ctx, t, host, "SchedulerPreferences", mode)
 }

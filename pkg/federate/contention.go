@@ -299,7 +299,7 @@ func (r *SyncReconciler) contend(s *scope, name string, in ClusterInput, res *cl
 		res.status = typesv1beta1.RevertedByAnotherWriter
 		// The copy is still this control plane's, as applied or as changed back.
 		res.version = ClusterVersion(in.Existing)
-		res.remoteStatus = r.remoteStatus(in.Existing)
+		res.remoteStatus = r.remoteStatus(s, in.Existing)
 	}
 	return hold
 }

@@ -85,7 +85,7 @@ func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in Cluste
 	}
 	if in.Existing != nil && res.decision.Status == typesv1beta1.ClusterPropagationOK {
 		res.version = ClusterVersion(in.Existing)
-		res.remoteStatus = r.remoteStatus(in.Existing)
+		res.remoteStatus = r.remoteStatus(s, in.Existing)
 	}
 	if renderErr != nil && renderFailure(res.status) {
 		// The event tells the cluster's status, not the error's kind: the two never disagree.
@@ -134,7 +134,7 @@ func (r *SyncReconciler) writeResult(s *scope, res clusterResult, obj *unstructu
 		res.written = true
 		if obj != nil {
 			res.version = ClusterVersion(obj)
-			res.remoteStatus = r.remoteStatus(obj)
+			res.remoteStatus = r.remoteStatus(s, obj)
 		}
 	}
 	return res
@@ -213,9 +213,10 @@ func countReplicas(in ClusterInput, ready bool, rendered *unstructured.Unstructu
 	return replicaCounts{desired: &d, ready: &rd}
 }
 
-// remoteStatus is the member object's status, for types that collect it.
-func (r *SyncReconciler) remoteStatus(obj *unstructured.Unstructured) *typesv1beta1.Raw {
-	if !r.Type.StatusCollection {
+// remoteStatus is the member object's status, for types that collect it while the
+// RawResourceStatusCollection gate is Enabled.
+func (r *SyncReconciler) remoteStatus(s *scope, obj *unstructured.Unstructured) *typesv1beta1.Raw {
+	if !r.Type.StatusCollection || !s.rawStatus {
 		return nil
 	}
 	st, ok := obj.Object["status"].(map[string]any)

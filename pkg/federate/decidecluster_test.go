@@ -123,9 +123,11 @@ func TestDecideCluster(t *testing.T) {
 	removing := ClusterInput{Ready: true, ControlPlaneID: thisControlPlane, ClusterName: thisCluster, MayHaveCopy: true}
 	withCopy := func(in ClusterInput, copy *object) ClusterInput { in.Existing = copy.build(); return in }
 	cases := []struct {
-		name       string
-		fed        *fedBuilder
-		collect    bool
+		name    string
+		fed     *fedBuilder
+		collect bool
+		// rawGateOff turns the RawResourceStatusCollection feature gate off.
+		rawGateOff bool
 		d          placement.Decision
 		in         ClusterInput
 		previously typesv1beta1.PropagationStatus
@@ -199,6 +201,15 @@ func TestDecideCluster(t *testing.T) {
 			},
 		},
 		{
+			name: "with status collection and the RawResourceStatusCollection gate off, the replicas are counted and the remote status is not copied",
+			fed:  newFed().set(int64(4), "spec", "template", "spec", "replicas"), collect: true, rawGateOff: true, d: selected,
+			in: withCopy(ready, managedCopy().set(int64(3), "spec", "replicas").set(int64(2), "status", "readyReplicas")),
+			want: decided{
+				Decision: updateListed, Replicas: ptr.To[int64](4), Ready: ptr.To[int64](2), Version: "gen:1",
+				Rendered: true, RenderedLabel: "true",
+			},
+		},
+		{
 			name: "with status collection, a selected cluster that is not Ready desires nothing: its copy's replicas are stale",
 			fed:  newFed().set(int64(4), "spec", "template", "spec", "replicas"), collect: true, d: selectedNotReady,
 			in: withCopy(notReady, managedCopy().set(int64(3), "spec", "replicas").set(int64(2), "status", "readyReplicas")),
@@ -231,6 +242,7 @@ func TestDecideCluster(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &SyncReconciler{Type: configMapType(tc.collect), ControlPlaneID: thisControlPlane}
 			s := tc.fed.scope(t)
+			s.rawStatus = !tc.rawGateOff
 			if tc.previously != "" {
 				s.status.Clusters = []typesv1beta1.ClusterStatus{{Name: thisCluster, Status: tc.previously}}
 			}

@@ -34,11 +34,11 @@ func (r *SyncReconciler) read(ctx context.Context, s *scope) error {
 		return err
 	}
 	s.clusters = clusters
-	adopt, err := r.adoptResources(ctx)
+	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
 	if err != nil {
 		return err
 	}
-	s.adopt = adopt
+	s.adopt, s.rawStatus = settings.AdoptResources, settings.FeatureGates.RawResourceStatusCollection
 	if !s.deleting && r.Type.Namespaced && !r.Type.isNamespace() {
 		if s.nsPlacement, err = hostview.NamespacePlacement(ctx, r.Client, s.fed.GetNamespace()); err != nil {
 			return err
@@ -65,13 +65,6 @@ func (r *SyncReconciler) readObject(s *scope) error {
 		s.status = typesv1beta1.FederatedStatus{}
 	}
 	return nil
-}
-
-// adoptResources reads the KubeFedConfig's adoptResources; it is on unless the config turns
-// it off.
-func (r *SyncReconciler) adoptResources(ctx context.Context) (bool, error) {
-	settings, err := kubefedconfig.Read(ctx, r.Client, r.Namespace)
-	return settings.AdoptResources, err
 }
 
 // readVersion reads the PropagatedVersion, and the clusters it lists.

@@ -87,6 +87,9 @@ type scope struct {
 	deleting bool
 	orphan   bool
 	adopt    bool
+	// rawStatus tells whether the KubeFedConfig's RawResourceStatusCollection gate lets the
+	// member objects' status be copied into status.clusters[].remoteStatus.
+	rawStatus bool
 	// clusters are the registered clusters, as placement sees them.
 	clusters []placement.Cluster
 	// nsPlacement is the placement of the FederatedNamespace of the object's namespace.

@@ -439,7 +439,7 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-
 	allOf := func(ctx context.Context, _ client.Object) []reconcile.Request { return all(ctx) }
 	sources := []source.Source{
 		hostKind(r.Cache, fed, &handler.EnqueueRequestForObject{}, metadataOrSpecChanged()),
-		hostKind(r.Cache, &corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(allOf), cluster.PlacementChanged()),
+		hostKind(r.Cache, &corev1beta1.KubeFedCluster{}, cluster.EnqueueAllOnChange(r.Client, r.Namespace, all), cluster.PlacementChanged()),
 		hostKind(r.Cache, &corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(allOf), predicate.GenerationChangedPredicate{}),
 		cluster.Source(r.Members, t.Target, t.federatedKey, all),
 		// Objects whose members answered after their reconcile stopped waiting.

@@ -19,17 +19,10 @@ type unread struct {
 }
 
 // The settings that fed-controller accepts, for KubeFed's API, and does not read. The leader
-// election's timings and the cache sync timeout are read; a resourceLock other than a Lease
-// is reported by Substituted.
+// election's timings, the readiness delays and the cache sync timeout are read; a
+// resourceLock other than a Lease is reported by Substituted.
 var unreadSettings = []unread{
-	{"spec.controllerDuration.availableDelay", func(s corev1beta1.KubeFedConfigSpec) any { return durations(s).AvailableDelay }, "readiness follows spec.clusterHealthCheck"},
-	{"spec.controllerDuration.unavailableDelay", func(s corev1beta1.KubeFedConfigSpec) any { return durations(s).UnavailableDelay }, "readiness follows spec.clusterHealthCheck"},
 	{"spec.statusController.maxConcurrentReconciles", func(s corev1beta1.KubeFedConfigSpec) any { return statusWorkers(s) }, "the sync controller writes the status, with spec.syncController.maxConcurrentReconciles workers"},
-}
-
-// unreadGates are the feature gates that fed-controller does not read, and what it does.
-var unreadGates = map[string]string{
-	GateRawResourceStatusCollection: "status collection is set per FederatedTypeConfig, in spec.statusCollection",
 }
 
 // Ignored lists the settings of cfg that fed-controller does not read and that differ from
@@ -52,20 +45,11 @@ func Ignored(cfg *corev1beta1.KubeFedConfig) []string {
 	}
 	for _, g := range cfg.Spec.FeatureGates {
 		field := fmt.Sprintf("spec.featureGates %s: %s", g.Name, g.Configuration)
-		if why, ok := unreadGates[g.Name]; ok && g.Configuration != defaults[g.Name] {
-			out = append(out, fmt.Sprintf("%s (%s)", field, why))
-		} else if _, known := defaults[g.Name]; !known {
+		if _, known := defaults[g.Name]; !known {
 			out = append(out, field+" (no such feature gate)")
 		}
 	}
 	return out
-}
-
-func durations(s corev1beta1.KubeFedConfigSpec) corev1beta1.DurationConfig {
-	if s.ControllerDuration == nil {
-		return corev1beta1.DurationConfig{}
-	}
-	return *s.ControllerDuration
 }
 
 func statusWorkers(s corev1beta1.KubeFedConfigSpec) *int64 {

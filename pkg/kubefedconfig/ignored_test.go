@@ -37,6 +37,8 @@ func TestIgnored(t *testing.T) {
 				s.LeaderElect.RetryPeriod = &metav1.Duration{Duration: 7 * time.Second}
 				s.LeaderElect.ResourceLock = &lease
 				s.ControllerDuration.CacheSyncTimeout = &metav1.Duration{Duration: time.Minute}
+				s.ControllerDuration.UnavailableDelay = &metav1.Duration{Duration: time.Second}
+				s.ControllerDuration.AvailableDelay = &metav1.Duration{Duration: 0}
 			}),
 			want: nil,
 		},
@@ -44,26 +46,21 @@ func TestIgnored(t *testing.T) {
 			name: "changed settings that are not read, in field order",
 			cfg: changed(func(s *corev1beta1.KubeFedConfigSpec) {
 				s.StatusController.MaxConcurrentReconciles = ptr.To[int64](3)
-				s.ControllerDuration.UnavailableDelay = &metav1.Duration{Duration: time.Second}
-				s.ControllerDuration.AvailableDelay = &metav1.Duration{Duration: time.Second}
 			}),
 			want: []string{
-				"spec.controllerDuration.availableDelay (readiness follows spec.clusterHealthCheck)",
-				"spec.controllerDuration.unavailableDelay (readiness follows spec.clusterHealthCheck)",
 				"spec.statusController.maxConcurrentReconciles (the sync controller writes the status, with spec.syncController.maxConcurrentReconciles workers)",
 			},
 		},
 		{
-			name: "feature gates: changed unread gates and unknown gates; PushReconciler is read",
+			name: "feature gates: unknown gates are listed; every known gate is read",
 			cfg: changed(func(s *corev1beta1.KubeFedConfigSpec) {
 				s.FeatureGates = []corev1beta1.FeatureGatesConfig{
 					{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationDisabled},
-					{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationEnabled},
+					{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationDisabled},
 					{Name: "CrossClusterServiceDiscovery", Configuration: corev1beta1.ConfigurationEnabled},
 				}
 			}),
 			want: []string{
-				"spec.featureGates RawResourceStatusCollection: Enabled (status collection is set per FederatedTypeConfig, in spec.statusCollection)",
 				"spec.featureGates CrossClusterServiceDiscovery: Enabled (no such feature gate)",
 			},
 		},

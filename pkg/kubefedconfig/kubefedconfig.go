@@ -15,8 +15,9 @@ import (
 )
 
 // Default returns the KubeFedConfig that KubeFed installs, in namespace: scope Cluster and
-// every setting at its default, written out so that users see them. They are the defaults of
-// the CRD's schema too, which the API server writes into a KubeFedConfig a user creates.
+// every setting at its default, written out so that users see them, except that the
+// RawResourceStatusCollection gate is Enabled (KubeFed's was Disabled). They are the defaults
+// of the CRD's schema too, which the API server writes into a KubeFedConfig a user creates.
 func Default(namespace string) *corev1beta1.KubeFedConfig {
 	d := func(x time.Duration) *metav1.Duration { return &metav1.Duration{Duration: x} }
 	adopt := corev1beta1.AdoptResourcesEnabled
@@ -40,7 +41,7 @@ func Default(namespace string) *corev1beta1.KubeFedConfig {
 			SyncController: &corev1beta1.SyncControllerConfig{AdoptResources: &adopt},
 			FeatureGates: []corev1beta1.FeatureGatesConfig{
 				{Name: "PushReconciler", Configuration: corev1beta1.ConfigurationEnabled},
-				{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationDisabled},
+				{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationEnabled},
 				{Name: "SchedulerPreferences", Configuration: corev1beta1.ConfigurationEnabled},
 			},
 			StatusController: &corev1beta1.StatusControllerConfig{MaxConcurrentReconciles: ptr.To[int64](1)},

@@ -98,14 +98,14 @@ type FeatureGates struct {
 	// PushReconciler tells whether federated objects are propagated to the members (default
 	// on): off, no sync controller runs.
 	PushReconciler bool
-	// RawResourceStatusCollection tells whether every propagated type whose
-	// FederatedTypeConfig leaves spec.statusCollection unset collects the member objects'
-	// status (default off: only Deployments, ReplicaSets and Jobs do).
+	// RawResourceStatusCollection tells whether the member objects' status is copied into
+	// the federated objects' status.clusters[].remoteStatus, for the types that collect status
+	// (their FederatedTypeConfig's spec.statusCollection). Default on; KubeFed's was off.
 	RawResourceStatusCollection bool
 }
 
 func featureGatesOf(gates []corev1beta1.FeatureGatesConfig) FeatureGates {
-	fg := FeatureGates{SchedulerPreferences: true, PushReconciler: true}
+	fg := FeatureGates{SchedulerPreferences: true, PushReconciler: true, RawResourceStatusCollection: true}
 	for _, g := range gates {
 		switch g.Name {
 		case GateSchedulerPreferences:
@@ -113,7 +113,7 @@ func featureGatesOf(gates []corev1beta1.FeatureGatesConfig) FeatureGates {
 		case GatePushReconciler:
 			fg.PushReconciler = g.Configuration != corev1beta1.ConfigurationDisabled
 		case GateRawResourceStatusCollection:
-			fg.RawResourceStatusCollection = g.Configuration == corev1beta1.ConfigurationEnabled
+			fg.RawResourceStatusCollection = g.Configuration != corev1beta1.ConfigurationDisabled
 		}
 	}
 	return fg
@@ -127,13 +127,21 @@ func positive(d *metav1.Duration, def time.Duration) time.Duration {
 	return def
 }
 
+// nonNegative is d, or def when d is unset or negative: zero is a setting, such as no delay.
+func nonNegative(d *metav1.Duration, def time.Duration) time.Duration {
+	if d != nil && d.Duration >= 0 {
+		return d.Duration
+	}
+	return def
+}
+
 func durationsOf(cfg *corev1beta1.DurationConfig) Durations {
 	if cfg == nil {
 		cfg = &corev1beta1.DurationConfig{}
 	}
 	return Durations{
-		AvailableDelay:   positive(cfg.AvailableDelay, DefaultAvailableDelay),
-		UnavailableDelay: positive(cfg.UnavailableDelay, DefaultUnavailableDelay),
+		AvailableDelay:   nonNegative(cfg.AvailableDelay, DefaultAvailableDelay),
+		UnavailableDelay: nonNegative(cfg.UnavailableDelay, DefaultUnavailableDelay),
 		CacheSyncTimeout: positive(cfg.CacheSyncTimeout, DefaultCacheSyncTimeout),
 	}
 }
@@ -189,8 +197,8 @@ func Read(ctx context.Context, c client.Reader, namespace string) (Settings, err
 	return SettingsOf(cfg), nil
 }
 
-// SettingsOf gives the settings of cfg; unset or non-positive fields take their defaults,
-// and a nil cfg gives the defaults.
+// SettingsOf gives the settings of cfg; unset or non-positive fields take their defaults (the
+// readiness delays may be zero), and a nil cfg gives the defaults.
 func SettingsOf(cfg *corev1beta1.KubeFedConfig) Settings {
 	s := Settings{
 		AdoptResources: true, SyncWorkers: DefaultSyncWorkers, HealthCheck: healthCheckOf(nil), FeatureGates: featureGatesOf(nil),

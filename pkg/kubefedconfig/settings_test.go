@@ -13,7 +13,7 @@ import (
 
 func TestSettingsOf(t *testing.T) {
 	defaultHealth := HealthCheck{Period: 10 * time.Second, Timeout: 3 * time.Second, FailureThreshold: 3, SuccessThreshold: 1}
-	gates := FeatureGates{SchedulerPreferences: true, PushReconciler: true}
+	gates := FeatureGates{SchedulerPreferences: true, PushReconciler: true, RawResourceStatusCollection: true}
 	election := LeaderElection{LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 5 * time.Second}
 	durations := Durations{AvailableDelay: 20 * time.Second, UnavailableDelay: time.Minute, CacheSyncTimeout: 5 * time.Minute}
 	defaults := Settings{AdoptResources: true, SyncWorkers: 16, HealthCheck: defaultHealth, FeatureGates: gates, LeaderElection: election, Durations: durations}
@@ -65,9 +65,9 @@ func TestSettingsOf(t *testing.T) {
 			}(),
 		},
 		{
-			name: "RawResourceStatusCollection Enabled",
-			cfg:  spec(corev1beta1.KubeFedConfigSpec{FeatureGates: []corev1beta1.FeatureGatesConfig{{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationEnabled}}}),
-			want: func() Settings { s := defaults; s.FeatureGates.RawResourceStatusCollection = true; return s }(),
+			name: "RawResourceStatusCollection Disabled",
+			cfg:  spec(corev1beta1.KubeFedConfigSpec{FeatureGates: []corev1beta1.FeatureGatesConfig{{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationDisabled}}}),
+			want: func() Settings { s := defaults; s.FeatureGates.RawResourceStatusCollection = false; return s }(),
 		},
 		{
 			name: "leader election and controller durations are read",
@@ -81,6 +81,11 @@ func TestSettingsOf(t *testing.T) {
 				s.Durations = Durations{AvailableDelay: time.Second, UnavailableDelay: 2 * time.Second, CacheSyncTimeout: time.Minute}
 				return s
 			}(),
+		},
+		{
+			name: "readiness delays of zero act at once; a negative one takes the default",
+			cfg:  spec(corev1beta1.KubeFedConfigSpec{ControllerDuration: &corev1beta1.DurationConfig{AvailableDelay: d(0), UnavailableDelay: d(-time.Second)}}),
+			want: func() Settings { s := defaults; s.Durations.AvailableDelay = 0; return s }(),
 		},
 		{
 			name: "one timing set alone keeps the others' defaults",

@@ -32,7 +32,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("replicaschedulingpreference").
 		For(&schedulingv1alpha1.ReplicaSchedulingPreference{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1beta1.KubeFedCluster{}, handler.EnqueueRequestsFromMapFunc(all), builder.WithPredicates(cluster.PlacementChanged())).
+		Watches(&corev1beta1.KubeFedCluster{}, cluster.EnqueueAllOnChange(r.Client, r.Namespace, func(ctx context.Context) []reconcile.Request { return r.list(ctx, "") }),
+			builder.WithPredicates(cluster.PlacementChanged())).
 		Watches(&corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(all), builder.WithPredicates(r.inNamespace(), predicate.GenerationChangedPredicate{}))
 	served := func(o *unstructured.Unstructured) bool {
 		_, err := mgr.GetRESTMapper().RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)

@@ -54,10 +54,10 @@ type KubeFedConfigSpec struct {
 	// +optional
 	// +kubebuilder:default={}
 	LeaderElect *LeaderElectConfig `json:"leaderElect,omitempty"`
-	// FeatureGates enables or disables features by name (default PushReconciler and
-	// SchedulerPreferences Enabled, RawResourceStatusCollection Disabled).
+	// FeatureGates enables or disables features by name (default PushReconciler,
+	// RawResourceStatusCollection and SchedulerPreferences Enabled).
 	// +optional
-	// +kubebuilder:default={{name:PushReconciler,configuration:Enabled},{name:RawResourceStatusCollection,configuration:Disabled},{name:SchedulerPreferences,configuration:Enabled}}
+	// +kubebuilder:default={{name:PushReconciler,configuration:Enabled},{name:RawResourceStatusCollection,configuration:Enabled},{name:SchedulerPreferences,configuration:Enabled}}
 	// +listType=map
 	// +listMapKey=name
 	FeatureGates []FeatureGatesConfig `json:"featureGates,omitempty"`
