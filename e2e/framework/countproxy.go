@@ -75,15 +75,20 @@ func StartCountingProxy(t testing.TB, c *Cluster) *CountingProxy {
 		proxy.ServeHTTP(w, r)
 	}))
 	srv.Config.ConnContext = p.accepted
+	p.Endpoint, p.CA = serveTLS(t, srv)
+	return p
+}
+
+// serveTLS starts srv over TLS on loopback, to be closed when the test ends, and returns its
+// https URL and the PEM certificate it serves.
+func serveTLS(t testing.TB, srv *httptest.Server) (endpoint string, ca []byte) {
 	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
 	})
-	p.Endpoint = srv.URL
-	p.CA = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return p
+	return srv.URL, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 }
 
 // writeKey is the request context key of a write's index in the record, connKey that of the

@@ -1,8 +1,6 @@
 package framework
 
 import (
-	"crypto/tls"
-	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -37,14 +35,7 @@ func StartHealthProxy(t testing.TB, c *Cluster) *HealthProxy {
 		}
 		proxy.ServeHTTP(w, r)
 	}))
-	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-	srv.StartTLS()
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	p.Endpoint = srv.URL
-	p.CA = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	p.Endpoint, p.CA = serveTLS(t, srv)
 	return p
 }
 

@@ -35,9 +35,6 @@ func BinariesFromEnv() (Binaries, error) {
 // a temporary directory), runs the tests with it, stops it and returns the exit code. Without
 // binaries the tests still run, and those that call Require skip or fail (see EnvRequired).
 func RunWithLab(m *testing.M, opts Options, lab **Lab) int {
-	// The clients of the tests log through controller-runtime: to stderr, rather than a
-	// warning that no logger was set.
-	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	bins, err := BinariesFromEnv()
 	if err != nil {
 		return m.Run()
@@ -73,6 +70,10 @@ func RunWithLab(m *testing.M, opts Options, lab **Lab) int {
 // RunWithLabAndController is RunWithLab for suites that also run fed-controller: with lab
 // binaries, it first builds fed-controller from this module and sets *binary to its path.
 func RunWithLabAndController(m *testing.M, opts Options, lab **Lab, binary *string) int {
+	// The tests' clients log through controller-runtime: to stderr, rather than a warning that
+	// no logger was set. Not in RunWithLab: a suite that calls fed-controller's run() in the
+	// test process lets it set its own, and only the first logger set counts.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	if os.Getenv(EnvBinDir) == "" {
 		return RunWithLab(m, opts, lab)
 	}
