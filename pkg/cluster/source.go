@@ -28,13 +28,31 @@ import (
 // while it runs: when the last source or holder of the kind stops, the members' informers of
 // the kind go.
 func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.Unstructured) types.NamespacedName, all func(context.Context) []reconcile.Request) source.Source {
+	return FilteredSource(members, gvk, key, all, nil)
+}
+
+// FilteredSource is Source that enqueues only the changes that accept lets through: an object
+// created in a member comes as (nil, obj), one deleted as (obj, nil) and an update as (old,
+// new). A nil accept lets every change through. all, when set, is enqueued as by Source.
+func FilteredSource(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.Unstructured) types.NamespacedName, all func(context.Context) []reconcile.Request, accept func(old, new *unstructured.Unstructured) bool) source.Source {
 	return watchMembers(members, gvk, all, func(_ context.Context, w *memberWatch) toolscache.ResourceEventHandlerFuncs {
-		enqueue := func(o any) {
-			if obj := memberObject(o); obj != nil {
+		enqueue := func(oldObj, newObj any) {
+			old, obj := memberObject(oldObj), memberObject(newObj)
+			if accept != nil && !accept(old, obj) {
+				return
+			}
+			if obj == nil {
+				obj = old
+			}
+			if obj != nil {
 				w.q.Add(reconcile.Request{NamespacedName: key(obj)})
 			}
 		}
-		return toolscache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue}
+		return toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { enqueue(nil, o) },
+			UpdateFunc: enqueue,
+			DeleteFunc: func(o any) { enqueue(o, nil) },
+		}
 	})
 }
 

@@ -76,6 +76,9 @@ type SyncReconciler struct {
 
 	lateMu sync.Mutex
 	late   map[types.NamespacedName]map[string]lateResult
+	// inFlight holds the objects being reconciled, when sync and status workers share this
+	// reconciler.
+	inFlight keyLocks
 }
 
 // scope is what one reconcile of one federated object reads, decides and does.
@@ -121,11 +124,21 @@ func newScope(fed *unstructured.Unstructured) *scope {
 	return &scope{fed: fed, deleting: fed.GetDeletionTimestamp() != nil, orphan: fed.GetAnnotations()[contract.OrphanAnnotation] == "true"}
 }
 
-// Reconcile propagates one federated object: it reads the object, ensures the finalizer,
+// Reconcile propagates one federated object, once no status worker is reconciling it.
+func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	unlock, ok := r.inFlight.lock(ctx, req.NamespacedName)
+	if !ok {
+		return reconcile.Result{}, ctx.Err()
+	}
+	defer unlock()
+	return r.reconcile(ctx, req)
+}
+
+// reconcile propagates one federated object: it reads the object, ensures the finalizer,
 // defers the one status write, and runs the phases read, decide (placement), sync (in each
 // cluster: read the copy, decide, write) and finish (the PropagatedVersion, or the
 // finalizer's removal). A phase that fails leaves in the scope why, for the status.
-func (r *SyncReconciler) Reconcile(ctx context.Context, req reconcile.Request) (result reconcile.Result, err error) {
+func (r *SyncReconciler) reconcile(ctx context.Context, req reconcile.Request) (result reconcile.Result, err error) {
 	started := time.Now()
 	defer func() { r.Metrics.reconciled(time.Since(started)) }()
 	fed := &unstructured.Unstructured{}

@@ -341,13 +341,14 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if err != nil {
 		return err
 	}
-	workers, syncTimeout := settings.SyncWorkers, r.cacheSyncTimeout(settings)
+	ss := syncSettings{workers: settings.SyncWorkers, statusWorkers: settings.StatusWorkers, cacheSyncTimeout: r.cacheSyncTimeout(settings)}
 	// Members are read and written with the mapping the config gives, never with their
 	// discovery.
 	r.Members.AddKind(t.Target, t.Resource, t.Namespaced)
 	requeue := make(chan event.GenericEvent, 1024)
 	denials := &DenialTracker{}
-	c, err := r.newSyncController(ftc.Name, t, syncSettings{workers, syncTimeout}, requeue, denials)
+	reconciler := r.newSyncReconciler(t, requeue, denials)
+	c, err := newController("sync", ftc.Name, reconciler, ss.workers, ss.cacheSyncTimeout)
 	if err != nil {
 		return err
 	}
@@ -357,18 +358,52 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if base == nil || base.Err() != nil {
 		return errors.New("the control plane is stopping")
 	}
-	rt = &runningType{spec: *ftc.Spec.DeepCopy(), denials: denials, cacheSyncTimeout: syncTimeout}
+	rt = &runningType{spec: *ftc.Spec.DeepCopy(), denials: denials, cacheSyncTimeout: ss.cacheSyncTimeout}
 	tracked := newSyncTracker(c, func(ctx context.Context) { r.report(ctx, ftc.Name, rt, "", nil) })
 	if err := r.watch(tracked, t, requeue); err != nil {
+		return err
+	}
+	status, err := r.statusController(ftc.Name, t, reconciler, ss)
+	if err != nil {
 		return err
 	}
 	r.running.Start(base, ftc.Name, rt, func(ctx context.Context) {
 		// Set before the controller starts, so before any reconcile can call it.
 		denials.Changed = func() { go r.requeueConfig(ctx, ftc.Name) }
+		if status != nil {
+			go r.runStatusController(ctx, ftc.Name, rt, status)
+		}
 		r.runController(ctx, ftc.Name, rt, tracked, t)
 	})
-	ctrl.LoggerFrom(ctx).Info("started the type's sync controller", "workers", workers, "cacheSyncTimeout", syncTimeout)
+	log := ctrl.LoggerFrom(ctx).WithValues("workers", ss.workers, "cacheSyncTimeout", ss.cacheSyncTimeout)
+	if status != nil {
+		log = log.WithValues("statusWorkers", ss.statusWorkers)
+	}
+	log.Info("started the type's sync controller")
 	return nil
+}
+
+// statusController creates the status workers of a type that collects status (nil for one
+// that does not), over reconciler: they take the changes of a member copy's status alone.
+func (r *TypeConfigReconciler) statusController(name string, t Type, reconciler *SyncReconciler, ss syncSettings) (controller.Controller, error) {
+	if !t.StatusCollection {
+		return nil, nil
+	}
+	c, err := newController("status", name, statusReconciler{sync: reconciler}, ss.statusWorkers, ss.cacheSyncTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Watch(cluster.FilteredSource(r.Members, t.Target, t.federatedKey, nil, statusOnlyChange)); err != nil {
+		return nil, fmt.Errorf("failed to watch: %w", err)
+	}
+	return c, nil
+}
+
+// runStatusController runs a type's status workers until ctx ends, and reports a failure.
+func (r *TypeConfigReconciler) runStatusController(ctx context.Context, name string, rt *runningType, c controller.Controller) {
+	if err := c.Start(ctx); err != nil && ctx.Err() == nil {
+		r.report(ctx, name, rt, corev1beta1.ReasonControllerStartFailed, fmt.Errorf("the status controller stopped: %w", err))
+	}
 }
 
 // mapped checks that the host's RESTMapper maps the type's federated and target kinds.
@@ -387,13 +422,14 @@ func (r *TypeConfigReconciler) mapped(t Type) error {
 // syncSettings are the KubeFedConfig's settings a sync controller is created with.
 type syncSettings struct {
 	workers          int
+	statusWorkers    int
 	cacheSyncTimeout time.Duration
 }
 
-// newSyncController creates the type's sync controller, not started yet. Objects sent to
-// requeue are reconciled again; what members deny is told to denials.
-func (r *TypeConfigReconciler) newSyncController(name string, t Type, ss syncSettings, requeue chan event.GenericEvent, denials *DenialTracker) (controller.Controller, error) {
-	reconciler := &SyncReconciler{
+// newSyncReconciler creates the reconciler of the type's objects. Objects sent to requeue are
+// reconciled again; what members deny is told to denials.
+func (r *TypeConfigReconciler) newSyncReconciler(t Type, requeue chan event.GenericEvent, denials *DenialTracker) *SyncReconciler {
+	return &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
 		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
 		MemberWait: r.MemberWait, Contention: &ContentionTracker{}, Denials: denials, Requeue: func(key types.NamespacedName) {
@@ -408,16 +444,21 @@ func (r *TypeConfigReconciler) newSyncController(name string, t Type, ss syncSet
 			}
 		},
 	}
-	c, err := controller.NewUnmanaged("sync-"+name, controller.Options{
+}
+
+// newController creates one of the type's controllers, not started yet: "sync" or "status"
+// (see statusReconciler), with its own queue and workers.
+func newController(kind, name string, reconciler reconcile.Reconciler, workers int, cacheSyncTimeout time.Duration) (controller.Controller, error) {
+	c, err := controller.NewUnmanaged(kind+"-"+name, controller.Options{
 		Reconciler:              reconciler,
-		MaxConcurrentReconciles: ss.workers,
-		CacheSyncTimeout:        ss.cacheSyncTimeout,
+		MaxConcurrentReconciles: workers,
+		CacheSyncTimeout:        cacheSyncTimeout,
 		SkipNameValidation:      ptr.To(true),
 		// A failed object is tried again at most a minute later, so that a member fixed behind
 		// the control plane's back (a role granted) is not waited for a quarter of an hour.
 		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, maxObjectRetryDelay),
 		LogConstructor: func(req *reconcile.Request) logr.Logger {
-			log := ctrl.Log.WithName("sync").WithValues("type", name)
+			log := ctrl.Log.WithName(kind).WithValues("type", name)
 			if req != nil {
 				log = log.WithValues("object", req.String())
 			}
@@ -425,7 +466,7 @@ func (r *TypeConfigReconciler) newSyncController(name string, t Type, ss syncSet
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("failed to create the sync controller: %w", err)
+		return nil, fmt.Errorf("failed to create the %s controller: %w", kind, err)
 	}
 	return c, nil
 }
@@ -441,7 +482,7 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-
 		hostKind(r.Cache, fed, &handler.EnqueueRequestForObject{}, metadataOrSpecChanged()),
 		hostKind(r.Cache, &corev1beta1.KubeFedCluster{}, cluster.EnqueueAllOnChange(r.Client, r.Namespace, all), cluster.PlacementChanged()),
 		hostKind(r.Cache, &corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(allOf), predicate.GenerationChangedPredicate{}),
-		cluster.Source(r.Members, t.Target, t.federatedKey, all),
+		cluster.FilteredSource(r.Members, t.Target, t.federatedKey, all, syncChange(t)),
 		// Objects whose members answered after their reconcile stopped waiting.
 		source.Channel(requeue, &handler.EnqueueRequestForObject{}),
 	}

@@ -2,67 +2,29 @@ package kubefedconfig
 
 import (
 	"fmt"
-	"reflect"
 	"time"
-
-	"k8s.io/apimachinery/pkg/api/equality"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 )
 
-// unread is a KubeFedConfig setting that fed-controller does not read, and what it does
-// instead.
-type unread struct {
-	field string
-	get   func(corev1beta1.KubeFedConfigSpec) any
-	why   string
-}
-
-// The settings that fed-controller accepts, for KubeFed's API, and does not read. The leader
-// election's timings, the readiness delays and the cache sync timeout are read; a
-// resourceLock other than a Lease is reported by Substituted.
-var unreadSettings = []unread{
-	{"spec.statusController.maxConcurrentReconciles", func(s corev1beta1.KubeFedConfigSpec) any { return statusWorkers(s) }, "the sync controller writes the status, with spec.syncController.maxConcurrentReconciles workers"},
-}
-
-// Ignored lists the settings of cfg that fed-controller does not read and that differ from
-// the KubeFedConfig it installs (Default), each as "field (why)", in a stable order. Unset
-// fields take the defaults and are not listed.
+// Ignored lists the settings of cfg that fed-controller does not read, each as "field
+// (why)", in a stable order: every setting KubeFed has is read, so these are the feature
+// gates that do not exist.
 func Ignored(cfg *corev1beta1.KubeFedConfig) []string {
 	if cfg == nil {
 		return nil
 	}
-	def := Default("").Spec
+	known := map[string]bool{}
+	for _, g := range Default("").Spec.FeatureGates {
+		known[g.Name] = true
+	}
 	var out []string
-	for _, u := range unreadSettings {
-		if got := u.get(cfg.Spec); !isNil(got) && !equality.Semantic.DeepEqual(got, u.get(def)) {
-			out = append(out, fmt.Sprintf("%s (%s)", u.field, u.why))
-		}
-	}
-	defaults := map[string]corev1beta1.ConfigurationMode{}
-	for _, g := range def.FeatureGates {
-		defaults[g.Name] = g.Configuration
-	}
 	for _, g := range cfg.Spec.FeatureGates {
-		field := fmt.Sprintf("spec.featureGates %s: %s", g.Name, g.Configuration)
-		if _, known := defaults[g.Name]; !known {
-			out = append(out, field+" (no such feature gate)")
+		if !known[g.Name] {
+			out = append(out, fmt.Sprintf("spec.featureGates %s: %s (no such feature gate)", g.Name, g.Configuration))
 		}
 	}
 	return out
-}
-
-func statusWorkers(s corev1beta1.KubeFedConfigSpec) *int64 {
-	if s.StatusController == nil {
-		return nil
-	}
-	return s.StatusController.MaxConcurrentReconciles
-}
-
-// isNil tells whether v, a pointer in an interface, is nil.
-func isNil(v any) bool {
-	rv := reflect.ValueOf(v)
-	return !rv.IsValid() || (rv.Kind() == reflect.Pointer && rv.IsNil())
 }
 
 // Substituted lists the leader election settings of cfg that cannot be honoured as written,

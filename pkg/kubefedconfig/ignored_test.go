@@ -39,17 +39,9 @@ func TestIgnored(t *testing.T) {
 				s.ControllerDuration.CacheSyncTimeout = &metav1.Duration{Duration: time.Minute}
 				s.ControllerDuration.UnavailableDelay = &metav1.Duration{Duration: time.Second}
 				s.ControllerDuration.AvailableDelay = &metav1.Duration{Duration: 0}
-			}),
-			want: nil,
-		},
-		{
-			name: "changed settings that are not read, in field order",
-			cfg: changed(func(s *corev1beta1.KubeFedConfigSpec) {
 				s.StatusController.MaxConcurrentReconciles = ptr.To[int64](3)
 			}),
-			want: []string{
-				"spec.statusController.maxConcurrentReconciles (the sync controller writes the status, with spec.syncController.maxConcurrentReconciles workers)",
-			},
+			want: nil,
 		},
 		{
 			name: "feature gates: unknown gates are listed; every known gate is read",

@@ -16,7 +16,8 @@ import (
 
 // Default returns the KubeFedConfig that KubeFed installs, in namespace: scope Cluster and
 // every setting at its default, written out so that users see them, except that the
-// RawResourceStatusCollection gate is Enabled (KubeFed's was Disabled). They are the defaults
+// RawResourceStatusCollection gate is Enabled (KubeFed's was Disabled) and the worker counts
+// are left to fed-controller. They are the defaults
 // of the CRD's schema too, which the API server writes into a KubeFedConfig a user creates.
 func Default(namespace string) *corev1beta1.KubeFedConfig {
 	d := func(x time.Duration) *metav1.Duration { return &metav1.Duration{Duration: x} }
@@ -44,7 +45,8 @@ func Default(namespace string) *corev1beta1.KubeFedConfig {
 				{Name: "RawResourceStatusCollection", Configuration: corev1beta1.ConfigurationEnabled},
 				{Name: "SchedulerPreferences", Configuration: corev1beta1.ConfigurationEnabled},
 			},
-			StatusController: &corev1beta1.StatusControllerConfig{MaxConcurrentReconciles: ptr.To[int64](1)},
+			// The status workers too are left to fed-controller (DefaultStatusWorkers) unless set.
+			StatusController: &corev1beta1.StatusControllerConfig{},
 		},
 	}
 }

@@ -23,6 +23,10 @@ const (
 	// DefaultSyncWorkers is the number of objects of one type reconciled at once when the
 	// KubeFedConfig does not set spec.syncController.maxConcurrentReconciles.
 	DefaultSyncWorkers = 16
+	// DefaultStatusWorkers is the number of objects of one type whose status is collected at
+	// once after their copies' status changed, when spec.statusController.maxConcurrentReconciles
+	// leaves it unset.
+	DefaultStatusWorkers = 4
 	// DefaultLeaseDuration, DefaultRenewDeadline and DefaultRetryPeriod are the leader
 	// election's timings (spec.leaderElect).
 	DefaultLeaseDuration = 15 * time.Second
@@ -50,6 +54,9 @@ type Settings struct {
 	AdoptResources bool
 	// SyncWorkers is how many objects of one type are reconciled at once.
 	SyncWorkers int
+	// StatusWorkers is how many objects of one type that collects status are reconciled at
+	// once after only their copies' status changed (spec.statusController).
+	StatusWorkers int
 	// HealthCheck is how members are probed.
 	HealthCheck HealthCheck
 	// FeatureGates are the features that spec.featureGates turns on or off.
@@ -201,7 +208,7 @@ func Read(ctx context.Context, c client.Reader, namespace string) (Settings, err
 // readiness delays may be zero), and a nil cfg gives the defaults.
 func SettingsOf(cfg *corev1beta1.KubeFedConfig) Settings {
 	s := Settings{
-		AdoptResources: true, SyncWorkers: DefaultSyncWorkers, HealthCheck: healthCheckOf(nil), FeatureGates: featureGatesOf(nil),
+		AdoptResources: true, SyncWorkers: DefaultSyncWorkers, StatusWorkers: DefaultStatusWorkers, HealthCheck: healthCheckOf(nil), FeatureGates: featureGatesOf(nil),
 		LeaderElection: leaderElectionOf(nil), Durations: durationsOf(nil),
 	}
 	if cfg == nil {
@@ -216,6 +223,9 @@ func SettingsOf(cfg *corev1beta1.KubeFedConfig) Settings {
 		if sc.MaxConcurrentReconciles != nil && *sc.MaxConcurrentReconciles > 0 {
 			s.SyncWorkers = int(*sc.MaxConcurrentReconciles)
 		}
+	}
+	if sc := cfg.Spec.StatusController; sc != nil && sc.MaxConcurrentReconciles != nil && *sc.MaxConcurrentReconciles > 0 {
+		s.StatusWorkers = int(*sc.MaxConcurrentReconciles)
 	}
 	s.HealthCheck = healthCheckOf(cfg.Spec.ClusterHealthCheck)
 	s.FeatureGates = featureGatesOf(cfg.Spec.FeatureGates)

@@ -16,7 +16,7 @@ func TestSettingsOf(t *testing.T) {
 	gates := FeatureGates{SchedulerPreferences: true, PushReconciler: true, RawResourceStatusCollection: true}
 	election := LeaderElection{LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 5 * time.Second}
 	durations := Durations{AvailableDelay: 20 * time.Second, UnavailableDelay: time.Minute, CacheSyncTimeout: 5 * time.Minute}
-	defaults := Settings{AdoptResources: true, SyncWorkers: 16, HealthCheck: defaultHealth, FeatureGates: gates, LeaderElection: election, Durations: durations}
+	defaults := Settings{AdoptResources: true, SyncWorkers: 16, StatusWorkers: 4, HealthCheck: defaultHealth, FeatureGates: gates, LeaderElection: election, Durations: durations}
 	d := func(x time.Duration) *metav1.Duration { return &metav1.Duration{Duration: x} }
 	disabled := corev1beta1.AdoptResourcesDisabled
 	enabled := corev1beta1.AdoptResourcesEnabled
@@ -36,6 +36,7 @@ func TestSettingsOf(t *testing.T) {
 			cfg: spec(corev1beta1.KubeFedConfigSpec{
 				ClusterHealthCheck: &corev1beta1.ClusterHealthCheckConfig{Period: &metav1.Duration{}, FailureThreshold: ptr.To[int64](0)},
 				SyncController:     &corev1beta1.SyncControllerConfig{MaxConcurrentReconciles: ptr.To[int64](0)},
+				StatusController:   &corev1beta1.StatusControllerConfig{MaxConcurrentReconciles: ptr.To[int64](0)},
 			}),
 			want: defaults,
 		},
@@ -44,8 +45,9 @@ func TestSettingsOf(t *testing.T) {
 			cfg: spec(corev1beta1.KubeFedConfigSpec{
 				ClusterHealthCheck: &corev1beta1.ClusterHealthCheckConfig{Period: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 500 * time.Millisecond}, FailureThreshold: ptr.To[int64](5), SuccessThreshold: ptr.To[int64](2)},
 				SyncController:     &corev1beta1.SyncControllerConfig{MaxConcurrentReconciles: ptr.To[int64](4), AdoptResources: &disabled},
+				StatusController:   &corev1beta1.StatusControllerConfig{MaxConcurrentReconciles: ptr.To[int64](2)},
 			}),
-			want: Settings{SyncWorkers: 4, FeatureGates: gates, LeaderElection: election, Durations: durations, HealthCheck: HealthCheck{Period: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 5, SuccessThreshold: 2}},
+			want: Settings{SyncWorkers: 4, StatusWorkers: 2, FeatureGates: gates, LeaderElection: election, Durations: durations, HealthCheck: HealthCheck{Period: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 5, SuccessThreshold: 2}},
 		},
 		{
 			name: "adoptResources Enabled adopts",

@@ -189,10 +189,11 @@ const (
 
 // StatusControllerConfig tunes status collection.
 type StatusControllerConfig struct {
-	// MaxConcurrentReconciles is the number of objects whose status is collected at once
-	// (default 1).
+	// MaxConcurrentReconciles is the number of objects of one type whose status is collected
+	// at once, after only their member copies' status changed. It has no default in the object:
+	// unset, fed-controller runs 4 (KubeFed's default is 1, which fedplane leaves to those who
+	// write it).
 	// +optional
-	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
 	MaxConcurrentReconciles *int64 `json:"maxConcurrentReconciles,omitempty"`
 }
