@@ -30,6 +30,11 @@ const (
 	// DeleteOptionAnnotation holds, as JSON, the metav1.DeleteOptions used to delete member
 	// objects, such as {"propagationPolicy":"Orphan"}.
 	DeleteOptionAnnotation = "kubefed.io/deleteoption"
+	// TemplateValuesAnnotation, set to "true" on a federated object, has the templates in the
+	// string values of each cluster's object filled in for that cluster ({{ .cluster }},
+	// {{ .labels.KEY }}, {{ .namespace }}), once its overrides are applied. fedplane's own
+	// extension: without it, values are propagated as written, as KubeFed does.
+	TemplateValuesAnnotation = "fedplane.io/template-values"
 	// SyncFinalizer keeps a federated object until its member objects are deleted or orphaned.
 	SyncFinalizer = "kubefed.io/sync-controller"
 	// FieldOwner is the field manager of every write to members.

@@ -226,6 +226,10 @@ func TestPropagation(t *testing.T) {
 		testTemplateThatCannotBeRendered(t, fed)
 	})
 
+	t.Run("template values: each member gets its own name and labels; a value that cannot be filled in fails that cluster alone", func(t *testing.T) {
+		testTemplateValues(t, fed)
+	})
+
 	t.Run("drift: an edited replica count is reverted, a label added by someone else survives", func(t *testing.T) {
 		g := NewWithT(t)
 		mc := members["cce"]

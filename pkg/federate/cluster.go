@@ -41,6 +41,10 @@ type clusterResult struct {
 	// warnings are what rendering the cluster's object dropped from the template; the status
 	// message tells them.
 	warnings []render.Warning
+	// renderFailure is why the cluster's object could not be rendered (its overrides or
+	// template values do not apply, or its template is not a valid object); the status message
+	// tells it.
+	renderFailure string
 }
 
 // clusterSync is the sync of one federated object in one cluster: what is known of the

@@ -70,8 +70,7 @@ func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in Cluste
 	}
 	if in.Ready {
 		in.Desired, res.warnings = rendered.Object, rendered.Warnings
-		var oe *overrides.OverrideError
-		in.RenderFailed = renderErr != nil && errors.As(renderErr, &oe)
+		in.RenderFailed = renderErr != nil && overrides.IsOverrideFailure(renderErr)
 	} else {
 		// Nothing is written there now: a rendering that failed is told, in the status and
 		// an event, once the cluster can be written to.
@@ -88,6 +87,7 @@ func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in Cluste
 		res.remoteStatus = r.remoteStatus(s, in.Existing)
 	}
 	if renderErr != nil && renderFailure(res.status) {
+		res.renderFailure = renderErr.Error()
 		// The event tells the cluster's status, not the error's kind: the two never disagree.
 		res.events = append(res.events, objectEvent{kind: corev1.EventTypeWarning, reason: string(res.status), action: "Render",
 			message: fmt.Sprintf("Failed to render %s %s for cluster %s: %v", r.Type.Target.Kind, klog.KObj(s.fed), d.Name, renderErr)})

@@ -94,6 +94,9 @@ type decided struct {
 	Retry         time.Duration
 	RemoteStatus  bool
 	RenderedLabel string
+	// RenderedCluster is the rendered object's data.cluster, which the template-values cases
+	// fill in.
+	RenderedCluster string
 }
 
 func decidedOf(in ClusterInput, res clusterResult) decided {
@@ -107,6 +110,7 @@ func decidedOf(in ClusterInput, res clusterResult) decided {
 	}
 	if in.Desired != nil {
 		out.RenderedLabel = in.Desired.GetLabels()[contract.ManagedLabel]
+		out.RenderedCluster, _, _ = unstructured.NestedString(in.Desired.Object, "data", "cluster")
 	}
 	return out
 }
@@ -226,6 +230,21 @@ func TestDecideCluster(t *testing.T) {
 				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ClusterNotReady, Listed: true},
 				Status:   typesv1beta1.ClusterNotReady, Replicas: ptr.To[int64](4), Ready: ptr.To[int64](2),
 			},
+		},
+		{
+			name: "a template value that cannot be filled in for the cluster gives ApplyOverridesFailed and a Warning event",
+			fed: newFed().set(map[string]any{contract.TemplateValuesAnnotation: "true"}, "metadata", "annotations").
+				set(map[string]any{"zone": "{{ .labels.zone }}"}, "spec", "template", "data"), d: selected, in: ready,
+			want: decided{
+				Decision: ClusterDecision{Action: ActionNone, Status: typesv1beta1.ApplyOverridesFailed, Listed: true},
+				Status:   typesv1beta1.ApplyOverridesFailed, Events: []string{"Warning ApplyOverridesFailed"},
+			},
+		},
+		{
+			name: "a template value is filled in for the cluster",
+			fed: newFed().set(map[string]any{contract.TemplateValuesAnnotation: "true"}, "metadata", "annotations").
+				set(map[string]any{"cluster": "{{ .cluster }}"}, "spec", "template", "data"), d: selected, in: ready,
+			want: decided{Decision: createListed, Rendered: true, RenderedLabel: "true", RenderedCluster: thisCluster},
 		},
 		{
 			name: "with status collection, overrides that do not apply desire nothing, whatever the copy runs",

@@ -139,7 +139,7 @@ func (r *SyncReconciler) recordStatus(ctx context.Context, s *scope, result reco
 // status to write: a read of the host failed and is only retried, a member has not answered
 // yet (the status is only ever written whole), or the object is about to go. A phase that
 // failed before the clusters were synced leaves them as the status last gave them. The
-// message ends with the clusters' render warnings.
+// message ends with why clusters' objects could not be rendered, and their render warnings.
 func (r *SyncReconciler) statusInput(s *scope) (in StatusInput, ok bool) {
 	in = StatusInput{Generation: s.fed.GetGeneration(), Reason: s.overall.reason, Message: s.overall.message, Now: r.now().UTC().Format(time.RFC3339)}
 	if s.synced {
@@ -164,7 +164,7 @@ func (r *SyncReconciler) statusInput(s *scope) (in StatusInput, ok bool) {
 		}
 		in.Clusters = append(in.Clusters, typesv1beta1.ClusterStatus{Name: res.name, Status: res.status, RemoteStatus: res.remoteStatus})
 	}
-	in.Message = joinMessages(in.Message, warningsMessage(s.results))
+	in.Message = joinMessages(in.Message, renderFailuresMessage(s.results), warningsMessage(s.results))
 	return in, true
 }
 

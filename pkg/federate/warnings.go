@@ -36,6 +36,18 @@ func warningsMessage(results []clusterResult) string {
 	return strings.Join(parts, "; ")
 }
 
+// renderFailuresMessage tells, for each cluster whose object could not be rendered, why, in
+// the results' order.
+func renderFailuresMessage(results []clusterResult) string {
+	var parts []string
+	for _, res := range results {
+		if res.renderFailure != "" {
+			parts = append(parts, fmt.Sprintf("%s in cluster %s: %s", res.status, res.name, res.renderFailure))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 // joinMessages joins the parts of a message that are not empty.
 func joinMessages(parts ...string) string {
 	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == "" }), "; ")

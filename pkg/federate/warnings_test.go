@@ -96,3 +96,21 @@ func TestDecideClusterKeepsTheRenderWarnings(t *testing.T) {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
+
+func TestStatusInputTellsWhyObjectsCouldNotBeRendered(t *testing.T) {
+	r := &SyncReconciler{Now: func() time.Time { return mustTime(t, t0) }}
+	s := scope{fed: newFed().build(), synced: true, complete: true, results: []clusterResult{
+		{name: "a", decision: ClusterDecision{Listed: true}, status: typesv1beta1.ApplyOverridesFailed, renderFailure: "failed to fill in the template value at /data/x: bad"},
+		{name: "b", decision: ClusterDecision{Listed: true}, warnings: []render.Warning{droppedAnnotations}},
+		{name: "c", decision: ClusterDecision{Listed: true}, status: typesv1beta1.ComputeResourceFailed, renderFailure: "labels are not a map"},
+	}}
+	in, ok := r.statusInput(&s)
+	if !ok {
+		t.Fatal("no status to write")
+	}
+	want := "ApplyOverridesFailed in cluster a: failed to fill in the template value at /data/x: bad; " +
+		"ComputeResourceFailed in cluster c: labels are not a map; AnnotationsNotSupported in cluster b: annotations dropped"
+	if diff := cmp.Diff(want, in.Message); diff != "" {
+		t.Errorf("message (-want +got):\n%s", diff)
+	}
+}

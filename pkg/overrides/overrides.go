@@ -96,6 +96,9 @@ type Input struct {
 	// Overrides are the cluster's overrides, applied in order as one RFC 6902 patch with
 	// KubeFed's leniencies (see Render). Use ForCluster to find them.
 	Overrides []typesv1beta1.Override
+	// Values, when set, fill in the templates in the string values of the object, once the
+	// overrides are applied (see TemplateValues); nil leaves every value as it is.
+	Values *TemplateValues
 }
 
 // Result is the rendered object for one cluster.
@@ -158,9 +161,10 @@ func ForCluster(all []typesv1beta1.ClusterOverrides, cluster string) ([]typesv1b
 // replace, and finally sets the managed label. The patch follows KubeFed where KubeFed departs
 // from RFC 6902: a replace of a missing member of an existing object creates it, and a negative
 // array index counts from the end. Overrides that target a protected path, and
-// patches that change the name, namespace, generateName or kind by any path, are refused. Any
-// error concerns this cluster alone; when an override is at fault the error is an
-// *OverrideError.
+// patches that change the name, namespace, generateName or kind by any path, are refused. With
+// Values, the templates in the string values are then filled in. Any error concerns this
+// cluster alone; when an override is at fault the error is an *OverrideError, and when a
+// template value is, a *TemplateError.
 func Render(in Input) (Result, error) {
 	if err := in.validate(); err != nil {
 		return Result{}, err
@@ -214,6 +218,11 @@ func Render(in Input) (Result, error) {
 		}
 	}
 
+	if in.Values != nil {
+		if err := fillIn(obj, in.Values); err != nil {
+			return Result{}, err
+		}
+	}
 	if err := setManagedLabel(meta); err != nil {
 		return Result{}, err
 	}

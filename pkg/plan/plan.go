@@ -239,7 +239,16 @@ func (p *planner) planCluster(o *planned, d placement.Decision, item *Item) Clus
 	if !d.Selected {
 		return c
 	}
-	res, err := render.Member(render.Input{Federated: o.u, Overrides: o.overrides, Target: o.target, Cluster: d.Name, ControlPlaneID: p.controlPlaneID, RetainReplicas: typesv1beta1.RetainReplicas(o.u)})
+	var labels map[string]string
+	for _, cl := range p.clusters {
+		if cl.Name == d.Name {
+			labels = cl.Labels
+		}
+	}
+	res, err := render.Member(render.Input{
+		Federated: o.u, Overrides: o.overrides, Target: o.target, Cluster: d.Name, ClusterLabels: labels,
+		ControlPlaneID: p.controlPlaneID, RetainReplicas: typesv1beta1.RetainReplicas(o.u),
+	})
 	if err != nil {
 		item.Errors = append(item.Errors, Error{Cluster: d.Name, Message: err.Error()})
 		return c

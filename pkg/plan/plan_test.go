@@ -295,3 +295,25 @@ func TestComputeGivesTheControlPlaneAnnotations(t *testing.T) {
 		t.Errorf("annotations %v, want the control plane cp-a, the cluster a and a hash", got)
 	}
 }
+
+func TestComputeFillsInTemplateValuesAsTheController(t *testing.T) {
+	clusters := []placement.Cluster{{Name: "a", Ready: true, Labels: map[string]string{"region": "eu"}}, {Name: "b", Ready: true}}
+	d := federated("FederatedDeployment", "shop", "web").clusters("a", "b")
+	_ = unstructured.SetNestedField(d.u.Object, "{{ .cluster }}-{{ .labels.region }}", "spec", "template", "spec", "serviceAccountName")
+	d.u.SetAnnotations(map[string]string{contract.TemplateValuesAnnotation: "true"})
+	ns := federated("FederatedNamespace", "shop", "shop").selector(map[string]any{})
+	p := Compute(Input{Clusters: clusters, Types: types, Objects: []*unstructured.Unstructured{ns.u, d.u}})
+	var item Item
+	for _, it := range p.Items {
+		if it.Kind == "FederatedDeployment" {
+			item = it
+		}
+	}
+	got, _, _ := unstructured.NestedString(item.Clusters[0].Object, "spec", "serviceAccountName")
+	if got != "a-eu" {
+		t.Errorf("cluster a: serviceAccountName %q, want a-eu", got)
+	}
+	if item.Clusters[1].Object != nil || len(item.Errors) != 1 || item.Errors[0].Cluster != "b" {
+		t.Errorf("cluster b, which has no region label: object %v, errors %+v; want no object and its error", item.Clusters[1].Object, item.Errors)
+	}
+}

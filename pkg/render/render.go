@@ -35,6 +35,9 @@ type Input struct {
 	Target Target
 	// Cluster is the name of the cluster's registration, the KubeFedCluster.
 	Cluster string
+	// ClusterLabels are the KubeFedCluster's labels, which the template values of a federated
+	// object with contract.TemplateValuesAnnotation may name.
+	ClusterLabels map[string]string
 	// ControlPlaneID is the id of the control plane that writes the object. Empty leaves out
 	// the control-plane annotation and the hash, for a preview that does not know the id.
 	ControlPlaneID string
@@ -55,8 +58,9 @@ type Result struct {
 
 // Member renders the object that one cluster receives of a federated object: the template
 // with the cluster's overrides and the managed label (see overrides.Render), finished as finish
-// says. Any error concerns this cluster alone; when an override is at fault it wraps an
-// *overrides.OverrideError.
+// says. Any error concerns this cluster alone; when an override or a template value is at
+// fault it wraps an *overrides.OverrideError or an *overrides.TemplateError
+// (overrides.IsOverrideFailure).
 func Member(in Input) (Result, error) {
 	template, err := templateOf(in.Federated)
 	if err != nil {
@@ -66,9 +70,14 @@ func Member(in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	var values *overrides.TemplateValues
+	if in.Federated.GetAnnotations()[contract.TemplateValuesAnnotation] == "true" {
+		values = &overrides.TemplateValues{Cluster: in.Cluster, Labels: in.ClusterLabels, Namespace: in.Federated.GetNamespace()}
+	}
 	out, err := overrides.Render(overrides.Input{
 		Template: template, APIVersion: in.Target.APIVersion, Kind: in.Target.Kind,
 		Name: in.Federated.GetName(), Namespace: in.Federated.GetNamespace(), Namespaced: in.Target.Namespaced, Overrides: ops,
+		Values: values,
 	})
 	if err != nil {
 		return Result{}, err

@@ -256,3 +256,43 @@ func TestHashTellsWhatIsApplied(t *testing.T) {
 		}
 	})
 }
+
+func TestMemberFillsInTemplateValuesOnlyWhenAsked(t *testing.T) {
+	template := map[string]any{"data": map[string]any{"cluster": "{{ .cluster }}", "region": "{{ .labels.region }}", "ns": "{{ .namespace }}"}}
+	configMaps := Target{APIVersion: "v1", Kind: "ConfigMap", Namespaced: true}
+	labels := map[string]string{"region": "eu-west"}
+	cases := []struct {
+		name       string
+		annotation string
+		labels     map[string]string
+		want       map[string]any
+		wantErr    bool
+	}{
+		{name: "with the annotation, each value is filled in for the cluster", annotation: "true", labels: labels,
+			want: map[string]any{"cluster": cluster, "region": "eu-west", "ns": "shop"}},
+		{name: "without it, as written, as KubeFed does", labels: labels, want: template["data"].(map[string]any)},
+		{name: "any other value of the annotation is not asking", annotation: "yes", labels: labels, want: template["data"].(map[string]any)},
+		{name: "a label that the cluster does not have is a template failure", annotation: "true", wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFed().set(template, "spec", "template")
+			if tc.annotation != "" {
+				f.u.SetAnnotations(map[string]string{contract.TemplateValuesAnnotation: tc.annotation})
+			}
+			res, err := Member(Input{Federated: f.u, Target: configMaps, Cluster: cluster, ClusterLabels: tc.labels, ControlPlaneID: controlPlane})
+			if tc.wantErr {
+				if !errors.Is(err, overrides.ErrTemplate) || !overrides.IsOverrideFailure(err) {
+					t.Fatalf("Member() error = %v, want a template failure", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, res.Object.Object["data"]); diff != "" {
+				t.Errorf("data (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
