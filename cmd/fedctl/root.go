@@ -18,7 +18,7 @@ func newRootCommand(out, errOut io.Writer) *cobra.Command {
 	root.SetOut(out)
 	root.SetErr(errOut)
 	root.AddCommand(newJoinCommand(), newUnjoinCommand(), newEnableCommand(), newDisableCommand(),
-		newFederateCommand(), newOrphaningCommand(), newPlanCommand(), newVersionCommand())
+		newFederateCommand(), newOrphaningCommand(), newPlanCommand(), newGetCommand(), newVersionCommand())
 	return root
 }
 
