@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -127,6 +128,33 @@ spec:
 	t.Run("a name that is not there is an error naming it", func(t *testing.T) {
 		_, _, err := onHost(t, "get", "deployments", "nope", "-n", fleet)
 		NewWithT(t).Expect(err).To(MatchError("FederatedDeployment fleet/nope not found in the host"))
+	})
+
+	t.Run("describe: per member the placement and why, the overrides, the copy and its drift; the events", func(t *testing.T) {
+		g := NewWithT(t)
+		_, err := local.AppsV1().Deployments(fleet).Patch(t.Context(), "web", k8stypes.MergePatchType, []byte(`{"spec":{"replicas":3}}`), metav1.PatchOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		hostCS, err := lab.Host().Clientset()
+		g.Expect(err).NotTo(HaveOccurred())
+		_, err = hostCS.CoreV1().Events(fleet).Create(t.Context(), &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Name: "web.fleet-test", Namespace: fleet},
+			InvolvedObject: corev1.ObjectReference{Kind: "FederatedDeployment", Namespace: fleet, Name: "web", APIVersion: "types.kubefed.io/v1beta1"},
+			Reason:         "CreateInClusterFailed", Message: "Failed to create Deployment fleet/web in cluster get-cce: denied", Type: corev1.EventTypeWarning,
+			LastTimestamp: metav1.Now(), Count: 1, Source: corev1.EventSource{Component: "fed-controller"},
+		}, metav1.CreateOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		out, _, err := onHost(t, "describe", "deployments", "web", "-n", fleet)
+		g.Expect(err).NotTo(HaveOccurred())
+		t.Logf("fedctl describe deployments web -n fleet:\n%s", out)
+		g.Expect(out).To(ContainSubstring("Kind:         FederatedDeployment (propagates deployments.apps)\n"))
+		g.Expect(out).To(ContainSubstring(`Placement:    {"clusterSelector":{"matchLabels":{"region":"a"}}}` + "\n"))
+		g.Expect(out).To(ContainSubstring("  get-cce:\n    Placement:    NotSelected NotMatchingSelector\n    Overrides:    replace /spec/replicas 1\n" +
+			"    Propagation:  WaitingForRemoval\n    Member:       Absent\n"))
+		g.Expect(out).To(MatchRegexp(`  get-local:\n    Placement:    Selected\n    Overrides:    none\n    Propagation:  OK\n` +
+			`    Member:       Present, resourceVersion \d+, generation \d+, created \S+\n    Drift:        .*/spec/replicas \(member 3, fedplane renders 2\)`))
+		g.Expect(out).To(ContainSubstring("/metadata/labels (member"), "the copy lacks the managed label")
+		g.Expect(out).To(MatchRegexp(`Events \(host\):\n  \S+ ago  Warning  CreateInClusterFailed  Failed to create Deployment fleet/web in cluster get-cce: denied\n`))
+		g.Expect(out).To(ContainSubstring("Events (get-local):\n"))
 	})
 
 	t.Run("with cce's API server stopped, the table comes within 5 s and cce is Unreachable", func(t *testing.T) {

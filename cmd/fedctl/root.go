@@ -18,7 +18,7 @@ func newRootCommand(out, errOut io.Writer) *cobra.Command {
 	root.SetOut(out)
 	root.SetErr(errOut)
 	root.AddCommand(newJoinCommand(), newUnjoinCommand(), newEnableCommand(), newDisableCommand(),
-		newFederateCommand(), newOrphaningCommand(), newPlanCommand(), newGetCommand(), newVersionCommand())
+		newFederateCommand(), newOrphaningCommand(), newPlanCommand(), newGetCommand(), newDescribeCommand(), newVersionCommand())
 	return root
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"reflect"
+	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,6 +27,55 @@ func Matches(desired, actual *unstructured.Unstructured) bool {
 		want = secretAsStored(want)
 	}
 	return subset(want, actual.Object, false)
+}
+
+// Drift lists, as JSON pointers sorted by path, the fields of the desired object that the
+// member object does not hold as Matches wants them: the fields that applying the desired object
+// would change. It is empty when Matches is true.
+func Drift(desired, actual *unstructured.Unstructured) []string {
+	want := desired.Object
+	if desired.GetKind() == "Secret" && desired.GetAPIVersion() == "v1" {
+		want = secretAsStored(want)
+	}
+	var out []string
+	drift(want, actual.Object, false, "", &out)
+	return out
+}
+
+// drift adds to out the paths below path where got is not as subset wants want.
+func drift(want, got any, quantities bool, path string, out *[]string) {
+	if subset(want, got, quantities) {
+		return
+	}
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			break
+		}
+		keys := make([]string, 0, len(w))
+		for k := range w {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			drift(w[k], g[k], quantities || quantityFields[k], path+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"), out)
+		}
+		return
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			break
+		}
+		for i := range w {
+			drift(w[i], g[i], quantities, fmt.Sprintf("%s/%d", path, i), out)
+		}
+		return
+	}
+	if path == "" {
+		path = "/"
+	}
+	*out = append(*out, path)
 }
 
 // quantityFields are the keys under which values are resource quantities.

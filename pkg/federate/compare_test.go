@@ -393,7 +393,21 @@ func TestMatches(t *testing.T) {
 			if got := Matches(tc.desired, tc.actual); got != tc.want {
 				t.Errorf("Matches() = %v, want %v", got, tc.want)
 			}
+			if drift := Drift(tc.desired, tc.actual); (len(drift) == 0) != tc.want {
+				t.Errorf("Drift() = %v, want it empty exactly when the objects match (%v)", drift, tc.want)
+			}
 		})
+	}
+}
+
+func TestDriftNamesEachFieldThatDiffers(t *testing.T) {
+	desired := deployment().set(int64(3), "spec", "replicas").label("tier", "web").build()
+	actual := deployment().serverFields().set(int64(5), "spec", "replicas").
+		set([]any{map[string]any{"name": "web", "image": "nginx:1.17", "imagePullPolicy": "IfNotPresent"}}, "spec", "template", "spec", "containers").
+		build()
+	want := []string{"/metadata/labels/tier", "/spec/replicas", "/spec/template/spec/containers/0/image"}
+	if diff := cmp.Diff(want, Drift(desired, actual)); diff != "" {
+		t.Errorf("Drift() (-want +got):\n%s", diff)
 	}
 }
 
