@@ -131,6 +131,8 @@ The lab keeps running. Explore it with:
   kubectl --kubeconfig %[1]s --context %[2]s get rsp -n test-namespace
   kubectl --kubeconfig %[1]s --context cce -n test-namespace get deployments
   bin/fedctl plan -f %[3]s/seed/manifests -f %[3]s/seed/clusters/ready.yaml
+  bin/fedctl get deployments -A --kubeconfig %[1]s --context %[2]s
+  bin/fedctl describe deployments test-deployment -n test-namespace --kubeconfig %[1]s --context %[2]s
 fed-controller: pid %[4]d, log %[5]s, metrics https://%[6]s/metrics, health http://%[7]s/readyz
 Its metrics need a bearer token allowed to get /metrics, such as the lab admin's:
   curl -sk -H "Authorization: Bearer $(kubectl --kubeconfig %[1]s --context %[2]s config view --raw --minify -o jsonpath='{.users[0].user.token}')" https://%[6]s/metrics
