@@ -292,7 +292,7 @@ func (d *describer) header() {
 	}
 	for _, c := range st.Conditions {
 		if c != nil && c.Type == typesv1beta1.PropagationConditionType {
-			d.printf("Propagation:  %s %s %s\n", c.Status, orDash(string(c.Reason)), c.Message)
+			d.printf("Propagation:  %s\n", strings.TrimSpace(fmt.Sprintf("%s %s %s", c.Status, orDash(string(c.Reason)), c.Message)))
 		}
 	}
 	placementSpec, _, _ := unstructured.NestedFieldNoCopy(d.obj.Object, "spec", "placement")
