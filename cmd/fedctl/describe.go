@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,7 +23,6 @@ import (
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
-	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/federate"
 	"github.com/fedplane/fedplane/pkg/plan"
 )
@@ -89,17 +87,7 @@ func (o *describeOptions) run(ctx context.Context, typeArg, name string, namespa
 	if err != nil {
 		return err
 	}
-	namespace := ""
-	if ftc.Spec.FederatedType.Scope == corev1beta1.NamespaceScoped {
-		switch {
-		case namespaceSet:
-			namespace = o.namespace
-		case isNamespace(ftc.Spec.TargetType):
-			namespace = name
-		default:
-			namespace = h.contextNamespace
-		}
-	}
+	namespace := h.objectNamespace(ftc, name, o.namespace, namespaceSet)
 	objects, err := h.federatedObjects(ctx, ftc, namespace, []string{name})
 	if err != nil {
 		return err
@@ -127,44 +115,16 @@ func (o *describeOptions) run(ctx context.Context, typeArg, name string, namespa
 
 // memberViews reads the object's copy, and the events about it, in every member at once.
 func (h *hostClient) memberViews(ctx context.Context, ftc *corev1beta1.FederatedTypeConfig, obj *unstructured.Unstructured, clusters []corev1beta1.KubeFedCluster, memberTimeout time.Duration) map[string]memberView {
-	out := map[string]memberView{}
-	cs, err := kubernetes.NewForConfig(h.config)
-	if err != nil {
-		for _, c := range clusters {
-			out[c.Name] = memberView{state: memberError, message: err.Error()}
-		}
-		return out
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range clusters {
-		wg.Go(func() {
-			memberCtx, cancel := context.WithTimeout(ctx, memberTimeout)
-			defer cancel()
-			v := h.viewIn(memberCtx, cs, &clusters[i], ftc, obj)
-			mu.Lock()
-			out[clusters[i].Name] = v
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return out
+	return eachMember(ctx, h, clusters, memberTimeout,
+		func(ctx context.Context, cs kubernetes.Interface, kfc *corev1beta1.KubeFedCluster) memberView {
+			return h.viewIn(ctx, cs, kfc, ftc, obj)
+		},
+		func(err error) memberView { return memberView{state: memberError, message: err.Error()} })
 }
 
 // viewIn reads one member's copy of the object and the events about it.
 func (h *hostClient) viewIn(ctx context.Context, cs kubernetes.Interface, kfc *corev1beta1.KubeFedCluster, ftc *corev1beta1.FederatedTypeConfig, obj *unstructured.Unstructured) memberView {
-	secret, err := cs.CoreV1().Secrets(h.namespace).Get(ctx, kfc.Spec.SecretRef.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		secret = nil
-	case err != nil:
-		return memberView{state: memberError, message: fmt.Sprintf("failed to read its Secret %s: %v", kfc.Spec.SecretRef.Name, err)}
-	}
-	cfg, err := cluster.RESTConfig(kfc, secret)
-	if err != nil {
-		return memberView{state: memberError, message: err.Error()}
-	}
-	member, err := dynamic.NewForConfig(cfg)
+	member, cfg, err := h.memberDynamic(ctx, cs, kfc)
 	if err != nil {
 		return memberView{state: memberError, message: err.Error()}
 	}

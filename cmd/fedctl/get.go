@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -355,45 +354,16 @@ func (m memberCopies) fill(row *getRow, namespace, name string) {
 // memberCopies lists the target type in namespace ("" for all) in every member at once, each
 // with memberTimeout; a member that does not answer in time is Unreachable.
 func (h *hostClient) memberCopies(ctx context.Context, ftc *corev1beta1.FederatedTypeConfig, namespace string, clusters []corev1beta1.KubeFedCluster, memberTimeout time.Duration) map[string]memberCopies {
-	out := map[string]memberCopies{}
-	cs, err := kubernetes.NewForConfig(h.config)
-	if err != nil {
-		for _, c := range clusters {
-			out[c.Name] = memberCopies{state: memberError, message: err.Error()}
-		}
-		return out
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range clusters {
-		wg.Go(func() {
-			memberCtx, cancel := context.WithTimeout(ctx, memberTimeout)
-			defer cancel()
-			m := h.listIn(memberCtx, cs, &clusters[i], targetResource(ftc), namespace)
-			mu.Lock()
-			out[clusters[i].Name] = m
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return out
+	return eachMember(ctx, h, clusters, memberTimeout,
+		func(ctx context.Context, cs kubernetes.Interface, kfc *corev1beta1.KubeFedCluster) memberCopies {
+			return h.listIn(ctx, cs, kfc, targetResource(ftc), namespace)
+		},
+		func(err error) memberCopies { return memberCopies{state: memberError, message: err.Error()} })
 }
 
 // listIn lists the copies in one member, connecting as fed-controller does.
 func (h *hostClient) listIn(ctx context.Context, cs kubernetes.Interface, kfc *corev1beta1.KubeFedCluster, gvr schema.GroupVersionResource, namespace string) memberCopies {
-	secret, err := cs.CoreV1().Secrets(h.namespace).Get(ctx, kfc.Spec.SecretRef.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		secret = nil
-	case err != nil:
-		return memberCopies{state: memberError, message: fmt.Sprintf("failed to read its Secret %s: %v", kfc.Spec.SecretRef.Name, err)}
-	}
-	cfg, err := cluster.RESTConfig(kfc, secret)
-	if err != nil {
-		return memberCopies{state: memberError, message: err.Error()}
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	member, err := dynamic.NewForConfig(cfg)
+	member, _, err := h.memberDynamic(ctx, cs, kfc)
 	if err != nil {
 		return memberCopies{state: memberError, message: err.Error()}
 	}

@@ -108,7 +108,7 @@ spec:
 
 	t.Run("the federated type names the same; wide tells why a cluster is not selected; --clusters filters", func(t *testing.T) {
 		g := NewWithT(t)
-		out, _, err := onHost(t, "get", "federateddeployments", "web", "-n", fleet, "-o", "wide", "--clusters", "get-cce", "--no-headers")
+		out, _, err := onHost(t, "get", "federateddeployments.types.kubefed.io", "web", "-n", fleet, "-o", "wide", "--clusters", "get-cce", "--no-headers")
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(strings.Fields(out)).To(Equal([]string{"web", "get-cce", "NotSelected", "WaitingForRemoval", "Absent", "-", "NotMatchingSelector", "-"}))
 	})

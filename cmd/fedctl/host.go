@@ -310,6 +310,22 @@ func typeConfigOf(ftcs []corev1beta1.FederatedTypeConfig, r metav1.APIResource) 
 	return nil, false
 }
 
+// objectNamespace is the namespace of the federated object name of the type: none for a
+// cluster-scoped type; otherwise flagValue when -n was given, name itself for a
+// FederatedNamespace, and the context's namespace else.
+func (h *hostClient) objectNamespace(ftc *corev1beta1.FederatedTypeConfig, name, flagValue string, flagSet bool) string {
+	switch {
+	case ftc.Spec.FederatedType.Scope != corev1beta1.NamespaceScoped:
+		return ""
+	case flagSet:
+		return flagValue
+	case isNamespace(ftc.Spec.TargetType):
+		return name
+	default:
+		return h.contextNamespace
+	}
+}
+
 // objectRef names an object in messages: "Kind namespace/name", or "Kind name" without a
 // namespace.
 func objectRef(kind, namespace, name string) string {

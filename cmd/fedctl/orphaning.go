@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/fedplane/fedplane/api/contract"
-	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 )
 
 // The orphaning annotation of federated objects: with "true", deleting the object leaves its
@@ -147,17 +146,7 @@ func (o *orphaningOptions) federatedObject(ctx context.Context, typeArg, name st
 	if !ok {
 		return federatedRef{}, fmt.Errorf("TYPE %s is neither a federated type nor the target of a FederatedTypeConfig in %s", groupQualifiedName(r.Name, r.Group), h.namespace)
 	}
-	namespace := ""
-	if ftc.Spec.FederatedType.Scope == corev1beta1.NamespaceScoped {
-		switch {
-		case namespaceSet:
-			namespace = o.namespace
-		case isNamespace(ftc.Spec.TargetType):
-			namespace = name
-		default:
-			namespace = h.contextNamespace
-		}
-	}
+	namespace := h.objectNamespace(ftc, name, o.namespace, namespaceSet)
 	return federatedRef{
 		rc:   h.resource(federatedResource(ftc), namespace != "", namespace),
 		name: name,

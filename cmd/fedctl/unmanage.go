@@ -21,7 +21,6 @@ import (
 
 	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
-	"github.com/fedplane/fedplane/pkg/cluster"
 )
 
 // unmanageAttempts bounds how often one member object is read again after its patch failed.
@@ -128,21 +127,7 @@ func (h *hostClient) registrations(ctx context.Context) ([]corev1beta1.KubeFedCl
 // does, with the registration's endpoint and credentials.
 func (h *hostClient) unmanageIn(ctx context.Context, cs kubernetes.Interface, kfc *corev1beta1.KubeFedCluster, gvr schema.GroupVersionResource, controlPlaneID string) unmanaged {
 	res := unmanaged{cluster: kfc.Name}
-	secret, err := cs.CoreV1().Secrets(h.namespace).Get(ctx, kfc.Spec.SecretRef.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		secret = nil
-	case err != nil:
-		res.err = fmt.Errorf("failed to read its Secret %s: %w", kfc.Spec.SecretRef.Name, err)
-		return res
-	}
-	cfg, err := cluster.RESTConfig(kfc, secret)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	member, err := dynamic.NewForConfig(cfg)
+	member, _, err := h.memberDynamic(ctx, cs, kfc)
 	if err != nil {
 		res.err = err
 		return res
