@@ -76,6 +76,23 @@ func TestReadinessDelays(t *testing.T) {
 		p, err := plan()
 		return p.Replicas["local"], err
 	}
+	// Each status change of a member's Deployment is a change the preference looks at, with
+	// cce's readiness as it is then: before a readiness change, the Deployments are let settle.
+	settled := func() {
+		t.Helper()
+		for _, cluster := range []string{"local", "cce"} {
+			g.Eventually(func() (bool, error) {
+				before, err := framework.GetObject(t.Context(), fed.Members[cluster], deploymentGVK, ns, name)
+				if err != nil || before == nil {
+					return false, err
+				}
+				time.Sleep(2 * time.Second)
+				after, err := framework.GetObject(t.Context(), fed.Members[cluster], deploymentGVK, ns, name)
+				return err == nil && after != nil && after.GetResourceVersion() == before.GetResourceVersion(), err
+			}).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "the Deployment in %s settles", cluster)
+		}
+	}
+	settled()
 	// A failure below leaves cce healthy again before the objects go, so that its copy can.
 	t.Cleanup(func() { proxy.SetHealthy(true) })
 	proxy.SetHealthy(false)
@@ -85,6 +102,9 @@ func TestReadinessDelays(t *testing.T) {
 	g.Eventually(onLocal).WithTimeout(wait).WithPolling(poll).Should(BeNumerically("==", 4), "cce's replicas move to local")
 	t.Logf("replicas moved to local %v after cce was seen not Ready (unavailableDelay %v)", time.Since(notReady).Round(time.Millisecond), unavailable)
 
+	g.Eventually(func() int32 { return getRSPIn(t, host, ns, name).Status.ReadyReplicas }).
+		WithTimeout(wait).WithPolling(poll).Should(BeNumerically("==", 4), "local runs the 4 replicas")
+	settled()
 	proxy.SetHealthy(true)
 	g.Eventually(func() bool { return ready(t, host, "cce") }).WithTimeout(wait).WithPolling(poll).Should(BeTrue(), "cce is Ready")
 	readyAgain := time.Now()
