@@ -572,8 +572,9 @@ func (c *Cluster) AddFakeNode(ctx context.Context, name string, pods int, labels
 }
 
 // StopAPIServer sends SIGSTOP to the API server: it keeps its connections but answers nothing,
-// as a partitioned or hung cluster does.
-func (c *Cluster) StopAPIServer() error { return c.apiserver.signal(syscall.SIGSTOP) }
+// as a partitioned or hung cluster does. It returns once every thread of it has stopped, so that no request sent afterwards is
+// answered.
+func (c *Cluster) StopAPIServer() error { return c.apiserver.pause() }
 
 // ContinueAPIServer sends SIGCONT to a stopped API server.
 func (c *Cluster) ContinueAPIServer() error { return c.apiserver.signal(syscall.SIGCONT) }

@@ -84,6 +84,47 @@ func (p *process) signal(sig syscall.Signal) error {
 	return nil
 }
 
+// pause sends SIGSTOP to the process and waits, for up to 5 s, until every one of its threads
+// has stopped: the signal is delivered to each thread in its own time, and a thread that still
+// runs may answer a request meanwhile.
+func (p *process) pause() error {
+	if err := p.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.allThreadsStopped() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s (pid %d) did not stop within 5s of SIGSTOP", p.name, p.pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// allThreadsStopped tells whether every thread of the process is stopped (state T), as
+// /proc/PID/task/TID/stat says. It is true when /proc cannot tell.
+func (p *process) allThreadsStopped() bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", p.pid))
+	if err != nil {
+		return true
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", p.pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		// The state follows the command, which is in parentheses and may hold spaces.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) {
+			continue
+		}
+		if state := b[i+2]; state != 'T' && state != 't' {
+			return false
+		}
+	}
+	return true
+}
+
 // running reports whether the process is alive (not exited, not a zombie).
 func (p *process) running() bool {
 	if p.pid == 0 {
