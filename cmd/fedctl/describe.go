@@ -24,6 +24,7 @@ import (
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
 	"github.com/fedplane/fedplane/pkg/federate"
+	"github.com/fedplane/fedplane/pkg/overrides"
 	"github.com/fedplane/fedplane/pkg/plan"
 )
 
@@ -381,7 +382,7 @@ func compactJSON(v any) string {
 func at(obj map[string]any, pointer string) any {
 	var cur any = obj
 	for _, token := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
-		token = strings.ReplaceAll(strings.ReplaceAll(token, "~1", "/"), "~0", "~")
+		token = overrides.UnescapePointerToken(token)
 		switch c := cur.(type) {
 		case map[string]any:
 			cur = c[token]

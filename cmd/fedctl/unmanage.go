@@ -21,6 +21,7 @@ import (
 
 	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/overrides"
 )
 
 // unmanageAttempts bounds how often one member object is read again after its patch failed.
@@ -49,8 +50,8 @@ type jsonPatchOp struct {
 // first, so that the server applies it only while the object is still that copy, whatever
 // else (its status) changed since it was read.
 func unmanagePatch(obj metav1.Object) ([]byte, error) {
-	label := "/metadata/labels/" + jsonPointerEscape(contract.ManagedLabel)
-	annotation := func(key string) string { return "/metadata/annotations/" + jsonPointerEscape(key) }
+	label := "/metadata/labels/" + overrides.EscapePointerToken(contract.ManagedLabel)
+	annotation := func(key string) string { return "/metadata/annotations/" + overrides.EscapePointerToken(key) }
 	ann := obj.GetAnnotations()
 	ops := []jsonPatchOp{
 		{Op: "test", Path: label, Value: "true"},
@@ -64,11 +65,6 @@ func unmanagePatch(obj metav1.Object) ([]byte, error) {
 		ops = append(ops, jsonPatchOp{Op: "remove", Path: annotation(contract.AppliedAnnotation)})
 	}
 	return json.Marshal(ops)
-}
-
-// jsonPointerEscape escapes a map key for a JSON pointer (RFC 6901).
-func jsonPointerEscape(key string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
 }
 
 // unmanaged is what unmanaging the copies of a type did in one registered member.

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fedplane/fedplane/pkg/overrides"
 )
 
 // Matches tells whether a member object already has every field of the desired object with
@@ -59,7 +60,7 @@ func drift(want, got any, quantities bool, path string, out *[]string) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			drift(w[k], g[k], quantities || quantityFields[k], path+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"), out)
+			drift(w[k], g[k], quantities || quantityFields[k], path+"/"+overrides.EscapePointerToken(k), out)
 		}
 		return
 	case []any:

@@ -426,8 +426,17 @@ func applyEach(patch jsonpatch.Patch, doc []byte, opts *jsonpatch.ApplyOptions, 
 }
 
 // pointerUnescaper turns the escapes of a JSON pointer's reference token back into the
-// characters they stand for.
-var pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+// characters they stand for; pointerEscaper does the reverse.
+var (
+	pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+	pointerEscaper   = strings.NewReplacer("~", "~0", "/", "~1")
+)
+
+// EscapePointerToken escapes a map key as a reference token of a JSON pointer (RFC 6901).
+func EscapePointerToken(key string) string { return pointerEscaper.Replace(key) }
+
+// UnescapePointerToken is the map key that a reference token of a JSON pointer stands for.
+func UnescapePointerToken(token string) string { return pointerUnescaper.Replace(token) }
 
 // replaceCreates reports whether a replace of op's path in doc is one that KubeFed's patch
 // library turns into the creation of a member: every token but the last leads through an

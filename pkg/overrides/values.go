@@ -92,7 +92,7 @@ func fillInMap(m map[string]any, path string, data map[string]any) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		p := path + "/" + escapePointer(k)
+		p := path + "/" + EscapePointerToken(k)
 		if identityPaths[p] {
 			continue
 		}
@@ -138,11 +138,6 @@ func fillInString(s, path string, data map[string]any) (string, error) {
 		return "", &TemplateError{Path: path, Err: err}
 	}
 	return out.String(), nil
-}
-
-// escapePointer escapes a key for a JSON pointer (RFC 6901).
-func escapePointer(k string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
 }
 
 // limitedBuffer is a buffer that refuses to grow past limit.
