@@ -41,6 +41,35 @@ const (
 	FieldOwner = "fedplane"
 )
 
+// Auto-federation: the label and annotations of native host objects that fed-controller, run
+// with --auto-federate, turns into federated objects, and what it writes on those. fedplane's own
+// extension.
+const (
+	// FederateLabel, set to "true" on a host object of a type fed-controller auto-federates,
+	// gives it a federated object of the same name, owned by it, whose template is the object.
+	// Removing the label (or any other value) deletes that federated object.
+	FederateLabel = "fedplane.io/federate"
+	// FederateLabelValue is the value of FederateLabel that asks for a federated object.
+	FederateLabelValue = "true"
+	// PlacementAnnotation holds, on a labelled host object, the placement of its federated
+	// object as JSON or YAML: {"clusters": ["a", "b"]} or {"clusterSelector": {...}}. Without it,
+	// the federated object selects every cluster (and a namespaced one is limited to its
+	// namespace's FederatedNamespace).
+	PlacementAnnotation = "fedplane.io/placement"
+	// OrphanOnUnfederateAnnotation, set to "true" on a labelled host object, keeps the member
+	// copies when the label is removed: the federated object is deleted with OrphanAnnotation.
+	OrphanOnUnfederateAnnotation = "fedplane.io/orphan-on-unfederate"
+	// PlacementAppliedAnnotation holds, on a generated federated object, a hash of the
+	// PlacementAnnotation whose placement was last written to it; the placement is written
+	// again only when the annotation changes, so a placement edited by hand stays.
+	PlacementAppliedAnnotation = "fedplane.io/placement-applied"
+	// AutoFederateTemplateOwner is the field manager of the template (and the owner reference)
+	// of generated federated objects.
+	AutoFederateTemplateOwner = "fedplane-autofederate"
+	// AutoFederatePlacementOwner is the field manager of their placement.
+	AutoFederatePlacementOwner = "fedplane-autofederate-placement"
+)
+
 // IsNamespace tells whether the kind group/kind is the core Namespace, whose federated type
 // (FederatedNamespace) lives in the namespace it federates and places every namespaced
 // federated object in it.

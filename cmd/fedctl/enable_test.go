@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
@@ -72,6 +74,24 @@ func createCRD(t *testing.T, c client.Client, group, kind, plural string, spec a
 		}
 		return false
 	}).WithTimeout(30 * time.Second).Should(BeTrue())
+	// Established does not mean discovery lists the type yet, and fedctl resolves TYPE through
+	// discovery: wait until it does, as a user running the commands one after the other would.
+	dc, err := discovery.NewDiscoveryClientForConfig(lab.Host().RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	NewWithT(t).Eventually(func() error {
+		list, err := dc.ServerResourcesForGroupVersion(group + "/v1")
+		if err != nil {
+			return err
+		}
+		for _, r := range list.APIResources {
+			if r.Name == plural {
+				return nil
+			}
+		}
+		return fmt.Errorf("discovery of %s/v1 does not list %s yet", group, plural)
+	}).WithTimeout(30 * time.Second).Should(Succeed())
 }
 
 // widgetSpec is the spec schema of the tests' custom resources.

@@ -21,19 +21,10 @@ import (
 
 	"github.com/fedplane/fedplane/api/contract"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
+	"github.com/fedplane/fedplane/pkg/autofederate"
 	"github.com/fedplane/fedplane/pkg/federate/typegen"
 	"github.com/fedplane/fedplane/pkg/manifests"
 )
-
-// serverSetMetadata are the metadata fields that the API server or controllers set, or that
-// the federated object decides (name, namespace); they are left out of templates.
-var serverSetMetadata = []string{
-	"name", "namespace", "generateName", "uid", "resourceVersion", "generation", "creationTimestamp",
-	"deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "ownerReferences", "selfLink", "finalizers",
-}
-
-// serverSetAnnotations are annotations that tools and controllers write, left out of templates.
-var serverSetAnnotations = []string{corev1.LastAppliedConfigAnnotation, "deployment.kubernetes.io/revision"}
 
 // controllerCreatedTypes are the types whose objects controllers create and which are never
 // federated with a namespace's contents, even when enabled.
@@ -190,7 +181,7 @@ func (o *federateOptions) run(ctx context.Context, typeArg, name string, out, er
 	} else if err != nil {
 		return fmt.Errorf("failed to read %s: %w", objectRef(ftc.Spec.TargetType.Kind, namespace, name), err)
 	}
-	fed, err := federatedObject(ftc, obj)
+	fed, err := autofederate.FederatedObject(ftc, obj)
 	if err != nil {
 		return err
 	}
@@ -248,7 +239,7 @@ func (o *federateOptions) runFile(stdin io.Reader, out io.Writer, namespaceSet b
 			}
 			u.SetNamespace(o.namespace)
 		}
-		f, err := federatedObject(ftc, u)
+		f, err := autofederate.FederatedObject(ftc, u)
 		if err != nil {
 			return fmt.Errorf("%s: %w", obj.Source(), err)
 		}
@@ -317,105 +308,7 @@ func (o *federateOptions) typeConfigFor(ctx context.Context, h *hostClient, r me
 	return ftc, true, nil
 }
 
-// federatedObject builds the federated object of obj: same name, namespace (a
-// FederatedNamespace's is the namespace itself), the template, and a placement that selects
-// every cluster.
-func federatedObject(ftc *corev1beta1.FederatedTypeConfig, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	tmpl, err := templateOf(ftc.Spec.TargetType, obj)
-	if err != nil {
-		return nil, err
-	}
-	ft := ftc.Spec.FederatedType
-	fed := &unstructured.Unstructured{Object: map[string]any{
-		"spec": map[string]any{
-			"template":  tmpl,
-			"placement": map[string]any{"clusterSelector": map[string]any{"matchLabels": map[string]any{}}},
-		},
-	}}
-	fed.SetAPIVersion(ft.Group + "/" + ft.Version)
-	fed.SetKind(ft.Kind)
-	fed.SetName(obj.GetName())
-	if ft.Scope == corev1beta1.NamespaceScoped {
-		namespace := obj.GetNamespace()
-		if isNamespace(ftc.Spec.TargetType) {
-			namespace = obj.GetName()
-		}
-		fed.SetNamespace(namespace)
-	}
-	return fed, nil
-}
-
 func isNamespace(t corev1beta1.APIResource) bool { return contract.IsNamespace(t.Group, t.Kind) }
-
-// templateOf is obj as a federated template: without status, apiVersion, kind, the metadata
-// that servers set or that the federated object decides, and the fields of the kind that each
-// cluster sets for itself.
-func templateOf(target corev1beta1.APIResource, obj *unstructured.Unstructured) (map[string]any, error) {
-	t := obj.DeepCopy().Object
-	for _, f := range []string{"apiVersion", "kind", "status"} {
-		delete(t, f)
-	}
-	for _, f := range serverSetMetadata {
-		unstructured.RemoveNestedField(t, "metadata", f)
-	}
-	// Pod templates (Deployments, Jobs, ...) carry a creationTimestamp: null.
-	unstructured.RemoveNestedField(t, "spec", "template", "metadata", "creationTimestamp")
-	annotations, _, err := unstructured.NestedStringMap(t, "metadata", "annotations")
-	if err != nil {
-		return nil, fmt.Errorf("%s: metadata.annotations: %w", refOf(obj), err)
-	}
-	for _, a := range serverSetAnnotations {
-		delete(annotations, a)
-	}
-	if len(annotations) == 0 {
-		unstructured.RemoveNestedField(t, "metadata", "annotations")
-	} else if err := unstructured.SetNestedStringMap(t, annotations, "metadata", "annotations"); err != nil {
-		return nil, err
-	}
-	switch {
-	case contract.IsNamespace(target.Group, target.Kind):
-		unstructured.RemoveNestedField(t, "spec", "finalizers")
-	case target.Group == "" && target.Kind == "ServiceAccount":
-		delete(t, "secrets")
-	case target.Group == "" && target.Kind == "Service":
-		if err := cleanService(t); err != nil {
-			return nil, fmt.Errorf("%s: %w", refOf(obj), err)
-		}
-	case target.Group == "batch" && target.Kind == "Job":
-		if manual, _, _ := unstructured.NestedBool(t, "spec", "manualSelector"); !manual {
-			unstructured.RemoveNestedField(t, "spec", "selector")
-			for _, l := range []string{"controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name"} {
-				unstructured.RemoveNestedField(t, "spec", "template", "metadata", "labels", l)
-			}
-		}
-	}
-	for _, f := range []string{"spec", "metadata"} {
-		if m, ok := t[f].(map[string]any); ok && len(m) == 0 {
-			delete(t, f)
-		}
-	}
-	return t, nil
-}
-
-// cleanService removes what the cluster allocates: cluster IPs (a headless Service keeps its
-// None), node ports and the health check node port.
-func cleanService(t map[string]any) error {
-	if ip, _, _ := unstructured.NestedString(t, "spec", "clusterIP"); ip != corev1.ClusterIPNone {
-		unstructured.RemoveNestedField(t, "spec", "clusterIP")
-		unstructured.RemoveNestedField(t, "spec", "clusterIPs")
-	}
-	unstructured.RemoveNestedField(t, "spec", "healthCheckNodePort")
-	ports, found, err := unstructured.NestedSlice(t, "spec", "ports")
-	if err != nil || !found {
-		return err
-	}
-	for _, p := range ports {
-		if m, ok := p.(map[string]any); ok {
-			delete(m, "nodePort")
-		}
-	}
-	return unstructured.SetNestedSlice(t, ports, "spec", "ports")
-}
 
 // skipReason says why an object of a namespace is not federated with its contents, or "" when
 // it is.
@@ -480,7 +373,7 @@ func (h *hostClient) namespaceContents(ctx context.Context, namespace string, sk
 				fmt.Fprintf(errOut, "skipped %s: %s\n", refOf(obj), reason)
 				continue
 			}
-			fed, err := federatedObject(&ftc, obj)
+			fed, err := autofederate.FederatedObject(&ftc, obj)
 			if err != nil {
 				return nil, err
 			}

@@ -19,7 +19,8 @@ import (
 func TestContractNamesHaveOneHome(t *testing.T) {
 	names := map[string]bool{}
 	for _, n := range []string{contract.ManagedLabel, contract.ControlPlaneAnnotation, contract.ClusterAnnotation,
-		contract.AppliedAnnotation, contract.OrphanAnnotation, contract.DeleteOptionAnnotation, contract.SyncFinalizer} {
+		contract.AppliedAnnotation, contract.OrphanAnnotation, contract.DeleteOptionAnnotation, contract.SyncFinalizer,
+		contract.FederateLabel, contract.PlacementAnnotation, contract.OrphanOnUnfederateAnnotation, contract.PlacementAppliedAnnotation} {
 		names[n] = true
 	}
 	root := filepath.Join("..", "..")
