@@ -166,6 +166,7 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 		}
 		c.in.Existing = existing
 	}
+	c.in.Source = c.s.source != "" && c.in.Existing != nil && c.in.Existing.GetUID() == c.s.source
 	if (c.s.deleting || !c.d.Selected) && r.Type.isNamespace() && c.in.Existing != nil && c.in.Existing.GetLabels()[contract.ManagedLabel] == "true" {
 		host, err := r.isHostNamespace(ctx, c.in.Existing)
 		if err != nil {

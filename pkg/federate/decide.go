@@ -57,6 +57,10 @@ type ClusterInput struct {
 	// registration of the host as a member: the namespace that holds the federated object.
 	// It is never deleted through the registration, only unlabelled.
 	HostNamespace bool
+	// Source tells that Existing is the host object the federated object was generated from
+	// (auto-federation), reached through a registration of the host as a member. It is the
+	// user's own object: never written, adopted or deleted through the registration.
+	Source bool
 }
 
 // ClusterDecision is what Decide returns for one cluster.
@@ -79,6 +83,9 @@ type ClusterDecision struct {
 // that this control plane wrote for another cluster registration,
 // never writes a cluster that is not Ready, and never deletes an object it does not manage.
 func Decide(in ClusterInput) ClusterDecision {
+	if in.Source && in.Existing != nil {
+		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.SourceObject, Listed: in.Selected && !in.Deleting}
+	}
 	if in.Existing != nil {
 		if in.Existing.GetLabels()[contract.ManagedLabel] == "false" {
 			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: in.Selected && !in.Deleting}

@@ -42,6 +42,8 @@ func (b *input) mayHaveCopy() *input { b.in.MayHaveCopy = true; return b }
 
 func (b *input) hostNamespace() *input { b.in.HostNamespace = true; return b }
 
+func (b *input) source() *input { b.in.Source = true; return b }
+
 // renderFailed drops the desired object; overridesFailed tells whether the overrides did not
 // apply.
 func (b *input) renderFailed(overridesFailed bool) *input {
@@ -96,6 +98,26 @@ func TestDecide(t *testing.T) {
 		want ClusterDecision
 	}{
 		// Objects that the control plane leaves alone.
+		{
+			name: "the host object a federated object was generated from is neither adopted nor updated",
+			in:   newInput().adopt().source().existing(unmanagedCopy()).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.SourceObject, Listed: true},
+		},
+		{
+			name: "the host object a federated object was generated from is not deleted with it",
+			in:   newInput().deleting().mayHaveCopy().source().existing(unmanagedCopy()).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.SourceObject},
+		},
+		{
+			name: "the host object a federated object was generated from is not deleted when the cluster is no longer selected",
+			in:   newInput().notSelected().source().existing(unmanagedCopy()).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.SourceObject},
+		},
+		{
+			name: "the host object is left alone even when a control plane's label is on it",
+			in:   newInput().source().existing(managedCopy()).build(),
+			want: ClusterDecision{Action: ActionNone, Status: typesv1beta1.SourceObject, Listed: true},
+		},
 		{
 			name: "a copy labelled managed=false in a selected cluster is left alone and listed",
 			in:   newInput().existing(managedCopy().label(contract.ManagedLabel, "false")).build(),

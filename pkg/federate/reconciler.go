@@ -90,6 +90,9 @@ type scope struct {
 	deleting bool
 	orphan   bool
 	adopt    bool
+	// source is the UID of the host object the federated object was generated from (its
+	// controller owner, of the target kind), or empty.
+	source types.UID
 	// rawStatus tells whether the KubeFedConfig's RawResourceStatusCollection gate lets the
 	// member objects' status be copied into status.clusters[].remoteStatus.
 	rawStatus bool
@@ -151,6 +154,7 @@ func (r *SyncReconciler) reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues(strings.ToLower(r.Type.Federated.Kind), klog.KObj(fed)))
 	s := newScope(fed)
+	s.source = r.Type.sourceUID(fed)
 	if s.deleting && !controllerutil.ContainsFinalizer(fed, contract.SyncFinalizer) {
 		return reconcile.Result{}, nil
 	}

@@ -51,7 +51,7 @@ func SetStatus(status *typesv1beta1.FederatedStatus, in StatusInput) bool {
 	reason := in.Reason
 	if reason == typesv1beta1.AggregateSuccess {
 		for _, c := range clusters {
-			if c.Status != typesv1beta1.ClusterPropagationOK {
+			if c.Status != typesv1beta1.ClusterPropagationOK && c.Status != typesv1beta1.SourceObject {
 				reason = typesv1beta1.CheckClusters
 				break
 			}

@@ -118,6 +118,12 @@ func TestSetStatus(t *testing.T) {
 			wantChanged: true,
 		},
 		{
+			name:        "a cluster whose object is the host's own source object counts as propagated",
+			in:          StatusInput{Generation: 1, Now: t0, Clusters: []typesv1beta1.ClusterStatus{clusterStatus("b", typesv1beta1.SourceObject), okA}},
+			want:        newStatus(1).propagation(corev1.ConditionTrue, typesv1beta1.AggregateSuccess, t0, t0).clusters(okA, clusterStatus("b", typesv1beta1.SourceObject)).build(),
+			wantChanged: true,
+		},
+		{
 			name:        "clusters that are all fine again turn the condition True with an empty reason",
 			before:      newStatus(1).propagation(corev1.ConditionFalse, typesv1beta1.CheckClusters, t0, t0).clusters(okA, clusterStatus("b", typesv1beta1.ClusterNotReady)).build(),
 			in:          StatusInput{Generation: 1, Now: t1, Clusters: []typesv1beta1.ClusterStatus{okA, okB}},

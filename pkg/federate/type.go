@@ -1,6 +1,7 @@
 package federate
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -55,6 +56,20 @@ func (t Type) federatedKey(obj *unstructured.Unstructured) types.NamespacedName 
 		return types.NamespacedName{Namespace: obj.GetName(), Name: obj.GetName()}
 	}
 	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// sourceUID returns the UID of the host object that fed was generated from: its controller
+// owner, when that owner is of the type's target kind (auto-federation sets it). Empty
+// otherwise.
+func (t Type) sourceUID(fed *unstructured.Unstructured) types.UID {
+	owner := metav1.GetControllerOfNoCopy(fed)
+	if owner == nil || owner.Kind != t.Target.Kind {
+		return ""
+	}
+	if gv, err := schema.ParseGroupVersion(owner.APIVersion); err != nil || gv.Group != t.Target.Group {
+		return ""
+	}
+	return owner.UID
 }
 
 // isNamespace tells whether the type federates namespaces.

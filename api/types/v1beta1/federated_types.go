@@ -194,8 +194,8 @@ type ClusterStatus struct {
 type PropagationStatus string
 
 // The statuses of the object in one member cluster. The strings are KubeFed's, except
-// ManagedByAnotherControlPlane and ManagedForAnotherCluster, which fencing adds, and
-// RevertedByAnotherWriter.
+// ManagedByAnotherControlPlane and ManagedForAnotherCluster, which fencing adds,
+// RevertedByAnotherWriter, and SourceObject, which auto-federation adds.
 const (
 	// ClusterPropagationOK means the member object is as it should be.
 	ClusterPropagationOK PropagationStatus = ""
@@ -246,4 +246,8 @@ const (
 	// keeps changing the member object back after the control plane applies it, so the control
 	// plane applies it again only after a growing delay.
 	RevertedByAnotherWriter PropagationStatus = "RevertedByAnotherWriter"
+	// SourceObject means the member object is the host object that the federated object was
+	// generated from (the host is registered as a member): the user's own object, left as it
+	// is. It counts as propagated.
+	SourceObject PropagationStatus = "SourceObject"
 )
