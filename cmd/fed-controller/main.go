@@ -10,7 +10,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +20,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -34,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/fedplane/fedplane/api/contract"
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
 	corev1beta1 "github.com/fedplane/fedplane/api/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedplane/fedplane/api/scheduling/v1alpha1"
@@ -89,8 +94,10 @@ type options struct {
 	// typeCacheSyncTimeoutSet tells whether --type-cache-sync-timeout was given.
 	typeCacheSyncTimeoutSet bool
 	unschedulableAfter      time.Duration
-	version                 bool
-	zap                     zap.Options
+	// autoFederate are the FederatedTypeConfigs whose labelled host objects are federated.
+	autoFederate map[string]bool
+	version      bool
+	zap          zap.Options
 }
 
 // typeSyncTimeout is the cache sync timeout of the type controllers: the flag's when it was
@@ -119,6 +126,19 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.DurationVar(&o.memberTimeout, "member-timeout", federate.DefaultMemberTimeout, "time limit of each request to a member cluster; a member that exceeds it is skipped for a while, so it holds up nothing")
 	fs.DurationVar(&o.typeCacheSyncTimeout, "type-cache-sync-timeout", kubefedconfig.DefaultCacheSyncTimeout, "how long a federated type's sync controller waits for its caches to sync; after that its FederatedTypeConfig reports NotRunning (CacheSyncFailed) and the controller is started again after a backoff (5 s, doubling to 5 min). Given, it overrides the KubeFedConfig's spec.controllerDuration.cacheSyncTimeout; not given, that setting applies, read each time a type's sync controller starts, and the default is this flag's")
 	fs.DurationVar(&o.unschedulableAfter, "unschedulable-threshold", rsp.DefaultUnschedulableThreshold, "how long a member's pods must be unschedulable before ReplicaSchedulingPreferences count its cluster as out of room and move replicas elsewhere")
+	fs.Func("auto-federate", "comma-separated FederatedTypeConfig names (such as configmaps,deployments.apps) whose host objects labelled "+contract.FederateLabel+"="+contract.FederateLabelValue+" get a federated object of the same name, generated from them and owned by them (docs/fed-controller.md, Auto-federation). The controller's identity must be able to watch those host objects, and to create and delete federated objects. Empty, the default, federates nothing automatically", func(v string) error {
+		names, err := parseTypeNames(v)
+		if err != nil {
+			return err
+		}
+		if o.autoFederate == nil {
+			o.autoFederate = map[string]bool{}
+		}
+		for _, n := range names {
+			o.autoFederate[n] = true
+		}
+		return nil
+	})
 	fs.BoolVar(&o.version, "version", false, "print the version and the commit fed-controller was built from, and exit")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -145,6 +165,23 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		return nil, err
 	}
 	return o, nil
+}
+
+// parseTypeNames reads the value of --auto-federate: FederatedTypeConfig names, which are
+// resource names (plural.group, or plural for the core group).
+func parseTypeNames(v string) ([]string, error) {
+	var names []string
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
+			return nil, fmt.Errorf("%q is not a FederatedTypeConfig name (such as configmaps or deployments.apps): %s", n, strings.Join(errs, "; "))
+		}
+		names = append(names, n)
+	}
+	return names, nil
 }
 
 // run runs fed-controller with the command line args; --version goes to stdout, the rest to out.
@@ -332,6 +369,13 @@ func setupTypes(mgr manager.Manager, cfg *rest.Config, o *options, id string, me
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(),
 		Discovery: hostDiscovery, Members: members, Recorder: mgr.GetEventRecorder("fed-controller"), Namespace: o.namespace,
 		ControlPlaneID: id, MemberTimeout: o.memberTimeout, CacheSyncTimeout: o.typeSyncTimeout(), Metrics: syncMetrics,
+		AutoFederate: o.autoFederate,
+	}
+	if len(o.autoFederate) > 0 {
+		if types.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+			return fmt.Errorf("failed to create the host's dynamic client: %w", err)
+		}
+		mgr.GetLogger().Info("auto-federating the labelled host objects of some types", "types", slices.Sorted(maps.Keys(o.autoFederate)), "label", contract.FederateLabel)
 	}
 	if err := types.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the FederatedTypeConfig controller: %w", err)

@@ -70,7 +70,7 @@ func LaunchController(binary string, host *Cluster, dir, id string, extra ...str
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	token, err := controllerToken(ctx, host)
+	token, err := controllerToken(ctx, host, extra)
 	if err != nil {
 		return nil, err
 	}

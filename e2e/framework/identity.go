@@ -35,12 +35,18 @@ const identityFieldManager = "fedplane-e2e-identity"
 
 // controllerToken returns the token fed-controller runs with against host: the admin token,
 // unless EnvControllerIdentity asks for the chart's identity.
-func controllerToken(ctx context.Context, host *Cluster) (string, error) {
+// The chart is rendered with the values that grant what the flags extra turn on
+// (--auto-federate: autoFederate.types), as a user who turns them on with the chart would.
+func controllerToken(ctx context.Context, host *Cluster, extra []string) (string, error) {
 	switch v := os.Getenv(EnvControllerIdentity); v {
 	case "":
 		return host.Token(), nil
 	case "chart":
-		return ChartIdentity(ctx, host)
+		var values []string
+		if types, ok := flagValue(extra, "auto-federate"); ok && types != "" {
+			values = append(values, "autoFederate.types={"+types+"}")
+		}
+		return ChartIdentity(ctx, host, values...)
 	default:
 		return "", fmt.Errorf("%s=%q: want empty or chart", EnvControllerIdentity, v)
 	}
@@ -48,9 +54,10 @@ func controllerToken(ctx context.Context, host *Cluster) (string, error) {
 
 // ChartIdentity renders the chart's ServiceAccount and RBAC (templates/serviceaccount.yaml and
 // templates/rbac.yaml) with bin/helm, applies them to host in the control plane's namespace, and
-// returns a token of the ServiceAccount from the TokenRequest API. It can be run again.
-func ChartIdentity(ctx context.Context, host *Cluster) (string, error) {
-	objs, err := RenderChart(ctx, "templates/serviceaccount.yaml", "templates/rbac.yaml")
+// returns a token of the ServiceAccount from the TokenRequest API. values are helm --set values.
+// It can be run again, with other values.
+func ChartIdentity(ctx context.Context, host *Cluster, values ...string) (string, error) {
+	objs, err := RenderChartWith(ctx, values, "templates/serviceaccount.yaml", "templates/rbac.yaml")
 	if err != nil {
 		return "", err
 	}
@@ -92,12 +99,20 @@ func ChartIdentity(ctx context.Context, host *Cluster) (string, error) {
 // with `helm template`, the helm of FEDPLANE_LAB_BIN, release ChartRelease in the control
 // plane's namespace, and decodes the objects.
 func RenderChart(ctx context.Context, templates ...string) ([]*unstructured.Unstructured, error) {
+	return RenderChartWith(ctx, nil, templates...)
+}
+
+// RenderChartWith is RenderChart with helm --set values.
+func RenderChartWith(ctx context.Context, values []string, templates ...string) ([]*unstructured.Unstructured, error) {
 	dir := os.Getenv(EnvBinDir)
 	if dir == "" {
 		return nil, errNoBinaries
 	}
 	chart := ChartDir()
 	args := []string{"template", ChartRelease, chart, "--namespace", corev1beta1.DefaultNamespace}
+	for _, v := range values {
+		args = append(args, "--set", v)
+	}
 	for _, t := range templates {
 		if _, err := os.Stat(filepath.Join(chart, t)); err == nil {
 			args = append(args, "--show-only", t)

@@ -303,4 +303,3 @@ func TestFederatedObject(t *testing.T) {
 		})
 	}
 }
-

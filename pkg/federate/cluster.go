@@ -156,7 +156,10 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 		}
 		lc, _ := r.Members.LiveClient(name)
 		cctx, cancel := context.WithTimeout(ctx, r.timeout())
-		existing, err := r.liveCopy(cctx, c.s, lc, c.confirmsGone())
+		// A federated object generated from a host object is read from the member's storage, not
+		// its watch cache: when the member is the host, a create sent because the watch cache
+		// had not seen the host object yet would be applied over the user's own object.
+		existing, err := r.liveCopy(cctx, c.s, lc, c.confirmsGone() || c.s.source != "")
 		cancel()
 		if err != nil {
 			if isTimeout(err) {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
@@ -93,6 +94,11 @@ type TypeConfigReconciler struct {
 	MemberWait time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// AutoFederate holds the names of the FederatedTypeConfigs whose labelled host objects are
+	// federated automatically (see autofederate.Reconciler), while their type runs.
+	AutoFederate map[string]bool
+	// Dynamic watches the labelled host objects; nil federates nothing automatically.
+	Dynamic dynamic.Interface
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -367,17 +373,32 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if err != nil {
 		return err
 	}
+	auto, spec := r.autoFederates(ftc.Name), ftc.DeepCopy()
 	r.running.Start(base, ftc.Name, rt, func(ctx context.Context) {
 		// Set before the controller starts, so before any reconcile can call it.
 		denials.Changed = func() { go r.requeueConfig(ctx, ftc.Name) }
 		if status != nil {
 			go r.runStatusController(ctx, ftc.Name, rt, status)
 		}
+		autoDone := make(chan struct{})
+		if auto {
+			go func() {
+				defer close(autoDone)
+				r.runAutoFederation(ctx, spec, ss.cacheSyncTimeout)
+			}()
+		} else {
+			close(autoDone)
+		}
 		r.runController(ctx, ftc.Name, rt, tracked, t)
+		// Its reconciles read the federated kind's informer, which the stop may remove next.
+		<-autoDone
 	})
 	log := ctrl.LoggerFrom(ctx).WithValues("workers", ss.workers, "cacheSyncTimeout", ss.cacheSyncTimeout)
 	if status != nil {
 		log = log.WithValues("statusWorkers", ss.statusWorkers)
+	}
+	if auto {
+		log = log.WithValues("autoFederate", true)
 	}
 	log.Info("started the type's sync controller")
 	return nil
