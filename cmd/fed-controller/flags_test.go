@@ -2,6 +2,9 @@ package main
 
 import (
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,6 +29,36 @@ func TestTypeCacheSyncTimeoutFlag(t *testing.T) {
 			}
 			if err == nil && o.typeSyncTimeout() != tc.want {
 				t.Errorf("typeSyncTimeout() = %s, want %s", o.typeSyncTimeout(), tc.want)
+			}
+		})
+	}
+}
+
+func TestAutoFederateFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr string
+	}{
+		{name: "not given, nothing is federated automatically"},
+		{name: "a list, spaces and empty entries ignored", args: []string{"--auto-federate", "configmaps, deployments.apps,,"}, want: []string{"configmaps", "deployments.apps"}},
+		{name: "given twice, both lists count", args: []string{"--auto-federate=configmaps", "--auto-federate=namespaces"}, want: []string{"configmaps", "namespaces"}},
+		{name: "a kind is not a type name", args: []string{"--auto-federate=ConfigMap"}, wantErr: `"ConfigMap" is not a FederatedTypeConfig name`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseFlags(tc.args, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("parseFlags(%q) error = %v, want one with %q", tc.args, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Sorted(maps.Keys(o.autoFederate)); !slices.Equal(got, tc.want) {
+				t.Errorf("auto-federated types = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -186,6 +186,14 @@ func (r *Reconciler) federate(ctx context.Context, native, fed *unstructured.Uns
 	if fed != nil && fed.GetDeletionTimestamp() != nil {
 		return reconcile.Result{RequeueAfter: deletingRecheck}, nil
 	}
+	if fed != nil && r.owner(fed, native.GetName()).UID != native.GetUID() {
+		// Generated from an earlier object of the same name, since deleted: it goes, as it
+		// would have with that object, and a new one is generated once it is gone.
+		if err := r.delete(ctx, fed); err != nil {
+			return reconcile.Result{}, err
+		}
+		return reconcile.Result{RequeueAfter: deletingRecheck}, nil
+	}
 	placementValue, hasPlacement := native.GetAnnotations()[contract.PlacementAnnotation]
 	placement := EveryCluster()
 	if hasPlacement {
@@ -207,6 +215,18 @@ func (r *Reconciler) federate(ctx context.Context, native, fed *unstructured.Uns
 		return reconcile.Result{}, nil
 	}
 	log := ctrl.LoggerFrom(ctx)
+	if fed == nil {
+		created, err := r.create(ctx, want)
+		if err != nil {
+			r.event(native, corev1.EventTypeWarning, ReasonFederateFailed, "Federate", "Failed to create %s %s, trying again: %v", want.GetKind(), client.ObjectKeyFromObject(want), err)
+			return reconcile.Result{}, err
+		}
+		if !created {
+			// One that the cache had not seen yet is in the way: the next reconcile, brought
+			// by its event, tells whose it is.
+			return reconcile.Result{RequeueAfter: time.Second}, nil
+		}
+	}
 	if fed == nil || !r.templateCurrent(fed, want, native.GetUID()) {
 		if err := r.apply(ctx, want, contract.AutoFederateTemplateOwner); err != nil {
 			r.event(native, corev1.EventTypeWarning, ReasonFederateFailed, "Federate", "Failed to write %s %s, trying again: %v", want.GetKind(), client.ObjectKeyFromObject(want), err)
@@ -282,6 +302,26 @@ func normalize(v any) any {
 		return v
 	}
 	return out
+}
+
+// create creates the federated object with only its name and owner reference, and tells
+// whether it did: false when one exists already. Only a create can tell that no federated object
+// is there; an apply would be merged into one that the cache has not seen yet, such as the
+// user's own. The template and placement are applied next.
+func (r *Reconciler) create(ctx context.Context, want *unstructured.Unstructured) (bool, error) {
+	obj := r.newFederated()
+	obj.SetName(want.GetName())
+	obj.SetNamespace(want.GetNamespace())
+	obj.SetOwnerReferences(want.GetOwnerReferences())
+	obj.Object["spec"] = map[string]any{}
+	err := r.Client.Create(ctx, obj, client.FieldOwner(contract.AutoFederateTemplateOwner))
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }
 
 // apply applies obj with server-side apply as owner, taking over conflicting fields.
