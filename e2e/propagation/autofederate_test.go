@@ -58,7 +58,7 @@ func TestAutoFederation(t *testing.T) {
 
 		for _, m := range members {
 			g.Eventually(memberConfigMapData(t, m, "settings")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]string{"color": "blue"}))
-			g.Eventually(memberImage(t, m, "web")).WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.0"))
+			g.Eventually(memberImage(t, m)).WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.0"))
 		}
 
 		fcm, err := framework.GetObject(t.Context(), host, federatedConfigMapGVK, autoNS, "settings")
@@ -95,9 +95,9 @@ func TestAutoFederation(t *testing.T) {
 		g := NewWithT(t)
 		setImage(t, host, "web", "nginx:1.1")
 		for _, m := range members {
-			g.Eventually(memberImage(t, m, "web")).WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.1"))
+			g.Eventually(memberImage(t, m)).WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.1"))
 		}
-		g.Expect(memberImage(t, host, "web")()).To(Equal("nginx:1.1"), "the host's own Deployment")
+		g.Expect(memberImage(t, host)()).To(Equal("nginx:1.1"), "the host's own Deployment")
 	})
 
 	t.Run("overrides and placement written by hand on the generated object stay across template updates", func(t *testing.T) {
@@ -121,7 +121,7 @@ func TestAutoFederation(t *testing.T) {
 		cm.Data["color"] = "red"
 		g.Expect(host.Update(t.Context(), cm)).To(Succeed())
 
-		g.Eventually(memberImage(t, cce, "web")).WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.2"))
+		g.Eventually(memberImage(t, cce)).WithTimeout(wait).WithPolling(poll).Should(Equal("nginx:1.2"))
 		g.Eventually(func() (int32, error) {
 			d := &appsv1.Deployment{}
 			err := cce.Get(t.Context(), client.ObjectKey{Namespace: autoNS, Name: "web"}, d)
@@ -209,12 +209,12 @@ func TestAutoFederation(t *testing.T) {
 		delete(d.Labels, contract.FederateLabel)
 		g.Expect(host.Patch(t.Context(), d, patch)).To(Succeed())
 		for _, m := range members {
-			g.Eventually(memberImage(t, m, "web")).WithTimeout(wait).WithPolling(poll).Should(BeEmpty())
+			g.Eventually(memberImage(t, m)).WithTimeout(wait).WithPolling(poll).Should(BeEmpty())
 		}
 		g.Eventually(func() (*unstructured.Unstructured, error) {
 			return framework.GetObject(t.Context(), host, federatedDeployGVK, autoNS, "web")
 		}).WithTimeout(wait).WithPolling(poll).Should(BeNil())
-		g.Expect(memberImage(t, host, "web")()).To(Equal("nginx:1.2"), "the host's own Deployment, the member host's too, stays as it was")
+		g.Expect(memberImage(t, host)()).To(Equal("nginx:1.2"), "the host's own Deployment, the member host's too, stays as it was")
 		g.Eventually(fedEvents(t, host, autoNS, "Deployment", "web")).WithTimeout(wait).WithPolling(poll).Should(ContainElement(
 			"Unfederated: Deleted FederatedDeployment " + autoNS + "/web; its copies are deleted"))
 	})
@@ -276,11 +276,11 @@ func setImage(t *testing.T, host client.Client, name, image string) {
 	}
 }
 
-// memberImage returns the image of a member Deployment of autoNS, "" when there is none.
-func memberImage(t *testing.T, member client.Client, name string) func() (string, error) {
+// memberImage returns the image of the Deployment web of autoNS in a member, "" when there is none.
+func memberImage(t *testing.T, member client.Client) func() (string, error) {
 	return func() (string, error) {
 		d := &appsv1.Deployment{}
-		err := member.Get(t.Context(), types.NamespacedName{Namespace: autoNS, Name: name}, d)
+		err := member.Get(t.Context(), types.NamespacedName{Namespace: autoNS, Name: "web"}, d)
 		if apierrors.IsNotFound(err) {
 			return "", nil
 		}

@@ -91,7 +91,7 @@ func ParsePlacement(value string) (map[string]any, error) {
 		if err := json.Unmarshal(b, &sel); err != nil {
 			return nil, fail("clusterSelector: %v", err)
 		}
-		if sel == nil || len(sel) == 0 {
+		if len(sel) == 0 {
 			sel = map[string]any{"matchLabels": map[string]any{}}
 		}
 		return map[string]any{"clusterSelector": sel}, nil

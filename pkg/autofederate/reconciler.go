@@ -174,52 +174,28 @@ func (r *Reconciler) owner(fed *unstructured.Unstructured, name string) *metav1.
 
 // federate creates or updates the federated object of a labelled host object.
 func (r *Reconciler) federate(ctx context.Context, native, fed *unstructured.Unstructured) (reconcile.Result, error) {
-	if why := notFederated(native); why != "" {
-		r.event(native, corev1.EventTypeWarning, ReasonNotFederated, "Federate", "Not federated: %s", why)
+	if res, blocked, err := r.blocked(ctx, native, fed); blocked {
+		return res, err
+	}
+	placement, placementHash, err := placementOf(native)
+	if err != nil {
+		r.event(native, corev1.EventTypeWarning, ReasonInvalidPlacement, "Federate", "Not federated: %v", err)
 		return reconcile.Result{}, nil
-	}
-	if fed != nil && r.owner(fed, native.GetName()) == nil {
-		r.event(native, corev1.EventTypeWarning, ReasonFederatedObjectConflict, "Federate",
-			"%s %s exists and was not generated from this object; it is left as it is, and this object is not federated", fed.GetKind(), client.ObjectKeyFromObject(fed))
-		return reconcile.Result{}, nil
-	}
-	if fed != nil && fed.GetDeletionTimestamp() != nil {
-		return reconcile.Result{RequeueAfter: deletingRecheck}, nil
-	}
-	if fed != nil && r.owner(fed, native.GetName()).UID != native.GetUID() {
-		// Generated from an earlier object of the same name, since deleted: it goes, as it
-		// would have with that object, and a new one is generated once it is gone.
-		if err := r.delete(ctx, fed); err != nil {
-			return reconcile.Result{}, err
-		}
-		return reconcile.Result{RequeueAfter: deletingRecheck}, nil
-	}
-	placementValue, hasPlacement := native.GetAnnotations()[contract.PlacementAnnotation]
-	placement := EveryCluster()
-	if hasPlacement {
-		p, err := ParsePlacement(placementValue)
-		if err != nil {
-			r.event(native, corev1.EventTypeWarning, ReasonInvalidPlacement, "Federate", "Not federated: %v", err)
-			return reconcile.Result{}, nil
-		}
-		placement = p
-	}
-	placementHash := "every-cluster"
-	if hasPlacement {
-		sum := sha256.Sum256([]byte(placementValue))
-		placementHash = hex.EncodeToString(sum[:8])
 	}
 	want, err := r.templateApply(native)
 	if err != nil {
 		r.event(native, corev1.EventTypeWarning, ReasonNotFederated, "Federate", "Not federated: %v", err)
 		return reconcile.Result{}, nil
 	}
+	fail := func(what string, err error) (reconcile.Result, error) {
+		r.event(native, corev1.EventTypeWarning, ReasonFederateFailed, "Federate", "Failed to %s %s %s, trying again: %v", what, want.GetKind(), client.ObjectKeyFromObject(want), err)
+		return reconcile.Result{}, err
+	}
 	log := ctrl.LoggerFrom(ctx)
 	if fed == nil {
 		created, err := r.create(ctx, want)
 		if err != nil {
-			r.event(native, corev1.EventTypeWarning, ReasonFederateFailed, "Federate", "Failed to create %s %s, trying again: %v", want.GetKind(), client.ObjectKeyFromObject(want), err)
-			return reconcile.Result{}, err
+			return fail("create", err)
 		}
 		if !created {
 			// One that the cache had not seen yet is in the way: the next reconcile, brought
@@ -229,20 +205,13 @@ func (r *Reconciler) federate(ctx context.Context, native, fed *unstructured.Uns
 	}
 	if fed == nil || !r.templateCurrent(fed, want, native.GetUID()) {
 		if err := r.apply(ctx, want, contract.AutoFederateTemplateOwner); err != nil {
-			r.event(native, corev1.EventTypeWarning, ReasonFederateFailed, "Federate", "Failed to write %s %s, trying again: %v", want.GetKind(), client.ObjectKeyFromObject(want), err)
-			return reconcile.Result{}, err
+			return fail("write the template of", err)
 		}
 		log.V(1).Info("applied the template of a generated federated object")
 	}
 	if fed == nil || fed.GetAnnotations()[contract.PlacementAppliedAnnotation] != placementHash {
-		p := r.newFederated()
-		p.SetName(want.GetName())
-		p.SetNamespace(want.GetNamespace())
-		p.SetAnnotations(map[string]string{contract.PlacementAppliedAnnotation: placementHash})
-		p.Object["spec"] = map[string]any{"placement": placement}
-		if err := r.apply(ctx, p, contract.AutoFederatePlacementOwner); err != nil {
-			r.event(native, corev1.EventTypeWarning, ReasonFederateFailed, "Federate", "Failed to write the placement of %s %s, trying again: %v", p.GetKind(), client.ObjectKeyFromObject(p), err)
-			return reconcile.Result{}, err
+		if err := r.applyPlacement(ctx, want, placement, placementHash); err != nil {
+			return fail("write the placement of", err)
 		}
 		log.V(1).Info("applied the placement of a generated federated object")
 	}
@@ -250,6 +219,62 @@ func (r *Reconciler) federate(ctx context.Context, native, fed *unstructured.Uns
 		r.event(native, corev1.EventTypeNormal, ReasonFederated, "Federate", "Created %s %s", want.GetKind(), client.ObjectKeyFromObject(want))
 	}
 	return reconcile.Result{}, nil
+}
+
+// blocked tells whether a labelled host object cannot be federated now, and what to return: it
+// is a propagated copy; a federated object of its name is not one generated from it; or the one
+// generated from an earlier object of its name is still there (and is deleted).
+func (r *Reconciler) blocked(ctx context.Context, native, fed *unstructured.Unstructured) (reconcile.Result, bool, error) {
+	if why := notFederated(native); why != "" {
+		r.event(native, corev1.EventTypeWarning, ReasonNotFederated, "Federate", "Not federated: %s", why)
+		return reconcile.Result{}, true, nil
+	}
+	if fed == nil {
+		return reconcile.Result{}, false, nil
+	}
+	owner := r.owner(fed, native.GetName())
+	switch {
+	case owner == nil:
+		r.event(native, corev1.EventTypeWarning, ReasonFederatedObjectConflict, "Federate",
+			"%s %s exists and was not generated from this object; it is left as it is, and this object is not federated", fed.GetKind(), client.ObjectKeyFromObject(fed))
+		return reconcile.Result{}, true, nil
+	case fed.GetDeletionTimestamp() != nil:
+		return reconcile.Result{RequeueAfter: deletingRecheck}, true, nil
+	case owner.UID != native.GetUID():
+		// Generated from an earlier object of the same name, since deleted: it goes, as it
+		// would have with that object, and a new one is generated once it is gone.
+		if err := r.delete(ctx, fed); err != nil {
+			return reconcile.Result{}, true, err
+		}
+		return reconcile.Result{RequeueAfter: deletingRecheck}, true, nil
+	}
+	return reconcile.Result{}, false, nil
+}
+
+// placementOf returns the placement of a host object's federated object, and the hash that
+// tells whether it changed: the placement annotation's, or every cluster without it.
+func placementOf(native *unstructured.Unstructured) (map[string]any, string, error) {
+	value, ok := native.GetAnnotations()[contract.PlacementAnnotation]
+	if !ok {
+		return EveryCluster(), "every-cluster", nil
+	}
+	p, err := ParsePlacement(value)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256([]byte(value))
+	return p, hex.EncodeToString(sum[:8]), nil
+}
+
+// applyPlacement applies the placement of the federated object want, and its hash, as the
+// placement's field owner.
+func (r *Reconciler) applyPlacement(ctx context.Context, want *unstructured.Unstructured, placement map[string]any, hash string) error {
+	p := r.newFederated()
+	p.SetName(want.GetName())
+	p.SetNamespace(want.GetNamespace())
+	p.SetAnnotations(map[string]string{contract.PlacementAppliedAnnotation: hash})
+	p.Object["spec"] = map[string]any{"placement": placement}
+	return r.apply(ctx, p, contract.AutoFederatePlacementOwner)
 }
 
 // notFederated says why a labelled host object is not federated, or "".

@@ -36,6 +36,23 @@ func (r *TypeConfigReconciler) autoFederates(name string) bool {
 	return r.Dynamic != nil && r.AutoFederate[name]
 }
 
+// startAutoFederation starts the auto-federation of the type name, of the running spec, when
+// fed-controller auto-federates it, and returns a func that waits until it has stopped, once
+// ctx ends.
+func (r *TypeConfigReconciler) startAutoFederation(ctx context.Context, name string, spec corev1beta1.FederatedTypeConfigSpec, cacheSyncTimeout time.Duration) (wait func()) {
+	if !r.autoFederates(name) {
+		return func() {}
+	}
+	ftc := &corev1beta1.FederatedTypeConfig{Spec: *spec.DeepCopy()}
+	ftc.Name, ftc.Namespace = name, r.Namespace
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.runAutoFederation(ctx, ftc, cacheSyncTimeout)
+	}()
+	return func() { <-done }
+}
+
 // runAutoFederation runs the type's auto-federation controller (see autofederate.Reconciler)
 // until ctx, the type's, ends. One that fails (its host objects cannot be listed, as when the
 // controller's identity may not watch them) is reported in an event on the FederatedTypeConfig

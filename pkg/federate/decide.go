@@ -83,20 +83,8 @@ type ClusterDecision struct {
 // that this control plane wrote for another cluster registration,
 // never writes a cluster that is not Ready, and never deletes an object it does not manage.
 func Decide(in ClusterInput) ClusterDecision {
-	if in.Source && in.Existing != nil {
-		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.SourceObject, Listed: in.Selected && !in.Deleting}
-	}
-	if in.Existing != nil {
-		if in.Existing.GetLabels()[contract.ManagedLabel] == "false" {
-			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: in.Selected && !in.Deleting}
-		}
-		ann := in.Existing.GetAnnotations()
-		if id := ann[contract.ControlPlaneAnnotation]; id != "" && id != in.ControlPlaneID {
-			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: in.Selected && !in.Deleting}
-		}
-		if c := ann[contract.ClusterAnnotation]; c != "" && c != in.ClusterName && ann[contract.ControlPlaneAnnotation] == in.ControlPlaneID {
-			return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster, Listed: in.Selected && !in.Deleting}
-		}
+	if d, ok := leftAlone(in); ok {
+		return d
 	}
 	managed := in.Existing != nil && in.Existing.GetLabels()[contract.ManagedLabel] == "true"
 
@@ -143,4 +131,28 @@ func Decide(in ClusterInput) ClusterDecision {
 	default:
 		return ClusterDecision{Action: ActionUpdate, Listed: true}
 	}
+}
+
+// leftAlone returns the decision for a member object that is never written or deleted through
+// this registration: the host object the federated object was generated from, one labelled
+// kubefed.io/managed=false, one of another control plane, or one written for another
+// registration.
+func leftAlone(in ClusterInput) (ClusterDecision, bool) {
+	if in.Existing == nil {
+		return ClusterDecision{}, false
+	}
+	if in.Source {
+		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.SourceObject, Listed: in.Selected && !in.Deleting}, true
+	}
+	if in.Existing.GetLabels()[contract.ManagedLabel] == "false" {
+		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedLabelFalse, Listed: in.Selected && !in.Deleting}, true
+	}
+	ann := in.Existing.GetAnnotations()
+	if id := ann[contract.ControlPlaneAnnotation]; id != "" && id != in.ControlPlaneID {
+		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedByAnotherControlPlane, Listed: in.Selected && !in.Deleting}, true
+	}
+	if c := ann[contract.ClusterAnnotation]; c != "" && c != in.ClusterName && ann[contract.ControlPlaneAnnotation] == in.ControlPlaneID {
+		return ClusterDecision{Action: ActionNone, Status: typesv1beta1.ManagedForAnotherCluster, Listed: in.Selected && !in.Deleting}, true
+	}
+	return ClusterDecision{}, false
 }

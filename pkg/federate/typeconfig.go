@@ -373,32 +373,20 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	if err != nil {
 		return err
 	}
-	auto, spec := r.autoFederates(ftc.Name), ftc.DeepCopy()
 	r.running.Start(base, ftc.Name, rt, func(ctx context.Context) {
 		// Set before the controller starts, so before any reconcile can call it.
 		denials.Changed = func() { go r.requeueConfig(ctx, ftc.Name) }
 		if status != nil {
 			go r.runStatusController(ctx, ftc.Name, rt, status)
 		}
-		autoDone := make(chan struct{})
-		if auto {
-			go func() {
-				defer close(autoDone)
-				r.runAutoFederation(ctx, spec, ss.cacheSyncTimeout)
-			}()
-		} else {
-			close(autoDone)
-		}
+		// The type's stop waits for the auto-federation too: its reconciles read the federated
+		// kind's informer, which the stop may remove next.
+		defer r.startAutoFederation(ctx, ftc.Name, rt.spec, ss.cacheSyncTimeout)()
 		r.runController(ctx, ftc.Name, rt, tracked, t)
-		// Its reconciles read the federated kind's informer, which the stop may remove next.
-		<-autoDone
 	})
 	log := ctrl.LoggerFrom(ctx).WithValues("workers", ss.workers, "cacheSyncTimeout", ss.cacheSyncTimeout)
 	if status != nil {
 		log = log.WithValues("statusWorkers", ss.statusWorkers)
-	}
-	if auto {
-		log = log.WithValues("autoFederate", true)
 	}
 	log.Info("started the type's sync controller")
 	return nil
