@@ -30,9 +30,10 @@ func obj(t *testing.T, doc string) *unstructured.Unstructured {
 	return u
 }
 
-// typeConfig is the FederatedTypeConfig of a v1 target type with the default federated type.
-func typeConfig(group, kind, plural string, namespaced bool) *corev1beta1.FederatedTypeConfig {
-	r := apiResource(plural, "", kind, namespaced)
+// typeConfig is the FederatedTypeConfig of a namespaced v1 target type with the default
+// federated type.
+func typeConfig(group, kind, plural string) *corev1beta1.FederatedTypeConfig {
+	r := apiResource(plural, "", kind, true)
 	r.Group, r.Version = group, "v1"
 	return targetFor(r, "", "").TypeConfig("kube-federation-system")
 }
@@ -44,26 +45,26 @@ func TestSkipReason(t *testing.T) {
 		in     string
 		want   string
 	}{
-		{name: "a plain object is federated", target: typeConfig("", "ConfigMap", "configmaps", true),
+		{name: "a plain object is federated", target: typeConfig("", "ConfigMap", "configmaps"),
 			in: `{kind: ConfigMap, metadata: {name: settings}}`, want: ""},
-		{name: "the root CA ConfigMap", target: typeConfig("", "ConfigMap", "configmaps", true),
+		{name: "the root CA ConfigMap", target: typeConfig("", "ConfigMap", "configmaps"),
 			in: `{kind: ConfigMap, metadata: {name: kube-root-ca.crt}}`, want: "published by Kubernetes in every namespace"},
-		{name: "the default ServiceAccount", target: typeConfig("", "ServiceAccount", "serviceaccounts", true),
+		{name: "the default ServiceAccount", target: typeConfig("", "ServiceAccount", "serviceaccounts"),
 			in: `{kind: ServiceAccount, metadata: {name: default}}`, want: "created by Kubernetes in every namespace"},
-		{name: "another ServiceAccount is federated", target: typeConfig("", "ServiceAccount", "serviceaccounts", true),
+		{name: "another ServiceAccount is federated", target: typeConfig("", "ServiceAccount", "serviceaccounts"),
 			in: `{kind: ServiceAccount, metadata: {name: builder}}`, want: ""},
-		{name: "a service account token", target: typeConfig("", "Secret", "secrets", true),
+		{name: "a service account token", target: typeConfig("", "Secret", "secrets"),
 			in: `{kind: Secret, type: kubernetes.io/service-account-token, metadata: {name: builder-token}}`, want: "a service account token, filled in by Kubernetes"},
-		{name: "an opaque Secret is federated", target: typeConfig("", "Secret", "secrets", true),
+		{name: "an opaque Secret is federated", target: typeConfig("", "Secret", "secrets"),
 			in: `{kind: Secret, type: Opaque, metadata: {name: creds}}`, want: ""},
-		{name: "an object with a controller", target: typeConfig("apps", "ReplicaSet", "replicasets", true),
+		{name: "an object with a controller", target: typeConfig("apps", "ReplicaSet", "replicasets"),
 			in:   `{kind: ReplicaSet, metadata: {name: web-5d8f, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: 1, controller: true}]}}`,
 			want: "managed by its owner Deployment web"},
-		{name: "an owner that is no controller does not count", target: typeConfig("", "ConfigMap", "configmaps", true),
+		{name: "an owner that is no controller does not count", target: typeConfig("", "ConfigMap", "configmaps"),
 			in: `{kind: ConfigMap, metadata: {name: settings, ownerReferences: [{apiVersion: v1, kind: Secret, name: creds, uid: 1}]}}`, want: ""},
-		{name: "an object propagated by a control plane", target: typeConfig("", "ConfigMap", "configmaps", true),
+		{name: "an object propagated by a control plane", target: typeConfig("", "ConfigMap", "configmaps"),
 			in: `{kind: ConfigMap, metadata: {name: settings, labels: {kubefed.io/managed: "true"}}}`, want: "propagated by a control plane (kubefed.io/managed=true)"},
-		{name: "an object being deleted", target: typeConfig("", "ConfigMap", "configmaps", true),
+		{name: "an object being deleted", target: typeConfig("", "ConfigMap", "configmaps"),
 			in: `{kind: ConfigMap, metadata: {name: settings, deletionTimestamp: "2026-01-01T00:00:00Z"}}`, want: "being deleted"},
 	}
 	for _, tc := range cases {
