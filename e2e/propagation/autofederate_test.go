@@ -203,11 +203,7 @@ func TestAutoFederation(t *testing.T) {
 
 	t.Run("removing the label deletes the federated object and the copies, never the host's own object", func(t *testing.T) {
 		g := NewWithT(t)
-		d := &appsv1.Deployment{}
-		g.Expect(host.Get(t.Context(), client.ObjectKey{Namespace: autoNS, Name: "web"}, d)).To(Succeed())
-		patch := client.MergeFrom(d.DeepCopy())
-		delete(d.Labels, contract.FederateLabel)
-		g.Expect(host.Patch(t.Context(), d, patch)).To(Succeed())
+		unlabel(t, host, &appsv1.Deployment{}, "web", nil)
 		for _, m := range members {
 			g.Eventually(memberImage(t, m)).WithTimeout(wait).WithPolling(poll).Should(BeEmpty())
 		}
@@ -221,12 +217,7 @@ func TestAutoFederation(t *testing.T) {
 
 	t.Run("with orphan-on-unfederate, removing the label keeps the copies, without the managed label", func(t *testing.T) {
 		g := NewWithT(t)
-		cm := &corev1.ConfigMap{}
-		g.Expect(host.Get(t.Context(), client.ObjectKey{Namespace: autoNS, Name: "settings"}, cm)).To(Succeed())
-		patch := client.MergeFrom(cm.DeepCopy())
-		delete(cm.Labels, contract.FederateLabel)
-		cm.Annotations = map[string]string{contract.OrphanOnUnfederateAnnotation: "true"}
-		g.Expect(host.Patch(t.Context(), cm, patch)).To(Succeed())
+		unlabel(t, host, &corev1.ConfigMap{}, "settings", map[string]string{contract.OrphanOnUnfederateAnnotation: "true"})
 		g.Eventually(func() (*unstructured.Unstructured, error) {
 			return framework.GetObject(t.Context(), host, federatedConfigMapGVK, autoNS, "settings")
 		}).WithTimeout(wait).WithPolling(poll).Should(BeNil())
@@ -259,6 +250,25 @@ func autoDeployment(name, image string) *appsv1.Deployment {
 				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: image}}},
 			},
 		},
+	}
+}
+
+// unlabel removes the federate label from the host object name of autoNS, read into obj, and
+// sets the annotations.
+func unlabel(t *testing.T, host client.Client, obj client.Object, name string, annotations map[string]string) {
+	t.Helper()
+	if err := host.Get(t.Context(), client.ObjectKey{Namespace: autoNS, Name: name}, obj); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	labels := obj.GetLabels()
+	delete(labels, contract.FederateLabel)
+	obj.SetLabels(labels)
+	if annotations != nil {
+		obj.SetAnnotations(annotations)
+	}
+	if err := host.Patch(t.Context(), obj, patch); err != nil {
+		t.Fatal(err)
 	}
 }
 
