@@ -33,8 +33,9 @@ const autoNS = "e2e-auto"
 // written or deleted.
 func TestAutoFederation(t *testing.T) {
 	framework.Require(t, lab)
-	fed := framework.StartFederationWithFlags(t, lab, controllerBinary, "fedplane-auto", []string{"local", "cce"},
-		[]string{"--auto-federate=configmaps,deployments.apps,clusterroles.rbac.authorization.k8s.io"})
+	const autoFederate = "--auto-federate=configmaps,deployments.apps,clusterroles.rbac.authorization.k8s.io"
+	fed := framework.StartFederationWithFlags(t, lab, controllerBinary, "fedplane-auto", []string{"local", "cce"}, []string{autoFederate})
+	outer := t
 	host, local, cce := fed.Host, fed.Members["local"], fed.Members["cce"]
 	members := []client.Client{local, cce}
 	h := lab.Host()
@@ -225,6 +226,34 @@ func TestAutoFederation(t *testing.T) {
 		g.Expect(cce.Get(t.Context(), client.ObjectKey{Namespace: autoNS, Name: "settings"}, kept)).To(Succeed())
 		g.Expect(kept.Data).To(Equal(map[string]string{"color": "red"}))
 		g.Expect(kept.Labels).NotTo(HaveKey(contract.ManagedLabel))
+	})
+
+	t.Run("what changed while fed-controller was killed (-9) is caught up when it starts again", func(t *testing.T) {
+		g := NewWithT(t)
+		for _, name := range []string{"late-unlabelled", "late-deleted"} {
+			g.Expect(host.Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: autoNS, Labels: labelled},
+				Data: map[string]string{"a": "b"}})).To(Succeed())
+			g.Eventually(memberConfigMapData(t, cce, name)).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]string{"a": "b"}))
+		}
+		fed.Controller.Stop()
+		unlabel(t, host, &corev1.ConfigMap{}, "late-unlabelled", nil)
+		g.Expect(host.Delete(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: autoNS, Name: "late-deleted"}})).To(Succeed())
+		g.Expect(host.Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late-labelled", Namespace: autoNS, Labels: labelled},
+			Data: map[string]string{"c": "d"}})).To(Succeed())
+		// It runs for the rest of the test, not only this subtest.
+		framework.StartController(outer, controllerBinary, lab.Host(), "fedplane-auto", autoFederate)
+		for _, m := range members {
+			g.Eventually(memberConfigMapData(t, m, "late-labelled")).WithTimeout(wait).WithPolling(poll).Should(Equal(map[string]string{"c": "d"}))
+			for _, name := range []string{"late-unlabelled", "late-deleted"} {
+				g.Eventually(memberConfigMapData(t, m, name)).WithTimeout(wait).WithPolling(poll).Should(BeNil(), name)
+			}
+		}
+		for _, name := range []string{"late-unlabelled", "late-deleted"} {
+			g.Eventually(func() (*unstructured.Unstructured, error) {
+				return framework.GetObject(t.Context(), host, federatedConfigMapGVK, autoNS, name)
+			}).WithTimeout(wait).WithPolling(poll).Should(BeNil(), name)
+		}
+		g.Expect(host.Get(t.Context(), client.ObjectKey{Namespace: autoNS, Name: "late-unlabelled"}, &corev1.ConfigMap{})).To(Succeed())
 	})
 
 	t.Run("deleting the labelled host object deletes its federated object and the copies", func(t *testing.T) {
