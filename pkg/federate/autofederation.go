@@ -114,7 +114,7 @@ func (r *TypeConfigReconciler) autoFederateOnce(ctx context.Context, ftc *corev1
 		return labelled
 	})
 	for _, s := range []source.Source{
-		&source.Informer{Informer: inf, Handler: &handler.EnqueueRequestForObject{}},
+		labelledSource{Informer: &source.Informer{Informer: inf, Handler: &handler.EnqueueRequestForObject{}}, synced: inf.HasSynced},
 		hostKind(r.Cache, fed, handler.EnqueueRequestsFromMapFunc(toNative), concerns),
 	} {
 		if err := c.Watch(s); err != nil {
@@ -135,4 +135,20 @@ func (r *TypeConfigReconciler) autoFederateOnce(ctx context.Context, ftc *corev1
 		return fmt.Errorf("listing %s fails: %w", target.PluralName, lerr)
 	}
 	return err
+}
+
+// labelledSource is a source of the labelled host objects that the controller waits for, as for
+// its other sources, before any reconcile: until the informer has listed them, a federated object
+// whose host object is not seen yet must not be taken for one whose label was removed.
+type labelledSource struct {
+	*source.Informer
+	synced toolscache.InformerSynced
+}
+
+// WaitForSync waits until the informer has listed the labelled objects, or ctx ends.
+func (s labelledSource) WaitForSync(ctx context.Context) error {
+	if !toolscache.WaitForCacheSync(ctx.Done(), s.synced) {
+		return fmt.Errorf("the labelled host objects were not listed: %w", ctx.Err())
+	}
+	return nil
 }
