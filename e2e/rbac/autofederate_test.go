@@ -24,6 +24,8 @@ func TestAutoFederationWithoutItsRBACIsReported(t *testing.T) {
 	// The framework renders the chart with the last --auto-federate; an empty one renders none.
 	fed := framework.StartFederationWithFlags(t, lab, controllerBinary, "rbac-auto", []string{"local"},
 		[]string{"--auto-federate=configmaps", "--auto-federate=", "--type-cache-sync-timeout=2s"})
+	// The next test of the package registers local again, and waits for it to be Ready.
+	t.Cleanup(func() { _ = framework.Unregister(context.Background(), fed.Host, "local") })
 	waitFor(t, "an AutoFederationFailed event on the FederatedTypeConfig configmaps", func(ctx context.Context) (bool, error) {
 		list := &eventsv1.EventList{}
 		if err := fed.Host.List(ctx, list, client.InNamespace(corev1beta1.DefaultNamespace)); err != nil {

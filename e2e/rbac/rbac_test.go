@@ -191,8 +191,15 @@ func TestPropagationUnderChartIdentity(t *testing.T) {
 	// Secure metrics check each scrape's token with a TokenReview and a SubjectAccessReview
 	// made under the chart's identity: a scrape with the admin token answers only if the
 	// chart grants those.
-	if ready, err := fed.Controller.ReadMetric("fedplane_cluster_ready", map[string]string{"cluster": "local"}); err != nil || ready != 1 {
-		t.Errorf("scraping /metrics of fed-controller under the chart's identity: fedplane_cluster_ready{cluster=local} = %v, %v; want 1, no error", ready, err)
+	// The member may have been Ready from an earlier test before this fed-controller listened.
+	var ready float64
+	var scrapeErr error
+	waitFor(t, "a scrape of /metrics under the chart's identity", func(context.Context) (bool, error) {
+		ready, scrapeErr = fed.Controller.ReadMetric("fedplane_cluster_ready", map[string]string{"cluster": "local"})
+		return scrapeErr == nil, nil
+	})
+	if ready != 1 {
+		t.Errorf("scraping /metrics of fed-controller under the chart's identity: fedplane_cluster_ready{cluster=local} = %v, %v; want 1, no error", ready, scrapeErr)
 	}
 	if err := fed.Host.Delete(t.Context(), cm); err != nil {
 		t.Fatal(err)
