@@ -39,6 +39,9 @@ const (
 	ReasonNotFederated = "NotFederated"
 	// ReasonFederateFailed: writing the federated object failed; it is tried again.
 	ReasonFederateFailed = "FederateFailed"
+	// ReasonUnfederateFailed, on the generated federated object: deleting it (or marking it
+	// to keep its copies) failed; it is tried again.
+	ReasonUnfederateFailed = "UnfederateFailed"
 )
 
 // deletingRecheck is how soon a host object whose federated object is being deleted is looked at
@@ -377,6 +380,7 @@ func (r *Reconciler) unfederate(ctx context.Context, key types.NamespacedName, f
 	if orphan && fed.GetAnnotations()[contract.OrphanAnnotation] != "true" {
 		patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"`+contract.OrphanAnnotation+`":"true"}}}`))
 		if err := r.Client.Patch(ctx, fed, patch); err != nil {
+			r.event(fed, corev1.EventTypeWarning, ReasonUnfederateFailed, "Unfederate", "Failed to set %s before the deletion, trying again: %v", contract.OrphanAnnotation, err)
 			return reconcile.Result{}, fmt.Errorf("failed to annotate %s %s %s: %w", fed.GetKind(), client.ObjectKeyFromObject(fed), contract.OrphanAnnotation, err)
 		}
 	}
@@ -399,13 +403,14 @@ func (r *Reconciler) delete(ctx context.Context, fed *unstructured.Unstructured)
 	uid := fed.GetUID()
 	err := r.Client.Delete(ctx, fed, client.Preconditions{UID: &uid})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		r.event(fed, corev1.EventTypeWarning, ReasonUnfederateFailed, "Unfederate", "Failed to delete this generated object, trying again: %v", err)
 		return fmt.Errorf("failed to delete %s %s: %w", fed.GetKind(), client.ObjectKeyFromObject(fed), err)
 	}
 	ctrl.LoggerFrom(ctx).Info("deleted a generated federated object", "orphan", fed.GetAnnotations()[contract.OrphanAnnotation] == "true")
 	return nil
 }
 
-// event records an event on a host object.
+// event records an event on a host object or a generated federated object.
 func (r *Reconciler) event(obj *unstructured.Unstructured, eventType, reason, action, note string, args ...any) {
 	if r.Recorder != nil {
 		r.Recorder.Eventf(obj, nil, eventType, reason, action, note, args...)
