@@ -73,6 +73,7 @@ func unthrottled(cfg *rest.Config) *rest.Config {
 
 func newBench(ctx context.Context, c *config) (*bench, error) {
 	b := &bench{cfg: c, kind: kinds[c.kind], memberDyn: map[string]dynamic.Interface{}, memberCfg: map[string]*rest.Config{}}
+	b.kind.size = c.objectSize
 	b.logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
@@ -102,6 +103,12 @@ func newBench(ctx context.Context, c *config) (*bench, error) {
 	if b.hostDyn, err = dynamic.NewForConfig(unthrottled(b.lab.Host().RESTConfig())); err != nil {
 		b.close()
 		return nil, err
+	}
+	if c.crds != "" {
+		if err := b.replaceCRDs(ctx, c.crds); err != nil {
+			b.close()
+			return nil, err
+		}
 	}
 	for _, name := range b.members {
 		m := b.lab.Cluster(name)
@@ -149,6 +156,7 @@ func (b *bench) run(ctx context.Context) (*Result, error) {
 		Params: Params{
 			Kind: b.cfg.kind, N: b.cfg.n, M: b.cfg.m, Inflight: b.cfg.inflight, Updates: b.cfg.updates,
 			Idle: b.cfg.idle.String(), Workers: b.cfg.workers, Members: b.members, ControllerArgs: append([]string{}, b.cfg.controller...),
+			ObjectSize: b.kind.size,
 		},
 		Machine:  machine(),
 		Versions: Versions{Fedplane: fedplaneVersion(), Go: runtime.Version()},
@@ -164,6 +172,7 @@ func (b *bench) run(ctx context.Context) (*Result, error) {
 		name string
 		f    func(context.Context) error
 	}{
+		{"requests", b.requestCosts},
 		{"limit", b.limit},
 		{"start", b.startController},
 		{"converge", b.converge},
@@ -171,6 +180,9 @@ func (b *bench) run(ctx context.Context) (*Result, error) {
 		{"idle", b.idle},
 		{"delete", b.delete},
 		{"cost", b.cost},
+	}
+	if b.cfg.onlyCosts {
+		phases = phases[:1]
 	}
 	for _, p := range phases {
 		pctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
@@ -276,6 +288,16 @@ func (b *bench) limit(ctx context.Context) error {
 		}
 	}
 	b.result.LimitRequests = b.cfg.n * (len(b.members) + 2)
+	for run := 1; run <= b.cfg.limitRuns; run++ {
+		seconds, err := b.memberLimitRun(ctx, fmt.Sprintf("%s-members-%d", limitNamespace, run))
+		if err != nil {
+			return err
+		}
+		b.result.MemberLimitRuns = append(b.result.MemberLimitRuns, seconds)
+		if b.result.MemberLimitSeconds == 0 || seconds < b.result.MemberLimitSeconds {
+			b.result.MemberLimitSeconds = seconds
+		}
+	}
 	return nil
 }
 

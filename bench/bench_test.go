@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/fedplane/fedplane/api/contract"
@@ -194,6 +195,17 @@ func TestBenchRunsOnALab(t *testing.T) {
 	if res.LimitSeconds <= 0 || res.ConvergeSeconds <= 0 || res.DeleteSeconds <= 0 || res.CPUSeconds <= 0 || res.PeakRSSMB <= 0 {
 		t.Errorf("a figure is missing: %+v", res)
 	}
+	if res.MemberLimitSeconds <= 0 || res.MemberRatio <= 0 || len(res.MemberLimitRuns) != 2 {
+		t.Errorf("the member limit is missing: %v s over runs %v, ratio %v", res.MemberLimitSeconds, res.MemberLimitRuns, res.MemberRatio)
+	}
+	if len(res.RequestCosts) != 7 {
+		t.Errorf("request costs: %d kinds, want 7: %+v", len(res.RequestCosts), res.RequestCosts)
+	}
+	for _, c := range res.RequestCosts {
+		if c.Requests != 20 || c.APIServerMillis <= 0 || c.PerSecond <= 0 {
+			t.Errorf("request cost %+v: want 20 requests, with CPU and a rate", c)
+		}
+	}
 	if res.UpdateSamples != 5 || res.UpdateFailures != 0 {
 		t.Errorf("updates: %d timed, %d lost; want 5 and 0", res.UpdateSamples, res.UpdateFailures)
 	}
@@ -203,7 +215,7 @@ func TestBenchRunsOnALab(t *testing.T) {
 	if res.MemberWrites < 20*2 {
 		t.Errorf("fed-controller made %d member writes; the 40 creates alone are more", res.MemberWrites)
 	}
-	summary := regexp.MustCompile(`^bench: kind=ConfigMap N=20 M=2 limit=[0-9.]+s converge=[0-9.]+s ratio=[0-9.]+ update_p50=[0-9]+ms update_p99=[0-9]+ms idle_writes=0 cpu=[0-9.]+s peak_rss=[0-9]+MB delete=[0-9.]+s$`)
+	summary := regexp.MustCompile(`^bench: kind=ConfigMap N=20 M=2 limit=[0-9.]+s converge=[0-9.]+s ratio=[0-9.]+ member_ratio=[0-9.]+ update_p50=[0-9]+ms update_p99=[0-9]+ms idle_writes=0 cpu=[0-9.]+s peak_rss=[0-9]+MB delete=[0-9.]+s$`)
 	if line := res.Summary(); !summary.MatchString(line) {
 		t.Errorf("summary line %q is not in the documented form", line)
 	}
@@ -221,5 +233,71 @@ func TestBenchRunsOnALab(t *testing.T) {
 	}
 	if saved.Params.N != 20 || saved.Machine.CPUs == 0 || saved.Versions.Kubernetes == "" {
 		t.Errorf("the saved result lacks the parameters, machine or versions: %+v %+v %+v", saved.Params, saved.Machine, saved.Versions)
+	}
+}
+
+func TestObjectSize(t *testing.T) {
+	for _, size := range []int{1, 500, 1024, 64 * 1024} {
+		k := kinds["ConfigMap"]
+		k.size = size
+		got := len(k.body(1, k.size)["data"].(map[string]any)["settings.yaml"].(string))
+		if got < size || got > size+len("key: value # padding\n") {
+			t.Errorf("-object-size %d gives %d bytes of data", size, got)
+		}
+	}
+	if got := len(padding(0)); got < defaultObjectSize {
+		t.Errorf("the default object holds %d bytes, want at least %d", got, defaultObjectSize)
+	}
+}
+
+func TestParseFlagsRefusesBadObjectSizes(t *testing.T) {
+	for _, args := range [][]string{
+		{"-object-size", "0"},
+		{"-object-size", "600000"},
+		{"-kind", "Deployment", "-object-size", "1024"},
+	} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("parseFlags(%q) accepted it", args)
+		}
+	}
+	c, err := parseFlags([]string{"-object-size", "65536"})
+	if err != nil || c.objectSize != 65536 {
+		t.Errorf("parseFlags(-object-size 65536) = %+v, %v", c, err)
+	}
+}
+
+func TestReplaceCRDsWithKubeFeds(t *testing.T) {
+	kubefed := filepath.Join("..", "..", "shared", "kubefed-e2e", "src", "charts", "kubefed", "crds", "crds.yaml")
+	if _, err := os.Stat(kubefed); err != nil {
+		t.Skipf("no KubeFed source beside the checkout: %v", err)
+	}
+	bin := labBinaries(t)
+	c, err := parseFlags([]string{"-bin", bin, "-controller", os.Args[0], "-results", t.TempDir(), "-n", "10", "-updates", "0", "-only-request-costs", "-crds", kubefed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	b, err := newBench(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	crd, err := b.hostDyn.Resource(crdResource).Get(ctx, "federatedconfigmaps.types.kubefed.io", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// KubeFed's schema leaves the template untyped; fedplane's types it.
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	preserve, _, _ := unstructured.NestedBool(versions[0].(map[string]any), "schema", "openAPIV3Schema", "properties", "spec", "properties", "template", "x-kubernetes-preserve-unknown-fields")
+	if !preserve {
+		t.Error("the installed FederatedConfigMap CRD is not KubeFed's: its template is typed")
+	}
+	res, err := b.run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.RequestCosts) != 7 || res.ConvergeSeconds != 0 {
+		t.Errorf("-only-request-costs: %d request costs and converge %v, want 7 and no converge", len(res.RequestCosts), res.ConvergeSeconds)
 	}
 }

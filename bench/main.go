@@ -44,6 +44,9 @@ type config struct {
 	timeout    time.Duration
 	workers    int
 	limitRuns  int
+	objectSize int
+	crds       string
+	onlyCosts  bool
 	controller stringList
 }
 
@@ -70,6 +73,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "time limit of each phase")
 	fs.IntVar(&c.limitRuns, "limit-runs", 2, "how many times the plain writer runs; the fastest run is the limit")
 	fs.IntVar(&c.workers, "workers", 0, "sync workers per type, set in the KubeFedConfig (syncController.maxConcurrentReconciles) before fed-controller starts; 0 leaves fed-controller's default")
+	fs.IntVar(&c.objectSize, "object-size", defaultObjectSize, "bytes of data in each ConfigMap (ConfigMap only), to measure how memory grows with object size")
+	fs.StringVar(&c.crds, "crds", "", "a YAML file of CustomResourceDefinitions applied over the installed ones before the first phase, to measure other schemas (such as KubeFed's)")
+	fs.BoolVar(&c.onlyCosts, "only-request-costs", false, "measure only what each kind of request costs the API servers (the first phase), without fed-controller")
 	fs.Var(&c.controller, "controller-arg", "extra fed-controller flag, such as --member-kube-api-qps=100 (repeatable); the bench measures the defaults without it")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -90,6 +96,10 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("-idle must not be negative")
 	case c.limitRuns < 1:
 		return nil, errors.New("-limit-runs must be at least 1")
+	case c.objectSize < 1 || c.objectSize > 512*1024:
+		return nil, errors.New("-object-size must be between 1 and 524288 bytes")
+	case c.objectSize != defaultObjectSize && c.kind != "ConfigMap":
+		return nil, errors.New("-object-size applies to -kind ConfigMap only")
 	case c.workers < 0:
 		return nil, errors.New("-workers must not be negative")
 	}

@@ -74,6 +74,7 @@ func (b *bench) converge(ctx context.Context) error {
 	}
 	b.result.ConvergeSeconds = round(done.Sub(started).Seconds(), 2)
 	b.result.Ratio = round(b.result.LimitSeconds/b.result.ConvergeSeconds, 2)
+	b.result.MemberRatio = round(b.result.MemberLimitSeconds/b.result.ConvergeSeconds, 2)
 	cpuAfter, err := cpuSeconds(pid)
 	if err != nil {
 		return err
@@ -81,7 +82,7 @@ func (b *bench) converge(ctx context.Context) error {
 	b.result.ConvergeCPUSeconds = round(cpuAfter-cpuBefore, 2)
 	b.result.ConvergeCPU = cpuShares(labBefore, labCPU(b.dir), selfCPU()-selfBefore)
 	b.logf("converge: CPU: %s", strings.Join(b.result.ConvergeCPU, ", "))
-	b.logf("converge: %.1fs (ratio %.2f)", b.result.ConvergeSeconds, b.result.Ratio)
+	b.logf("converge: %.1fs (ratio %.2f, member ratio %.2f)", b.result.ConvergeSeconds, b.result.Ratio, b.result.MemberRatio)
 	hostAfter, err := requestCounts(ctx, b.lab.Host().RESTConfig())
 	if err != nil {
 		return err

@@ -30,6 +30,14 @@ type Result struct {
 	LimitRuns    []float64 `json:"limitRuns"`
 	// LimitRequests is how many requests the plain writer made.
 	LimitRequests int `json:"limitRequests"`
+	// MemberLimitSeconds is the fastest wall time of the N×M member creates alone, with no
+	// host write: what the members can absorb. MemberRatio is it over ConvergeSeconds.
+	MemberLimitSeconds float64   `json:"memberLimitSeconds"`
+	MemberLimitRuns    []float64 `json:"memberLimitRuns"`
+	MemberRatio        float64   `json:"memberRatio"`
+	// RequestCosts is the CPU that one request of each kind costs the API server that serves
+	// it and etcd, each kind measured alone.
+	RequestCosts []RequestCost `json:"requestCosts,omitempty"`
 	// ConvergeSeconds is fed-controller's time from applying the N federated objects to every
 	// member holding every copy.
 	ConvergeSeconds float64 `json:"convergeSeconds"`
@@ -93,6 +101,8 @@ type Params struct {
 	Members []string `json:"members"`
 	// ControllerArgs are the flags fed-controller ran with beyond those the lab sets.
 	ControllerArgs []string `json:"controllerArgs"`
+	// ObjectSize is the bytes of data in each ConfigMap.
+	ObjectSize int `json:"objectSize,omitempty"`
 }
 
 // Machine describes the machine.
@@ -130,8 +140,8 @@ func round(v float64, d int) float64 {
 
 // Summary is the one-line summary, the last line a run prints.
 func (r *Result) Summary() string {
-	return fmt.Sprintf("bench: kind=%s N=%d M=%d limit=%.1fs converge=%.1fs ratio=%.2f update_p50=%.0fms update_p99=%.0fms idle_writes=%d cpu=%.1fs peak_rss=%.0fMB delete=%.1fs",
-		r.Params.Kind, r.Params.N, r.Params.M, r.LimitSeconds, r.ConvergeSeconds, r.Ratio, r.UpdateP50Millis, r.UpdateP99Millis,
+	return fmt.Sprintf("bench: kind=%s N=%d M=%d limit=%.1fs converge=%.1fs ratio=%.2f member_ratio=%.2f update_p50=%.0fms update_p99=%.0fms idle_writes=%d cpu=%.1fs peak_rss=%.0fMB delete=%.1fs",
+		r.Params.Kind, r.Params.N, r.Params.M, r.LimitSeconds, r.ConvergeSeconds, r.Ratio, r.MemberRatio, r.UpdateP50Millis, r.UpdateP99Millis,
 		r.IdleMemberWrites, r.CPUSeconds, r.PeakRSSMB, r.DeleteSeconds)
 }
 
@@ -145,12 +155,17 @@ func (r *Result) WriteTable(w io.Writer) error {
 		{"limit", fmt.Sprintf("%.1fs (%d requests, %.0f/s; fastest of %v)", r.LimitSeconds, r.LimitRequests, float64(r.LimitRequests)/r.LimitSeconds, r.LimitRuns)},
 		{"converge", fmt.Sprintf("%.1fs", r.ConvergeSeconds)},
 		{"ratio limit/converge", fmt.Sprintf("%.2f", r.Ratio)},
+		{"member limit", fmt.Sprintf("%.1fs (the %d member creates alone; fastest of %v)", r.MemberLimitSeconds, r.Params.N*r.Params.M, r.MemberLimitRuns)},
+		{"ratio member limit/converge", fmt.Sprintf("%.2f", r.MemberRatio)},
 		{"update latency", fmt.Sprintf("p50 %.0fms, p99 %.0fms, max %.0fms (%d changes, %d lost)", r.UpdateP50Millis, r.UpdateP99Millis, r.UpdateMaxMillis, r.UpdateSamples, r.UpdateFailures)},
 		{"idle writes", fmt.Sprintf("%d to members, %d to the host, over %s", r.IdleMemberWrites, r.IdleHostWrites, r.Params.Idle)},
 		{"cpu", fmt.Sprintf("%.1fs in the run (%.1fs per 1,000 objects), %.1fs of it in converge", r.CPUSeconds, r.CPUSecondsPer1k, r.ConvergeCPUSeconds)},
 		{"memory", fmt.Sprintf("peak RSS %.0fMB, %.0fMB before any object (+%.1fMB per 1,000 objects)", r.PeakRSSMB, r.BaselineRSSMB, r.RSSPer1kMB)},
 		{"delete", fmt.Sprintf("%.1fs", r.DeleteSeconds)},
 		{"controller writes", fmt.Sprintf("%d to members, %d to the host", r.MemberWrites, r.HostWrites)},
+	}
+	for _, c := range r.RequestCosts {
+		rows = append(rows, [2]string{"request cost", c.String()})
 	}
 	for _, row := range rows {
 		if _, err := fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1]); err != nil {

@@ -31,8 +31,24 @@ type kind struct {
 	Target, Federated schema.GroupVersionKind
 	// Resource and FederatedResource are their resources.
 	Resource, FederatedResource schema.GroupVersionResource
-	// body returns the kind-specific part of the template at a version: data or spec.
-	body func(version int) map[string]any
+	// body returns the kind-specific part of the template at a version, of about size bytes
+	// where the kind allows it: data or spec.
+	body func(version, size int) map[string]any
+	// size is the -object-size flag: the bytes of a ConfigMap's data; 0 means
+	// defaultObjectSize.
+	size int
+}
+
+// defaultObjectSize is about the size of a small application setting file.
+const defaultObjectSize = 500
+
+// padding is about size bytes of YAML-looking text.
+func padding(size int) string {
+	if size <= 0 {
+		size = defaultObjectSize
+	}
+	const line = "key: value # padding\n"
+	return strings.Repeat(line, max(1, (size+len(line)-1)/len(line)))
 }
 
 var kinds = map[string]kind{
@@ -42,11 +58,10 @@ var kinds = map[string]kind{
 		Federated:         schema.GroupVersionKind{Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedConfigMap"},
 		Resource:          schema.GroupVersionResource{Version: "v1", Resource: "configmaps"},
 		FederatedResource: schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federatedconfigmaps"},
-		body: func(version int) map[string]any {
+		body: func(version, size int) map[string]any {
 			return map[string]any{"data": map[string]any{
-				"version": strconv.Itoa(version),
-				// About half a kilobyte, the size of a small application setting file.
-				"settings.yaml": strings.Repeat("key: value # padding\n", 24),
+				"version":       strconv.Itoa(version),
+				"settings.yaml": padding(size),
 			}}
 		},
 	},
@@ -56,7 +71,7 @@ var kinds = map[string]kind{
 		Federated:         schema.GroupVersionKind{Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedDeployment"},
 		Resource:          schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"},
 		FederatedResource: schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federateddeployments"},
-		body: func(version int) map[string]any {
+		body: func(version, _ int) map[string]any {
 			// No replicas: the bench measures propagation, not the members' pod churn.
 			return map[string]any{"spec": map[string]any{
 				"replicas": int64(0),
@@ -80,7 +95,7 @@ func objectName(i int) string { return fmt.Sprintf("bench-%05d", i) }
 
 // template is the federated object's spec.template at a version.
 func (k kind) template(version int) map[string]any {
-	t := k.body(version)
+	t := k.body(version, k.size)
 	t["metadata"] = map[string]any{"labels": map[string]any{"app": "bench", versionLabel: strconv.Itoa(version)}}
 	return t
 }
@@ -135,7 +150,7 @@ func (k kind) contentMatches(obj *unstructured.Unstructured, version int, cluste
 	if l[contract.ManagedLabel] != "true" {
 		return fmt.Errorf("label %s is %q", contract.ManagedLabel, l[contract.ManagedLabel])
 	}
-	for field, want := range k.body(version) {
+	for field, want := range k.body(version, k.size) {
 		got := obj.Object[field]
 		if !contains(got, want) {
 			return fmt.Errorf("%s differs from the template", field)
