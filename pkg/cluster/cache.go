@@ -93,8 +93,8 @@ func (c *Cache) Connect(ctx context.Context, name string, cfg *rest.Config) erro
 		Scheme:               c.Scheme,
 		Mapper:               mapper,
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{contract.ManagedLabel: "true"}),
-		// Nothing reads managed fields; dropping them saves a large part of each object.
-		DefaultTransform: cache.TransformStripManagedFields(),
+		// Only what decisions need is kept, so that memory does not grow with object size.
+		DefaultTransform: slimTransform(),
 	})
 	if err != nil {
 		return fmt.Errorf("failed to create the cache of member %s: %w", name, err)

@@ -34,6 +34,16 @@ func (r *SyncReconciler) write(ctx context.Context, c *clusterSync, res clusterR
 	obj, err := r.act(cctx, c.s, c.d.Name, action, c.in)
 	r.Metrics.dispatched(action, time.Since(writing))
 	r.Metrics.countWrite(c.d.Name, r.Type.Name, action, err)
+	switch {
+	case err != nil:
+		r.Applied.forget(c.key())
+	case action == ActionCreate || action == ActionUpdate:
+		if Matches(c.in.Desired, obj) {
+			r.Applied.record(c.key(), obj)
+		}
+	default:
+		r.Applied.forget(c.key())
+	}
 	res = r.writeResult(c.s, res, obj, err)
 	r.emit(c.s, res.events)
 	r.wrote(ctx, c, action, err)

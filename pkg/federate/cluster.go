@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedplane/fedplane/api/contract"
 	typesv1beta1 "github.com/fedplane/fedplane/api/types/v1beta1"
+	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/placement"
 	"github.com/fedplane/fedplane/pkg/render"
 )
@@ -58,6 +59,9 @@ type clusterSync struct {
 	connected bool
 	// end gives back the place taken for a request to the member; nil when none is taken.
 	end func()
+	// fullRead tells that the copy was read whole from the member because the cache's slim
+	// copy could not tell whether it still holds what was applied.
+	fullRead bool
 }
 
 // syncCluster syncs the object in one cluster, in three steps: read the member copy from the
@@ -77,6 +81,9 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 		return res
 	}
 	c.in, res = r.decideCluster(s, d, c.in, res)
+	if c.fullRead && res.decision.Action == ActionNone && c.in.Desired != nil && Matches(c.in.Desired, c.in.Existing) {
+		r.Applied.record(c.key(), c.in.Existing)
+	}
 	r.emit(s, res.events)
 	if c.in.Existing != nil && r.contend(s, d.Name, c.in, &res) {
 		return res
@@ -123,6 +130,31 @@ func (c *clusterSync) release() {
 	}
 }
 
+// readLive reads the copy from the member into c.in.Existing: at least as new as version, ""
+// meaning a quorum read and "0" any version the member's watch cache holds.
+func (r *SyncReconciler) readLive(ctx context.Context, c *clusterSync, version string) copyRead {
+	if !r.reserve(c) {
+		return copyRead{busy: true}
+	}
+	lc, _ := r.Members.LiveClient(c.d.Name)
+	cctx, cancel := context.WithTimeout(ctx, r.timeout())
+	existing, err := r.liveCopy(cctx, c.s, lc, version)
+	cancel()
+	if err != nil {
+		if isTimeout(err) {
+			r.Members.ReportTimeout(c.d.Name)
+		}
+		return copyRead{err: err}
+	}
+	c.in.Existing = existing
+	return copyRead{}
+}
+
+// key is the object and cluster of the sync.
+func (c *clusterSync) key() ContentionKey {
+	return ContentionKey{Object: client.ObjectKeyFromObject(c.s.fed), Cluster: c.d.Name}
+}
+
 // copyRead is what reading one cluster's copy found.
 type copyRead struct {
 	// err is why the copy could not be read: errNotSynced when the member's cache has not
@@ -150,24 +182,30 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 		}
 		c.in.Existing = existing
 	}
-	if c.in.Existing == nil && (c.places() || c.confirmsGone()) {
-		if !r.reserve(c) {
-			return copyRead{busy: true}
-		}
-		lc, _ := r.Members.LiveClient(name)
-		cctx, cancel := context.WithTimeout(ctx, r.timeout())
+	key := c.key()
+	switch {
+	case c.in.Existing == nil && (c.places() || c.confirmsGone()):
+		r.Applied.forget(key)
 		// A federated object generated from a host object is read from the member's storage, not
 		// its watch cache: when the member is the host, a create sent because the watch cache
 		// had not seen the host object yet would be applied over the user's own object.
-		existing, err := r.liveCopy(cctx, c.s, lc, c.confirmsGone() || c.s.source != "")
-		cancel()
-		if err != nil {
-			if isTimeout(err) {
-				r.Members.ReportTimeout(name)
-			}
-			return copyRead{err: err}
+		version := "0"
+		if c.confirmsGone() || c.s.source != "" {
+			version = ""
 		}
-		c.in.Existing = existing
+		if read := r.readLive(ctx, c, version); read.err != nil || read.busy {
+			return read
+		}
+	case c.in.Existing == nil:
+		r.Applied.forget(key)
+	case cluster.IsSlim(c.in.Existing) && c.places() && r.Applied.holds(key, c.in.Existing):
+		c.in.ExistingApplied = true
+	case cluster.IsSlim(c.in.Existing) && c.places():
+		// The cache keeps no body: the copy is read whole, at least as new as the cache's.
+		if read := r.readLive(ctx, c, c.in.Existing.GetResourceVersion()); read.err != nil || read.busy {
+			return read
+		}
+		c.fullRead = c.in.Existing != nil
 	}
 	c.in.Source = c.s.source != "" && c.in.Existing != nil && c.in.Existing.GetUID() == c.s.source
 	if (c.s.deleting || !c.d.Selected) && r.Type.isNamespace() && c.in.Existing != nil && c.in.Existing.GetLabels()[contract.ManagedLabel] == "true" {

@@ -50,6 +50,10 @@ type ClusterInput struct {
 	RenderFailed bool
 	// Existing is the member object, nil when there is none (or none is known).
 	Existing *unstructured.Unstructured
+	// ExistingApplied tells that Existing is a slim copy from the member cache (see
+	// cluster.Slim) that still holds what was last applied (see AppliedCopies); it is
+	// completed once the object to apply is rendered, when that is what was applied.
+	ExistingApplied bool
 	// MayHaveCopy tells, for a cluster whose objects cannot be read, whether a copy may be
 	// there: it was recorded as propagated, or the cluster is selected.
 	MayHaveCopy bool

@@ -68,6 +68,10 @@ func (r *SyncReconciler) decideCluster(s *scope, d placement.Decision, in Cluste
 	if d.Selected && !s.deleting && (in.Ready || d.Ready && r.Type.StatusCollection) {
 		rendered, renderErr = r.render(s, d.Name, in.Existing)
 	}
+	if in.ExistingApplied && rendered.Object != nil && in.Existing.GetAnnotations()[contract.AppliedAnnotation] == rendered.Object.GetAnnotations()[contract.AppliedAnnotation] {
+		// The slim cached copy still holds what was applied, which is what is to be applied.
+		in.Existing = completeCopy(rendered.Object, in.Existing)
+	}
 	if in.Ready {
 		in.Desired, res.warnings = rendered.Object, rendered.Warnings
 		in.RenderFailed = renderErr != nil && overrides.IsOverrideFailure(renderErr)

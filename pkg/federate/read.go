@@ -117,19 +117,21 @@ func (r *SyncReconciler) cachedCopy(ctx context.Context, s *scope, name string) 
 	return obj, nil
 }
 
-// liveCopy asks the member's API server for the object, to find one that is not (or not yet)
-// managed, which the cache does not hold. A quorum read sees every write that completed before
-// it; otherwise the API server may answer from its own watch cache, which saves it a read of
-// etcd but may miss an object made a moment ago, as a read a moment earlier would.
-func (r *SyncReconciler) liveCopy(ctx context.Context, s *scope, lc client.Client, quorum bool) (*unstructured.Unstructured, error) {
+// liveCopy asks the member's API server for the object: one that is not (or not yet)
+// managed, which the cache does not hold, or the whole of a copy that the cache holds slim.
+// version "" asks for a quorum read, which sees every write that completed before it; "0"
+// lets the API server answer from its own watch cache, which saves it a read of etcd but may
+// miss an object made a moment ago, as a read a moment earlier would; any other version is
+// the oldest answer accepted, also served from the watch cache.
+func (r *SyncReconciler) liveCopy(ctx context.Context, s *scope, lc client.Client, version string) (*unstructured.Unstructured, error) {
 	if lc == nil {
 		return nil, errors.New("the cluster is not connected")
 	}
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(r.Type.Target)
 	opts := &client.GetOptions{}
-	if !quorum {
-		opts.Raw = &metav1.GetOptions{ResourceVersion: "0"}
+	if version != "" {
+		opts.Raw = &metav1.GetOptions{ResourceVersion: version}
 	}
 	if err := lc.Get(ctx, r.targetKey(s.fed), obj, opts); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -70,6 +70,9 @@ type SyncReconciler struct {
 	// Contention notices member copies that another writer keeps changing back, and backs
 	// off from them; nil never backs off.
 	Contention *ContentionTracker
+	// Applied remembers the member copies last seen as applied, so that the slim copies of
+	// the member caches need not be read whole again; nil reads each whole.
+	Applied *AppliedCopies
 	// Denials keeps the requests that members deny, for one event per change and for the
 	// FederatedTypeConfig's status; nil keeps nothing.
 	Denials *DenialTracker

@@ -441,7 +441,7 @@ func (r *TypeConfigReconciler) newSyncReconciler(t Type, requeue chan event.Gene
 	return &SyncReconciler{
 		Client: r.Client, APIReader: r.APIReader, Members: r.Members, Recorder: r.Recorder,
 		Namespace: r.Namespace, ControlPlaneID: r.ControlPlaneID, Type: t, MemberTimeout: r.MemberTimeout, Metrics: r.Metrics,
-		MemberWait: r.MemberWait, Contention: &ContentionTracker{}, Denials: denials, Requeue: func(key types.NamespacedName) {
+		MemberWait: r.MemberWait, Contention: &ContentionTracker{}, Applied: &AppliedCopies{}, Denials: denials, Requeue: func(key types.NamespacedName) {
 			obj := &unstructured.Unstructured{}
 			obj.SetGroupVersionKind(t.Federated)
 			obj.SetNamespace(key.Namespace)
