@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	corev1alpha1 "github.com/fedplane/fedplane/api/core/v1alpha1"
+	"github.com/fedplane/fedplane/pkg/federate"
 )
 
 // crdResource is the resource of CustomResourceDefinitions.
@@ -196,7 +197,7 @@ func hasArg(args []string, want string) bool {
 func (b *bench) costVersion(i int) *unstructured.Unstructured {
 	v := &corev1alpha1.PropagatedVersion{
 		TypeMeta:   metav1.TypeMeta{APIVersion: corev1alpha1.GroupVersion.String(), Kind: "PropagatedVersion"},
-		ObjectMeta: metav1.ObjectMeta{Name: strings.ToLower(b.kind.Target.Kind) + "-" + objectName(i), Namespace: costNamespace},
+		ObjectMeta: metav1.ObjectMeta{Name: federate.PropagatedVersionName(b.kind.Target.Kind, objectName(i)), Namespace: costNamespace},
 		Status: corev1alpha1.PropagatedVersionStatus{
 			TemplateVersion: "0123456789abcdef0123456789abcdef", OverrideVersion: "fedcba9876543210fedcba9876543210",
 		},

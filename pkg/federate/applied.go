@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/fedplane/fedplane/api/contract"
 	"github.com/fedplane/fedplane/pkg/cluster"
@@ -67,15 +68,11 @@ func (a *AppliedCopies) forget(key ContentionKey) {
 // and status, so that Decide compares the metadata as the member holds it.
 func completeCopy(desired, slim *unstructured.Unstructured) *unstructured.Unstructured {
 	out := desired.DeepCopy()
-	out.Object["metadata"] = runtimeDeepCopy(slim.Object["metadata"])
+	out.Object["metadata"] = runtime.DeepCopyJSONValue(slim.Object["metadata"])
 	if st, ok := slim.Object["status"]; ok {
-		out.Object["status"] = runtimeDeepCopy(st)
+		out.Object["status"] = runtime.DeepCopyJSONValue(st)
 	} else {
 		delete(out.Object, "status")
 	}
 	return out
-}
-
-func runtimeDeepCopy(v any) any {
-	return (&unstructured.Unstructured{Object: map[string]any{"v": v}}).DeepCopy().Object["v"]
 }
