@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,8 @@ type Write struct {
 }
 
 // CountingProxy serves the API of a cluster over TLS on loopback and passes every request on,
-// recording each write and the API server's answer. A write is carried out even when its client
+// recording each write and the API server's answer, and each read of one object (a GET that
+// is neither a list nor a watch). A write is carried out even when its client
 // goes away (as a killed process does) so that every write that reached the API server has an
 // answer in the record. The control plane reaches the cluster through it with
 // RegisterEndpoint(ctx, host, name, proxy.Endpoint, proxy.CA, c.Token()).
@@ -51,6 +53,7 @@ type CountingProxy struct {
 
 	mu     sync.Mutex
 	writes []Write
+	reads  []Read
 	conns  map[string]time.Time
 	opened int
 }
@@ -63,6 +66,7 @@ func StartCountingProxy(t testing.TB, c *Cluster) *CountingProxy {
 	proxy.ModifyResponse = p.answered
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
+			p.read(r)
 			proxy.ServeHTTP(w, r)
 			return
 		}
@@ -106,6 +110,55 @@ func (p *CountingProxy) accepted(ctx context.Context, conn net.Conn) context.Con
 	name := fmt.Sprintf("%s#%d", conn.RemoteAddr(), p.opened)
 	p.conns[name] = time.Now()
 	return context.WithValue(ctx, connKey{}, name)
+}
+
+// read records the path of a read of one object; lists, watches, subresources and discovery
+// are left out.
+func (p *CountingProxy) read(r *http.Request) {
+	if r.URL.Query().Get("watch") != "" || !namedObjectPath(r.URL.Path) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reads = append(p.reads, Read{Received: time.Now(), Path: r.URL.Path})
+}
+
+// namedObjectPath tells whether path names one object: /api/v1/[namespaces/NS/]RESOURCE/NAME
+// or /apis/GROUP/VERSION/[namespaces/NS/]RESOURCE/NAME, and /api/v1/namespaces/NAME.
+func namedObjectPath(path string) bool {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(parts) > 0 && parts[0] == "api":
+		parts = parts[1:]
+	case len(parts) > 0 && parts[0] == "apis":
+		parts = parts[min(2, len(parts)-1):]
+	default:
+		return false
+	}
+	// parts is now VERSION/...
+	if len(parts) < 3 {
+		return false
+	}
+	rest := parts[1:]
+	if rest[0] == "namespaces" && len(rest) >= 3 {
+		rest = rest[2:]
+	}
+	return len(rest) == 2
+}
+
+// Read is a GET of one object that went through a CountingProxy.
+type Read struct {
+	// Received is when the proxy read the request.
+	Received time.Time
+	// Path is the request's.
+	Path string
+}
+
+// Reads returns the reads of one object recorded so far, in the order they were received.
+func (p *CountingProxy) Reads() []Read {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.reads)
 }
 
 // received records a write and returns its index.

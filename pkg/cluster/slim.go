@@ -12,7 +12,7 @@ import (
 const SlimAnnotation = "internal.fedplane.io/slim"
 
 // slimTransform keeps, of each unstructured object the member cache holds, its kind, its
-// metadata (without managed fields, which nothing reads), its status (remote status and
+// metadata (with only the manager and operation of each managed-fields entry), its status (remote status and
 // replica counts) and the spec fields that a scalable workload's decisions read (replicas
 // and selector); it drops the rest of the body, such as a ConfigMap's data, a Secret's data or
 // a Deployment's pod template. A copy whose body matters is read from the member itself.
@@ -43,6 +43,9 @@ func Slim(obj *unstructured.Unstructured) *unstructured.Unstructured {
 		for k, v := range meta {
 			kept[k] = v
 		}
+		if entries, ok := meta["managedFields"].([]any); ok {
+			kept["managedFields"] = slimManagedFields(entries)
+		}
 		out["metadata"] = kept
 	}
 	if spec, ok := obj.Object["spec"].(map[string]any); ok {
@@ -57,7 +60,6 @@ func Slim(obj *unstructured.Unstructured) *unstructured.Unstructured {
 		}
 	}
 	slim := &unstructured.Unstructured{Object: out}
-	slim.SetManagedFields(nil)
 	ann := slim.GetAnnotations()
 	if ann == nil {
 		ann = map[string]string{}
@@ -65,6 +67,24 @@ func Slim(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	ann[SlimAnnotation] = "true"
 	slim.SetAnnotations(ann)
 	return slim
+}
+
+// slimManagedFields keeps of each managed-fields entry who wrote it, how and to which
+// subresource: what tells whether this control plane's fields were written with a create (see
+// federate's act), in the order of the object's entries, without the fields themselves.
+func slimManagedFields(entries []any) []any {
+	out := make([]any, 0, len(entries))
+	for _, e := range entries {
+		entry, _ := e.(map[string]any)
+		kept := map[string]any{}
+		for _, k := range []string{"manager", "operation", "subresource"} {
+			if v, ok := entry[k]; ok {
+				kept[k] = v
+			}
+		}
+		out = append(out, kept)
+	}
+	return out
 }
 
 // IsSlim tells whether obj is a member cache's slim copy.

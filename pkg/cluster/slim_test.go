@@ -15,7 +15,10 @@ func TestSlim(t *testing.T) {
 				"name": "web", "namespace": "ns", "resourceVersion": "7", "generation": int64(3),
 				"labels":        map[string]any{"kubefed.io/managed": "true"},
 				"annotations":   map[string]any{"fedplane.io/applied": "abc"},
-				"managedFields": []any{map[string]any{"manager": "fedplane"}},
+				"managedFields": []any{
+					map[string]any{"manager": "fedplane", "operation": "Update", "apiVersion": "apps/v1", "time": "2026-12-03T01:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:spec": map[string]any{}}},
+					map[string]any{"manager": "kube-controller-manager", "operation": "Update", "subresource": "status", "fieldsV1": map[string]any{"f:status": map[string]any{}}},
+				},
 			},
 			"spec": map[string]any{
 				"replicas": int64(2),
@@ -30,7 +33,7 @@ func TestSlim(t *testing.T) {
 		in   *unstructured.Unstructured
 		want map[string]any
 	}{{
-		name: "a deployment keeps its metadata, status, replicas and selector",
+		name: "a deployment keeps its metadata, who manages its fields, status, replicas and selector",
 		in:   deployment(),
 		want: map[string]any{
 			"apiVersion": "apps/v1", "kind": "Deployment",
@@ -38,6 +41,10 @@ func TestSlim(t *testing.T) {
 				"name": "web", "namespace": "ns", "resourceVersion": "7", "generation": int64(3),
 				"labels":      map[string]any{"kubefed.io/managed": "true"},
 				"annotations": map[string]any{"fedplane.io/applied": "abc", SlimAnnotation: "true"},
+				"managedFields": []any{
+					map[string]any{"manager": "fedplane", "operation": "Update"},
+					map[string]any{"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"},
+				},
 			},
 			"spec":   map[string]any{"replicas": int64(2), "selector": map[string]any{"matchLabels": map[string]any{"app": "web"}}},
 			"status": map[string]any{"readyReplicas": int64(2)},

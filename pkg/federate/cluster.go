@@ -62,6 +62,8 @@ type clusterSync struct {
 	// fullRead tells that the copy was read whole from the member because the cache's slim
 	// copy could not tell whether it still holds what was applied.
 	fullRead bool
+	// reread tells that a create found the object in the member and it was read again.
+	reread bool
 }
 
 // syncCluster syncs the object in one cluster, in three steps: read the member copy from the
@@ -80,15 +82,41 @@ func (r *SyncReconciler) syncCluster(ctx context.Context, s *scope, d placement.
 	if res, stop := readResult(res, c.listed(), r.readCopy(ctx, c)); stop {
 		return res
 	}
-	c.in, res = r.decideCluster(s, d, c.in, res)
+	out, exists := r.decideAndWrite(ctx, c, res)
+	if !exists {
+		return out
+	}
+	// The create found a copy that the member's cache does not hold: one not managed (the
+	// cache holds managed objects only), or one made a moment ago by this control plane or
+	// another. It is read from the member's storage and decided on once more.
+	if res, stop := readResult(res, c.listed(), r.readLive(ctx, c, "")); stop {
+		return res
+	}
+	c.fullRead, c.reread = c.in.Existing != nil, true
+	c.noteSource()
+	out, _ = r.decideAndWrite(ctx, c, res)
+	return out
+}
+
+// decideAndWrite decides with decideCluster on the copy read into c.in, and writes. exists
+// tells that the decision was a create and the member already held the object: nothing was
+// written nor told, and the copy is to be read.
+func (r *SyncReconciler) decideAndWrite(ctx context.Context, c *clusterSync, res clusterResult) (_ clusterResult, exists bool) {
+	c.in, res = r.decideCluster(c.s, c.d, c.in, res)
 	if c.fullRead && res.decision.Action == ActionNone && c.in.Desired != nil && Matches(c.in.Desired, c.in.Existing) {
 		r.Applied.record(c.key(), c.in.Existing)
 	}
-	r.emit(s, res.events)
-	if c.in.Existing != nil && r.contend(s, d.Name, c.in, &res) {
-		return res
+	r.emit(c.s, res.events)
+	if c.in.Existing != nil && r.contend(c.s, c.d.Name, c.in, &res) {
+		return res, false
 	}
 	return r.write(ctx, c, res)
+}
+
+// noteSource tells whether the copy read is the host object that the federated object was
+// generated from.
+func (c *clusterSync) noteSource() {
+	c.in.Source = c.s.source != "" && c.in.Existing != nil && c.in.Existing.GetUID() == c.s.source
 }
 
 func (r *SyncReconciler) newClusterSync(s *scope, d placement.Decision) *clusterSync {
@@ -167,9 +195,9 @@ type copyRead struct {
 }
 
 // readCopy reads the member copy into c.in: from the member's cache, which never waits; from
-// the member when the cache holds no copy and one may be created (the cache holds managed
-// objects only), or when a deletion must be sure that no copy is left (confirmsGone); and, for
-// a namespace to be removed, whether it is the host's own.
+// the member when the cache holds no copy and a deletion must be sure that none is left
+// (confirmsGone), or when the cache's slim copy cannot tell whether the copy still holds what
+// was applied; and, for a namespace to be removed, whether it is the host's own.
 func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead {
 	name := c.d.Name
 	if c.connected {
@@ -184,19 +212,14 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 	}
 	key := c.key()
 	switch {
-	case c.in.Existing == nil && (c.places() || c.confirmsGone()):
+	case c.in.Existing == nil && c.confirmsGone():
 		r.Applied.forget(key)
-		// A federated object generated from a host object is read from the member's storage, not
-		// its watch cache: when the member is the host, a create sent because the watch cache
-		// had not seen the host object yet would be applied over the user's own object.
-		version := "0"
-		if c.confirmsGone() || c.s.source != "" {
-			version = ""
-		}
-		if read := r.readLive(ctx, c, version); read.err != nil || read.busy {
+		if read := r.readLive(ctx, c, ""); read.err != nil || read.busy {
 			return read
 		}
 	case c.in.Existing == nil:
+		// A copy to be made is not looked for first: its create fails when the member holds
+		// one, and it is read then (see syncCluster).
 		r.Applied.forget(key)
 	case cluster.IsSlim(c.in.Existing) && c.places() && r.Applied.holds(key, c.in.Existing):
 		c.in.ExistingApplied = true
@@ -207,7 +230,7 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 		}
 		c.fullRead = c.in.Existing != nil
 	}
-	c.in.Source = c.s.source != "" && c.in.Existing != nil && c.in.Existing.GetUID() == c.s.source
+	c.noteSource()
 	if (c.s.deleting || !c.d.Selected) && r.Type.isNamespace() && c.in.Existing != nil && c.in.Existing.GetLabels()[contract.ManagedLabel] == "true" {
 		host, err := r.isHostNamespace(ctx, c.in.Existing)
 		if err != nil {
