@@ -13,8 +13,8 @@ func TestSlim(t *testing.T) {
 			"apiVersion": "apps/v1", "kind": "Deployment",
 			"metadata": map[string]any{
 				"name": "web", "namespace": "ns", "resourceVersion": "7", "generation": int64(3),
-				"labels":        map[string]any{"kubefed.io/managed": "true"},
-				"annotations":   map[string]any{"fedplane.io/applied": "abc"},
+				"labels":      map[string]any{"kubefed.io/managed": "true"},
+				"annotations": map[string]any{"fedplane.io/applied": "abc"},
 				"managedFields": []any{
 					map[string]any{"manager": "fedplane", "operation": "Update", "apiVersion": "apps/v1", "time": "2026-12-03T01:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:spec": map[string]any{}}},
 					map[string]any{"manager": "kube-controller-manager", "operation": "Update", "subresource": "status", "fieldsV1": map[string]any{"f:status": map[string]any{}}},
