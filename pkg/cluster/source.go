@@ -12,7 +12,9 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -34,6 +36,7 @@ func Source(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.
 // FilteredSource is Source that enqueues only the changes that accept lets through: an object
 // created in a member comes as (nil, obj), one deleted as (obj, nil) and an update as (old,
 // new). A nil accept lets every change through. all, when set, is enqueued as by Source.
+// A member object's change is enqueued with low priority (see addLow).
 func FilteredSource(members *Cache, gvk schema.GroupVersionKind, key func(*unstructured.Unstructured) types.NamespacedName, all func(context.Context) []reconcile.Request, accept func(old, new *unstructured.Unstructured) bool) source.Source {
 	return watchMembers(members, gvk, all, func(_ context.Context, w *memberWatch) toolscache.ResourceEventHandlerFuncs {
 		enqueue := func(oldObj, newObj any) {
@@ -45,7 +48,7 @@ func FilteredSource(members *Cache, gvk schema.GroupVersionKind, key func(*unstr
 				obj = old
 			}
 			if obj != nil {
-				w.q.Add(reconcile.Request{NamespacedName: key(obj)})
+				addLow(w.q, reconcile.Request{NamespacedName: key(obj)})
 			}
 		}
 		return toolscache.ResourceEventHandlerFuncs{
@@ -54,6 +57,18 @@ func FilteredSource(members *Cache, gvk schema.GroupVersionKind, key func(*unstr
 			DeleteFunc: func(o any) { enqueue(o, nil) },
 		}
 	})
+}
+
+// addLow enqueues req behind the requests of normal priority when q is a priority queue: most
+// member changes are the echo of a write this control plane just made, and a user's change
+// of a federated object must not wait behind thousands of them. A request already queued
+// keeps the higher of its priorities.
+func addLow(q workqueue.TypedRateLimitingInterface[reconcile.Request], req reconcile.Request) {
+	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+		pq.AddWithOpts(priorityqueue.AddOpts{Priority: new(handler.LowPriority)}, req)
+		return
+	}
+	q.Add(req)
 }
 
 // NamespaceSource watches the managed namespaces of every member. When one appears (is
