@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"unique"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -29,45 +31,80 @@ func slimTransform() toolscache.TransformFunc {
 }
 
 // Slim returns what the member cache keeps of obj (see slimTransform), marked with
-// SlimAnnotation.
+// SlimAnnotation. What it keeps is copied, with its strings interned (see intern) but for
+// those that differ from copy to copy: a member holds thousands of copies whose label and
+// annotation keys, namespaces, names and applied hashes are the same strings, and one copy of
+// each is enough.
 func Slim(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	out := map[string]any{}
-	for _, k := range []string{"apiVersion", "kind", "status"} {
-		if v, ok := obj.Object[k]; ok {
-			out[k] = v
+	for _, k := range []string{"apiVersion", "kind"} {
+		if v, ok := obj.Object[k].(string); ok {
+			out[k] = intern(v)
 		}
 	}
-	if meta, ok := obj.Object["metadata"].(map[string]any); ok {
-		// A copy of the map: the marker below must not reach obj.
-		kept := make(map[string]any, len(meta))
-		for k, v := range meta {
-			kept[k] = v
-		}
-		if entries, ok := meta["managedFields"].([]any); ok {
-			kept["managedFields"] = slimManagedFields(entries)
-		}
-		out["metadata"] = kept
+	if st, ok := obj.Object["status"]; ok {
+		out["status"] = compact(st)
 	}
-	if spec, ok := obj.Object["spec"].(map[string]any); ok {
-		kept := map[string]any{}
-		for _, k := range []string{"replicas", "selector"} {
-			if v, ok := spec[k]; ok {
-				kept[k] = v
+	meta, _ := obj.Object["metadata"].(map[string]any)
+	kept := make(map[string]any, len(meta)+1)
+	for k, v := range meta {
+		switch k {
+		case "uid", "resourceVersion", "creationTimestamp":
+			kept[intern(k)] = v
+		case "managedFields":
+			if entries, ok := v.([]any); ok {
+				kept[intern(k)] = slimManagedFields(entries)
 			}
-		}
-		if len(kept) > 0 {
-			out["spec"] = kept
+		default:
+			kept[intern(k)] = compact(v)
 		}
 	}
-	slim := &unstructured.Unstructured{Object: out}
-	ann := slim.GetAnnotations()
+	ann, _ := kept["annotations"].(map[string]any)
 	if ann == nil {
-		ann = map[string]string{}
+		ann = map[string]any{}
+		kept["annotations"] = ann
 	}
 	ann[SlimAnnotation] = "true"
-	slim.SetAnnotations(ann)
-	return slim
+	out["metadata"] = kept
+	if spec, ok := obj.Object["spec"].(map[string]any); ok {
+		keptSpec := map[string]any{}
+		for _, k := range []string{"replicas", "selector"} {
+			if v, ok := spec[k]; ok {
+				keptSpec[k] = compact(v)
+			}
+		}
+		if len(keptSpec) > 0 {
+			out["spec"] = keptSpec
+		}
+	}
+	return &unstructured.Unstructured{Object: out}
 }
+
+// compact is a deep copy of the JSON value v with its strings interned.
+func compact(v any) any {
+	switch v := v.(type) {
+	case string:
+		return intern(v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[intern(k)] = compact(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = compact(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// intern returns the one copy of s that every slim copy shares; it is dropped once no copy
+// holds it.
+func intern(s string) string { return unique.Make(s).Value() }
 
 // slimManagedFields keeps of each managed-fields entry who wrote it, how and to which
 // subresource: what tells whether this control plane's fields were written with a create (see
@@ -78,8 +115,8 @@ func slimManagedFields(entries []any) []any {
 		entry, _ := e.(map[string]any)
 		kept := map[string]any{}
 		for _, k := range []string{"manager", "operation", "subresource"} {
-			if v, ok := entry[k]; ok {
-				kept[k] = v
+			if v, ok := entry[k].(string); ok {
+				kept[k] = intern(v)
 			}
 		}
 		out = append(out, kept)

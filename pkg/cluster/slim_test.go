@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -75,5 +76,28 @@ func TestSlim(t *testing.T) {
 				t.Errorf("Slim changed its input (-before +after):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestSlimCopiesShareTheirRepeatedStrings(t *testing.T) {
+	decode := func(name string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		raw := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + name + `","namespace":"bench","labels":{"kubefed.io/managed":"true"}},"data":{"k":"v"}}`
+		if err := u.UnmarshalJSON([]byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	a, b := Slim(decode("a")), Slim(decode("b"))
+	// Two strings are one when their bytes are at one address.
+	if unsafe.StringData(a.GetNamespace()) != unsafe.StringData(b.GetNamespace()) { //nolint:gosec // See above.
+		t.Error("the two slim copies hold two copies of their namespace")
+	}
+	la, lb := a.Object["metadata"].(map[string]any)["labels"].(map[string]any), b.Object["metadata"].(map[string]any)["labels"].(map[string]any)
+	if unsafe.StringData(la["kubefed.io/managed"].(string)) != unsafe.StringData(lb["kubefed.io/managed"].(string)) { //nolint:gosec // See above.
+		t.Error("the two slim copies hold two copies of their label's value")
+	}
+	if a.GetName() != "a" || b.GetName() != "b" {
+		t.Errorf("names = %q, %q; want a, b", a.GetName(), b.GetName())
 	}
 }

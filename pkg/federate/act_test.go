@@ -43,8 +43,8 @@ func TestCreatedFieldsEntryOfASlimCopy(t *testing.T) {
 	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"k": "v"}}}
 	obj.SetName("web")
 	obj.SetManagedFields([]metav1.ManagedFieldsEntry{
-		{Manager: "ops", Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)}},
-		{Manager: contract.FieldOwner, Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{"f:k":{}}}`)}},
+		{Manager: "ops", Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)},
+		{Manager: contract.FieldOwner, Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:data":{"f:k":{}}}`)},
 	})
 	if got := createdFieldsEntry(cluster.Slim(obj)); got != 1 {
 		t.Errorf("createdFieldsEntry of the slim copy = %d, want 1", got)
