@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 )
 
@@ -30,6 +31,10 @@ type Write struct {
 	Conn string
 	// Method and Path are the request's.
 	Method, Path string
+	// Object is the path of the object written: Path, or for a create (a POST to a collection)
+	// Path and the name of the object in the answer, the one made or the one that already
+	// existed; Path when the answer names none.
+	Object string
 	// Answered is when the API server's answer came; zero when none came.
 	Answered time.Time
 	// Status is the API server's answer; 0 when none came.
@@ -166,7 +171,7 @@ func (p *CountingProxy) received(r *http.Request) int {
 	conn, _ := r.Context().Value(connKey{}).(string)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.writes = append(p.writes, Write{Received: time.Now(), Conn: conn, Method: r.Method, Path: r.URL.Path})
+	p.writes = append(p.writes, Write{Received: time.Now(), Conn: conn, Method: r.Method, Path: r.URL.Path, Object: r.URL.Path})
 	return len(p.writes) - 1
 }
 
@@ -176,19 +181,26 @@ func (p *CountingProxy) answered(resp *http.Response) error {
 	if !ok {
 		return nil
 	}
-	var rv string
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var rv, name string
 	if resp.StatusCode < 300 {
-		body, err := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
 		rv = resourceVersionOf(body)
+	}
+	if resp.Request.Method == http.MethodPost && !namedObjectPath(resp.Request.URL.Path) {
+		name = nameOf(body)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.writes[i].Answered, p.writes[i].Status, p.writes[i].ResourceVersion = time.Now(), resp.StatusCode, rv
+	w := &p.writes[i]
+	w.Answered, w.Status, w.ResourceVersion = time.Now(), resp.StatusCode, rv
+	if name != "" {
+		w.Object = strings.TrimSuffix(w.Path, "/") + "/" + name
+	}
 	return nil
 }
 
@@ -232,4 +244,40 @@ func resourceVersionOf(body []byte) string {
 		return ""
 	}
 	return m.GetResourceVersion()
+}
+
+// nameOf reads the name of the object in an answer, or of the object a refusal names (an
+// AlreadyExists Status names it in its details): JSON, or protobuf for the Kubernetes kinds;
+// "" when the answer names none.
+func nameOf(body []byte) string {
+	var obj struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Details struct {
+			Name string `json:"name"`
+		} `json:"details"`
+	}
+	if json.Unmarshal(body, &obj) == nil {
+		if obj.Kind == "Status" {
+			return obj.Details.Name
+		}
+		return obj.Metadata.Name
+	}
+	decoded, _, err := clientgoscheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
+	if err != nil {
+		return ""
+	}
+	if st, ok := decoded.(*metav1.Status); ok {
+		if st.Details == nil {
+			return ""
+		}
+		return st.Details.Name
+	}
+	m, err := meta.Accessor(decoded)
+	if err != nil {
+		return ""
+	}
+	return m.GetName()
 }

@@ -274,7 +274,7 @@ func copiesCreated(members map[string]*haMember) int {
 	n := 0
 	for _, m := range members {
 		for _, w := range m.proxy.Writes() {
-			if strings.HasPrefix(w.Path, copyPath) && w.Status == 201 {
+			if strings.HasPrefix(w.Object, copyPath) && w.Status == 201 {
 				n++
 			}
 		}
@@ -524,7 +524,7 @@ func countWrites(t *testing.T, members map[string]*haMember, killed time.Time, w
 			} else {
 				f.standby++
 			}
-			copyName, ok := strings.CutPrefix(w.Path, copyPath)
+			copyName, ok := strings.CutPrefix(w.Object, copyPath)
 			if !ok {
 				continue
 			}
@@ -540,7 +540,7 @@ func countWrites(t *testing.T, members map[string]*haMember, killed time.Time, w
 			}
 		}
 		for _, w := range writes {
-			copyName, ok := strings.CutPrefix(w.Path, copyPath)
+			copyName, ok := strings.CutPrefix(w.Object, copyPath)
 			switch {
 			case !ok || w.Method == "DELETE" || w.Status == 201:
 			case w.Status == 0:
