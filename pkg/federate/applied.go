@@ -65,9 +65,13 @@ func (a *AppliedCopies) forget(key ContentionKey) {
 
 // completeCopy is the copy that a slim cached copy stands for when it holds what was applied
 // and desired is what was applied (the hashes agree): desired's body with the cached metadata
-// and status, so that Decide compares the metadata as the member holds it.
+// and status, so that Decide compares the metadata as the member holds it. A Secret's
+// stringData is folded into its data, as the member stores it.
 func completeCopy(desired, slim *unstructured.Unstructured) *unstructured.Unstructured {
 	out := desired.DeepCopy()
+	if out.GetKind() == "Secret" && out.GetAPIVersion() == "v1" {
+		out.Object = secretAsStored(out.Object)
+	}
 	out.Object["metadata"] = runtime.DeepCopyJSONValue(slim.Object["metadata"])
 	if st, ok := slim.Object["status"]; ok {
 		out.Object["status"] = runtime.DeepCopyJSONValue(st)

@@ -81,3 +81,29 @@ func TestCompleteCopy(t *testing.T) {
 		t.Error("completeCopy changed the desired object")
 	}
 }
+
+// TestCompleteCopyOfASecretIsAsStored completes a slim copy of a Secret applied with
+// stringData: the member stores it as data, and the completed copy must match what was
+// applied, or the copy would be taken as changed back by another writer at every sync.
+func TestCompleteCopyOfASecretIsAsStored(t *testing.T) {
+	desired := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Secret",
+		"metadata":   map[string]any{"name": "s"},
+		"stringData": map[string]any{"password": "hunter2"},
+	}}
+	member := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+		"metadata": map[string]any{"name": "s", "resourceVersion": "8"},
+		"data":     map[string]any{"password": "aHVudGVyMg=="},
+	}}
+	got := completeCopy(desired, cluster.Slim(member))
+	if !Matches(desired, got) {
+		t.Errorf("the completed copy of the Secret does not match what was applied: %v", got.Object)
+	}
+	if _, ok := got.Object["stringData"]; ok {
+		t.Errorf("the completed copy holds stringData, which the member never stores: %v", got.Object)
+	}
+	if _, ok := desired.Object["data"]; ok {
+		t.Error("completeCopy changed the desired object")
+	}
+}
