@@ -419,3 +419,21 @@ func StartFederationWithFlags(t testing.TB, lab *Lab, binary, id string, members
 	}
 	return f
 }
+
+// MetricSamples returns the samples of a metric family from one read of the controller's
+// metrics, each line as /metrics gives it (labels and value).
+func (c *Controller) MetricSamples(t testing.TB, name string) []string {
+	t.Helper()
+	body, err := c.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for line := range strings.Lines(body) {
+		line = strings.TrimSuffix(line, "\n")
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			out = append(out, line)
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package propagation_test
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -287,9 +288,15 @@ func TestPropagation(t *testing.T) {
 			return same
 		}).WithTimeout(wait).WithPolling(5 * time.Second).Should(BeTrue())
 		reqBefore, writesBefore := ctrlA.MemberWrites(t, local, cce)
+		samplesBefore := ctrlA.MetricSamples(t, "fedplane_member_writes_total")
 		time.Sleep(60 * time.Second)
 		reqAfter, writesAfter := ctrlA.MemberWrites(t, local, cce)
 		t.Logf("member write requests over 60 s: %v (fedplane_member_writes_total: %v); before: %v requests in total", reqAfter-reqBefore, writesAfter-writesBefore, reqBefore)
+		for _, line := range ctrlA.MetricSamples(t, "fedplane_member_writes_total") {
+			if !slices.Contains(samplesBefore, line) {
+				t.Logf("written while idle: %s", line)
+			}
+		}
 		g.Expect(reqAfter - reqBefore).To(BeZero())
 		g.Expect(writesAfter - writesBefore).To(BeZero())
 		g.Expect(reqBefore).To(BeNumerically(">", 0), "the count is of real requests")

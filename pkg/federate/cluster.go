@@ -217,6 +217,16 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 		if read := r.readLive(ctx, c, ""); read.err != nil || read.busy {
 			return read
 		}
+	case c.in.Existing == nil && c.places() && heldOutsideTheCache(c.s.previousStatus(name)):
+		// The last sync found an object there that the cache does not hold (one not managed,
+		// or the host object itself): it is read, so that a create refused with AlreadyExists
+		// is not sent at each sync. The member's watch cache is enough; a copy it misses is
+		// created, and the create tells.
+		r.Applied.forget(key)
+		if read := r.readLive(ctx, c, "0"); read.err != nil || read.busy {
+			return read
+		}
+		c.fullRead = c.in.Existing != nil
 	case c.in.Existing == nil:
 		// A copy to be made is not looked for first: its create fails when the member holds
 		// one, and it is read then (see syncCluster).
@@ -239,4 +249,15 @@ func (r *SyncReconciler) readCopy(ctx context.Context, c *clusterSync) copyRead 
 		c.in.HostNamespace = host
 	}
 	return copyRead{}
+}
+
+// heldOutsideTheCache tells whether a cluster's status says that the member holds an object
+// that the member's cache does not: an object not managed, or the host object that the
+// federated object was made from.
+func heldOutsideTheCache(status typesv1beta1.PropagationStatus) bool {
+	switch status {
+	case typesv1beta1.AlreadyExists, typesv1beta1.ManagedLabelFalse, typesv1beta1.SourceObject:
+		return true
+	}
+	return false
 }
