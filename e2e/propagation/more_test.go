@@ -195,7 +195,7 @@ spec:
 	// The first control plane still reports success.
 	st, err := fedStatus(t.Context(), hostA, federatedDeployGVK, "test-namespace", "test-deployment")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(propagation(st)).To(Equal("True/"))
+	g.Expect(propagation(st)).To(Equal("True/"), "the first control plane's statuses: %v", clusterStatuses(st))
 }
 
 // testStoppedMember stops cce's API server while 50 federated objects are created.

@@ -153,7 +153,8 @@ func eventsWithReason(t *testing.T, host client.Client, reason string) func() ([
 // least role for the enabled types but ConfigMaps, as when the type was enabled after the
 // join. A FederatedConfigMap placed on local and cce must say, in its status and in one Warning
 // event, that cce denies listing ConfigMaps and that fedctl join must run again, and the
-// FederatedTypeConfig must list cce; then with every verb but patch, that cce denies patch;
+// FederatedTypeConfig must list cce; then with every verb but create, that cce denies create
+// (a missing copy is made with a create);
 // and once the role grants everything, the copy is made and every one of them clears.
 func TestDeniedAccessIsReported(t *testing.T) {
 	framework.Require(t, lab)
@@ -175,10 +176,10 @@ func TestDeniedAccessIsReported(t *testing.T) {
 	g.Consistently(eventsWithReason(t, host, "CachedRetrievalFailed")).WithTimeout(5 * time.Second).WithPolling(time.Second).Should(
 		Equal([]string{deniedSentence("list")}))
 
-	// Every verb but patch: server-side apply is refused.
-	setMemberRole(t, cce, memberRole(t, host, "get", "list", "watch", "create", "update", "delete"))
+	// Every verb but create: the create of the missing copy is refused.
+	setMemberRole(t, cce, memberRole(t, host, "get", "list", "watch", "update", "patch", "delete"))
 	stampJoin(t, host, "cce")
-	expectDenied(t, host, typesv1beta1.CreationFailed, "patch")
+	expectDenied(t, host, typesv1beta1.CreationFailed, "create")
 	// Only cce's: local may refuse the first create, before the federated namespace reaches it.
 	g.Expect(eventsWithReason(t, host, "CreateInClusterFailed")()).NotTo(ContainElement(ContainSubstring("in cluster cce")),
 		"a denial is told once, not at each attempt")
