@@ -94,7 +94,7 @@ func TestCompleteCopyOfASecretIsAsStored(t *testing.T) {
 	member := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
 		"metadata": map[string]any{"name": "s", "resourceVersion": "8"},
-		"data":     map[string]any{"password": "aHVudGVyMg=="},
+		"data":     map[string]any{"password": "aHVudGVyMg=="}, //nolint:gosec // A test value, "hunter2".
 	}}
 	got := completeCopy(desired, cluster.Slim(member))
 	if !Matches(desired, got) {
