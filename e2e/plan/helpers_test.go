@@ -108,7 +108,7 @@ func memberFields(ctx context.Context, member client.Client, planned map[string]
 	if obj == nil {
 		return nil, nil, fmt.Errorf("the member has no %s %s", u.GetKind(), u.GetName())
 	}
-	owned, err := appliedFields(obj)
+	owned, created, err := appliedFields(obj)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,6 +117,11 @@ func memberFields(ctx context.Context, member client.Client, planned map[string]
 	unstructured.RemoveNestedField(expected.Object, "kind")
 	unstructured.RemoveNestedField(expected.Object, "metadata", "name")
 	unstructured.RemoveNestedField(expected.Object, "metadata", "namespace")
+	if created {
+		// The fields of a create are the object as the API server defaulted it: of them, the
+		// planned ones must be there with the planned values.
+		owned = shapedLike(owned, expected.Object)
+	}
 	if got, err = json.Marshal(owned); err != nil {
 		return nil, nil, err
 	}
@@ -124,19 +129,61 @@ func memberFields(ctx context.Context, member client.Client, planned map[string]
 	return got, want, err
 }
 
-// appliedFields is the part of obj whose fields fedplane's server-side apply owns.
-func appliedFields(obj *unstructured.Unstructured) (any, error) {
+// appliedFields is the part of obj whose fields fedplane owns: those of its server-side apply,
+// or, for a copy it created and has not applied to since, those of its create (created).
+func appliedFields(obj *unstructured.Unstructured) (fields any, created bool, err error) {
+	var createdSet map[string]any
 	for _, mf := range obj.GetManagedFields() {
-		if mf.Manager != contract.FieldOwner || mf.Operation != "Apply" || mf.FieldsV1 == nil {
+		if mf.Manager != contract.FieldOwner || mf.Subresource != "" || mf.FieldsV1 == nil {
 			continue
 		}
 		var set map[string]any
 		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &set); err != nil {
-			return nil, fmt.Errorf("failed to decode the managed fields: %w", err)
+			return nil, false, fmt.Errorf("failed to decode the managed fields: %w", err)
 		}
-		return project(obj.Object, set)
+		switch mf.Operation {
+		case "Apply":
+			fields, err := project(obj.Object, set)
+			return fields, false, err
+		case "Update":
+			createdSet = set
+		}
 	}
-	return nil, fmt.Errorf("no field of %s %s is applied by %s", obj.GetKind(), obj.GetName(), contract.FieldOwner)
+	if createdSet != nil {
+		fields, err := project(obj.Object, createdSet)
+		return fields, true, err
+	}
+	return nil, false, fmt.Errorf("no field of %s %s is written by %s", obj.GetKind(), obj.GetName(), contract.FieldOwner)
+}
+
+// shapedLike keeps of v the members that like has, at every depth; lists of the same length
+// are shaped item by item.
+func shapedLike(v, like any) any {
+	switch l := like.(type) {
+	case map[string]any:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		out := map[string]any{}
+		for k, sub := range l {
+			if child, found := m[k]; found {
+				out[k] = shapedLike(child, sub)
+			}
+		}
+		return out
+	case []any:
+		items, ok := v.([]any)
+		if !ok || len(items) != len(l) {
+			return v
+		}
+		out := make([]any, len(items))
+		for i := range items {
+			out[i] = shapedLike(items[i], l[i])
+		}
+		return out
+	}
+	return v
 }
 
 // project keeps of v what the field set (the managedFields encoding: f:NAME for object members,
