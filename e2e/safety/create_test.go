@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fedplane/fedplane/api/contract"
@@ -131,4 +132,27 @@ func TestCopiesAreCreatedWithoutBeingReadFirst(t *testing.T) {
 	g.Expect(writes).To(HaveKey("PATCH adopted"))
 	g.Expect(writes).NotTo(HaveKey("PATCH kept"))
 	g.Expect(writes).To(HaveLen(1), "no write but the adoption reaches a ConfigMap by name")
+
+	// Once its status says ManagedLabelFalse, the object is read at the next sync, not sent a
+	// create that is refused again: a changed template makes that sync.
+	keptCreates := func() int {
+		n := 0
+		for _, w := range proxy.Writes() {
+			if w.Method == http.MethodPost && w.Object == prefix+"kept" {
+				n++
+			}
+		}
+		return n
+	}
+	before := keptCreates()
+	framework.ApplyObject(t, host, framework.FederatedConfigMap(namespace, "kept", map[string]any{"owner": "federation, again"}, name))
+	g.Eventually(func(g Gomega) {
+		fed, err := framework.GetObject(t.Context(), host, federatedConfigMapGVK, namespace, "kept")
+		g.Expect(err).NotTo(HaveOccurred())
+		observed, _, _ := unstructured.NestedInt64(fed.Object, "status", "observedGeneration")
+		g.Expect(observed).To(Equal(fed.GetGeneration()), "the changed template is synced")
+	}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
+	g.Expect(keptCreates()).To(Equal(before), "no create is sent for an object known to be left alone")
+	g.Expect(mc.Get(t.Context(), client.ObjectKeyFromObject(kept), got)).To(Succeed())
+	g.Expect(got.ResourceVersion).To(Equal(kept.ResourceVersion), "the ConfigMap marked managed=false is not written")
 }
