@@ -69,9 +69,7 @@ func (a *AppliedCopies) forget(key ContentionKey) {
 // stringData is folded into its data, as the member stores it.
 func completeCopy(desired, slim *unstructured.Unstructured) *unstructured.Unstructured {
 	out := desired.DeepCopy()
-	if out.GetKind() == "Secret" && out.GetAPIVersion() == "v1" {
-		out.Object = secretAsStored(out.Object)
-	}
+	out.Object = asStored(out)
 	out.Object["metadata"] = runtime.DeepCopyJSONValue(slim.Object["metadata"])
 	if st, ok := slim.Object["status"]; ok {
 		out.Object["status"] = runtime.DeepCopyJSONValue(st)

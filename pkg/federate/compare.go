@@ -23,23 +23,15 @@ import (
 // that the server turned into a quantity string. A Secret's stringData is compared as the
 // data it becomes.
 func Matches(desired, actual *unstructured.Unstructured) bool {
-	want := desired.Object
-	if desired.GetKind() == "Secret" && desired.GetAPIVersion() == "v1" {
-		want = secretAsStored(want)
-	}
-	return subset(want, actual.Object, false)
+	return subset(asStored(desired), actual.Object, false)
 }
 
 // Drift lists, as JSON pointers sorted by path, the fields of the desired object that the
 // member object does not hold as Matches wants them: the fields that applying the desired object
 // would change. It is empty when Matches is true.
 func Drift(desired, actual *unstructured.Unstructured) []string {
-	want := desired.Object
-	if desired.GetKind() == "Secret" && desired.GetAPIVersion() == "v1" {
-		want = secretAsStored(want)
-	}
 	var out []string
-	drift(want, actual.Object, false, "", &out)
+	drift(asStored(desired), actual.Object, false, "", &out)
 	return out
 }
 
@@ -204,6 +196,15 @@ func quantityEqual(want, got any) bool {
 		return false
 	}
 	return wq.Cmp(gq) == 0
+}
+
+// asStored is obj's content as the API server stores it: a Secret's stringData folded into its
+// data, and any other object as it is (not copied).
+func asStored(obj *unstructured.Unstructured) map[string]any {
+	if obj.GetKind() == "Secret" && obj.GetAPIVersion() == "v1" {
+		return secretAsStored(obj.Object)
+	}
+	return obj.Object
 }
 
 // secretAsStored returns the Secret with stringData folded into data, base64-encoded, as the
