@@ -187,12 +187,12 @@ func (p *CountingProxy) answered(resp *http.Response) error {
 		return err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	var rv, name string
-	if resp.StatusCode < 300 {
-		rv = resourceVersionOf(body)
+	name, rv := answerMeta(body)
+	if resp.StatusCode >= 300 {
+		rv = ""
 	}
-	if resp.Request.Method == http.MethodPost && !namedObjectPath(resp.Request.URL.Path) {
-		name = nameOf(body)
+	if resp.Request.Method != http.MethodPost || namedObjectPath(resp.Request.URL.Path) {
+		name = ""
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -224,36 +224,15 @@ func (p *CountingProxy) ConnsOpenedBefore(t time.Time) map[string]bool {
 	return out
 }
 
-// resourceVersionOf reads the resourceVersion of the object in an answer: JSON, or protobuf
-// for the Kubernetes kinds; "" when the answer holds no object.
-func resourceVersionOf(body []byte) string {
-	var obj struct {
-		Metadata struct {
-			ResourceVersion string `json:"resourceVersion"`
-		} `json:"metadata"`
-	}
-	if json.Unmarshal(body, &obj) == nil {
-		return obj.Metadata.ResourceVersion
-	}
-	decoded, _, err := clientgoscheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
-	if err != nil {
-		return ""
-	}
-	m, err := meta.Accessor(decoded)
-	if err != nil {
-		return ""
-	}
-	return m.GetResourceVersion()
-}
-
-// nameOf reads the name of the object in an answer, or of the object a refusal names (an
-// AlreadyExists Status names it in its details): JSON, or protobuf for the Kubernetes kinds;
-// "" when the answer names none.
-func nameOf(body []byte) string {
+// answerMeta reads the name and resourceVersion of the object in an answer (JSON, or protobuf
+// for the Kubernetes kinds); for a Status, such as an AlreadyExists refusal, the name is the one
+// its details give, and there is no resourceVersion. Both are "" when the answer holds neither.
+func answerMeta(body []byte) (name, resourceVersion string) {
 	var obj struct {
 		Kind     string `json:"kind"`
 		Metadata struct {
-			Name string `json:"name"`
+			Name            string `json:"name"`
+			ResourceVersion string `json:"resourceVersion"`
 		} `json:"metadata"`
 		Details struct {
 			Name string `json:"name"`
@@ -261,23 +240,23 @@ func nameOf(body []byte) string {
 	}
 	if json.Unmarshal(body, &obj) == nil {
 		if obj.Kind == "Status" {
-			return obj.Details.Name
+			return obj.Details.Name, ""
 		}
-		return obj.Metadata.Name
+		return obj.Metadata.Name, obj.Metadata.ResourceVersion
 	}
 	decoded, _, err := clientgoscheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	if st, ok := decoded.(*metav1.Status); ok {
 		if st.Details == nil {
-			return ""
+			return "", ""
 		}
-		return st.Details.Name
+		return st.Details.Name, ""
 	}
 	m, err := meta.Accessor(decoded)
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	return m.GetName()
+	return m.GetName(), m.GetResourceVersion()
 }
