@@ -230,11 +230,7 @@ func (c *Controller) scrape() (string, error) {
 // of match.
 func sumSamples(body, name string, match map[string]string) float64 {
 	var sum float64
-	for line := range strings.Lines(body) {
-		line = strings.TrimSuffix(line, "\n")
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
+	for _, line := range familyLines(body, name) {
 		ok := true
 		for k, v := range match {
 			if !strings.Contains(line, fmt.Sprintf("%s=%q", k, v)) {
@@ -428,6 +424,11 @@ func (c *Controller) MetricSamples(t testing.TB, name string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return familyLines(body, name)
+}
+
+// familyLines returns the sample lines of a metric family in a /metrics body.
+func familyLines(body, name string) []string {
 	var out []string
 	for line := range strings.Lines(body) {
 		line = strings.TrimSuffix(line, "\n")
