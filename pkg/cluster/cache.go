@@ -142,7 +142,8 @@ func (c *Cache) mapper() *kindMapper {
 }
 
 // GetSynced reads obj from the member's cache when the cache holds the objects of its kind,
-// and tells whether it did. The first call for a kind starts its informer in the background;
+// and tells whether it did. An unstructured obj of a kind cached as metadata only (see
+// MetadataOnly) is filled with the slim copy that its metadata stands for. The first call for a kind starts its informer in the background;
 // it never waits for the member, and reads nothing once ctx has ended. A read and the removal of the kind's informers never cross.
 // While the member denies the cache's list or watch of the kind, it fails with a *DeniedError.
 func (c *Cache) GetSynced(ctx context.Context, name string, key client.ObjectKey, obj client.Object) (bool, error) {
@@ -160,7 +161,22 @@ func (c *Cache) GetSynced(ctx context.Context, name string, key client.ObjectKey
 	if !inf.HasSynced() {
 		return false, nil
 	}
-	return true, m.cache.Get(ctx, key, obj)
+	u, ok := obj.(*unstructured.Unstructured)
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	if !ok || !MetadataOnly(gvk) {
+		return true, m.cache.Get(ctx, key, obj)
+	}
+	p := &metav1.PartialObjectMetadata{}
+	p.SetGroupVersionKind(gvk)
+	if err := m.cache.Get(ctx, key, p); err != nil {
+		return true, err
+	}
+	slim, err := fromMetadata(p, gvk)
+	if err != nil {
+		return true, err
+	}
+	u.Object = slim.Object
+	return true, nil
 }
 
 // resourceOf is the resource of a kind registered with AddKind.
@@ -195,6 +211,9 @@ func (c *Cache) informer(ctx context.Context, name string, obj client.Object) (*
 	c.mu.RUnlock()
 	if !ok {
 		return nil, nil, fmt.Errorf("member %s is not connected", name)
+	}
+	if _, ok := obj.(*unstructured.Unstructured); ok {
+		obj = cacheObject(obj.GetObjectKind().GroupVersionKind())
 	}
 	inf, err := m.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 	if err != nil {
@@ -246,8 +265,6 @@ func (c *Cache) release(gvk schema.GroupVersionKind) {
 		return
 	}
 	delete(c.holds, gvk)
-	obj := &unstructured.Unstructured{}
-	obj.SetGroupVersionKind(gvk)
 	resource, mapped := c.resourceOf(gvk)
 	for name, m := range c.members {
 		if mapped {
@@ -255,8 +272,14 @@ func (c *Cache) release(gvk schema.GroupVersionKind) {
 			m.access.forget(resource)
 		}
 		// Removing an informer only stops it, if there is one: it never fails for an
-		// unstructured kind. A read through the member's client may have started it.
+		// unstructured or metadata-only kind. A read through the member's client may have
+		// started the unstructured one of a metadata-only kind.
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(gvk)
 		_ = m.cache.RemoveInformer(context.Background(), obj)
+		if MetadataOnly(gvk) {
+			_ = m.cache.RemoveInformer(context.Background(), cacheObject(gvk))
+		}
 		delete(m.watched, gvk)
 		c.Metrics.unwatch(name, map[schema.GroupVersionKind]bool{gvk: true})
 	}

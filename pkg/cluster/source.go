@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -222,13 +223,24 @@ func (w *memberWatch) stopAll() {
 	w.regs = map[string]func(){}
 }
 
-// memberObject is the object of an informer's notification, nil when it is not one.
+// memberObject is the object of an informer's notification, nil when it is not one; the
+// metadata of a kind cached as metadata only comes as the slim copy it stands for.
 func memberObject(o any) *unstructured.Unstructured {
 	if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
 		o = d.Obj
 	}
-	obj, _ := o.(*unstructured.Unstructured)
-	return obj
+	switch obj := o.(type) {
+	case *unstructured.Unstructured:
+		return obj
+	case *metav1.PartialObjectMetadata:
+		u, err := fromMetadata(obj, obj.GroupVersionKind())
+		if err != nil {
+			return nil
+		}
+		return u
+	default:
+		return nil
+	}
 }
 
 // JoinedAnnotation is stamped on a KubeFedCluster by every join, with the time of the join: a
