@@ -1,11 +1,12 @@
 package cluster
 
 import (
-	"unique"
-
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"github.com/fedplane/fedplane/pkg/intern"
 )
 
 // SlimAnnotation marks an object read from a member's cache: the cache keeps of each object
@@ -18,20 +19,24 @@ const SlimAnnotation = "internal.fedplane.io/slim"
 // replica counts) and the spec fields that a scalable workload's decisions read (replicas
 // and selector); it drops the rest of the body, such as a ConfigMap's data, a Secret's data or
 // a Deployment's pod template. A copy whose body matters is read from the member itself.
-// Typed objects only lose their managed fields.
+// The metadata of a kind watched as metadata only is slimmed likewise (see slimMetadata);
+// typed objects only lose their managed fields.
 func slimTransform() toolscache.TransformFunc {
 	strip := cache.TransformStripManagedFields()
 	return func(in any) (any, error) {
-		u, ok := in.(*unstructured.Unstructured)
-		if !ok {
+		switch o := in.(type) {
+		case *unstructured.Unstructured:
+			return Slim(o), nil
+		case *metav1.PartialObjectMetadata:
+			return slimMetadata(o), nil
+		default:
 			return strip(in)
 		}
-		return Slim(u), nil
 	}
 }
 
 // Slim returns what the member cache keeps of obj (see slimTransform), marked with
-// SlimAnnotation. What it keeps is copied, with its strings interned (see intern) but for
+// SlimAnnotation. What it keeps is copied, with its strings interned (see package intern) but for
 // those that differ from copy to copy: a member holds thousands of copies whose label and
 // annotation keys, namespaces, names and applied hashes are the same strings, and one copy of
 // each is enough.
@@ -39,24 +44,24 @@ func Slim(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	out := map[string]any{}
 	for _, k := range []string{"apiVersion", "kind"} {
 		if v, ok := obj.Object[k].(string); ok {
-			out[k] = intern(v)
+			out[k] = intern.String(v)
 		}
 	}
 	if st, ok := obj.Object["status"]; ok {
-		out["status"] = compact(st)
+		out["status"] = intern.JSON(st)
 	}
 	meta, _ := obj.Object["metadata"].(map[string]any)
 	kept := make(map[string]any, len(meta)+1)
 	for k, v := range meta {
 		switch k {
 		case "uid", "resourceVersion", "creationTimestamp":
-			kept[intern(k)] = v
+			kept[intern.String(k)] = v
 		case "managedFields":
 			if entries, ok := v.([]any); ok {
-				kept[intern(k)] = slimManagedFields(entries)
+				kept[intern.String(k)] = slimManagedFields(entries)
 			}
 		default:
-			kept[intern(k)] = compact(v)
+			kept[intern.String(k)] = intern.JSON(v)
 		}
 	}
 	ann, _ := kept["annotations"].(map[string]any)
@@ -70,7 +75,7 @@ func Slim(obj *unstructured.Unstructured) *unstructured.Unstructured {
 		keptSpec := map[string]any{}
 		for _, k := range []string{"replicas", "selector"} {
 			if v, ok := spec[k]; ok {
-				keptSpec[k] = compact(v)
+				keptSpec[k] = intern.JSON(v)
 			}
 		}
 		if len(keptSpec) > 0 {
@@ -79,32 +84,6 @@ func Slim(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	}
 	return &unstructured.Unstructured{Object: out}
 }
-
-// compact is a deep copy of the JSON value v with its strings interned.
-func compact(v any) any {
-	switch v := v.(type) {
-	case string:
-		return intern(v)
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[intern(k)] = compact(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = compact(e)
-		}
-		return out
-	default:
-		return v
-	}
-}
-
-// intern returns the one copy of s that every slim copy shares; it is dropped once no copy
-// holds it.
-func intern(s string) string { return unique.Make(s).Value() }
 
 // slimManagedFields keeps of each managed-fields entry who wrote it, how and to which
 // subresource: what tells whether this control plane's fields were written with a create (see
@@ -116,7 +95,7 @@ func slimManagedFields(entries []any) []any {
 		kept := map[string]any{}
 		for _, k := range []string{"manager", "operation", "subresource"} {
 			if v, ok := entry[k].(string); ok {
-				kept[k] = intern(v)
+				kept[k] = intern.String(v)
 			}
 		}
 		out = append(out, kept)

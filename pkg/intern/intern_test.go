@@ -1,0 +1,100 @@
+package intern
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sameBytes(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) } //nolint:gosec // Two strings are one when their bytes are at one address.
+
+// Two copies of a string, interned with a garbage collection between them, are one: objects
+// decoded minutes apart share their strings.
+func TestStringsAreSharedAcrossGarbageCollections(t *testing.T) {
+	first := String(strings.Repeat("k", 20))
+	runtime.GC()
+	runtime.GC()
+	second := String(strings.Repeat("k", 20))
+	if !sameBytes(first, second) {
+		t.Error("the string interned after a garbage collection is a second copy")
+	}
+}
+
+func TestLongStringsAreKeptAsTheyAre(t *testing.T) {
+	long := strings.Repeat("d", MaxLen+1)
+	if got := String(long); !sameBytes(got, long) {
+		t.Error("a string longer than MaxLen was copied")
+	}
+	if got := String(strings.Repeat("d", MaxLen+1)); sameBytes(got, long) {
+		t.Error("a string longer than MaxLen was shared")
+	}
+}
+
+// A full table starts afresh: it never holds more than its limit, and what it gave before
+// stays as it was.
+func TestAFullTableStartsAfresh(t *testing.T) {
+	tb := &table{strings: map[string]string{}, limit: 3}
+	kept := tb.string("a")
+	for _, s := range []string{"b", "c", "d", "e"} {
+		tb.string(s)
+		if len(tb.strings) > 3 {
+			t.Fatalf("the table holds %d strings, over its limit of 3", len(tb.strings))
+		}
+	}
+	if kept != "a" {
+		t.Errorf("a string given before the table started afresh is %q, want a", kept)
+	}
+	if got := tb.string("e"); !sameBytes(got, tb.strings["e"]) {
+		t.Error("the table does not share the string it holds")
+	}
+}
+
+func TestJSONIsADeepCopyWithSharedStrings(t *testing.T) {
+	in := map[string]any{
+		"status": map[string]any{"clusters": []any{map[string]any{"name": "member-01", "status": "OK"}}},
+		"spec":   map[string]any{"replicas": int64(3), "paused": false, "note": nil},
+	}
+	out := JSON(in).(map[string]any)
+	if diff := cmp.Diff(in, out); diff != "" {
+		t.Fatalf("JSON changed the value (-in +out):\n%s", diff)
+	}
+	out["spec"].(map[string]any)["replicas"] = int64(4)
+	if in["spec"].(map[string]any)["replicas"] != int64(3) {
+		t.Error("JSON's copy shares its maps with the input")
+	}
+	again := JSON(map[string]any{"status": map[string]any{"clusters": []any{map[string]any{"name": strings.Clone("member-01")}}}}).(map[string]any)
+	a := out["status"].(map[string]any)["clusters"].([]any)[0].(map[string]any)["name"].(string)
+	b := again["status"].(map[string]any)["clusters"].([]any)[0].(map[string]any)["name"].(string)
+	if !sameBytes(a, b) {
+		t.Error("two copies of the same cluster name are not shared")
+	}
+}
+
+// An object's own values, and moments, are copied but not added to the table.
+func TestObjectKeepsItsOwnValuesOutOfTheTable(t *testing.T) {
+	tb := shared
+	in := map[string]any{
+		"apiVersion": "types.kubefed.io/v1beta1",
+		"metadata":   map[string]any{"name": "web-41", "uid": "6f1c", "resourceVersion": "8812", "namespace": "bench", "generation": int64(2)},
+		"status":     map[string]any{"conditions": []any{map[string]any{"type": "Propagation", "lastTransitionTime": "2026-12-03T08:00:00Z"}}},
+	}
+	out := Object(in)
+	if diff := cmp.Diff(in, out); diff != "" {
+		t.Fatalf("Object changed the value (-in +out):\n%s", diff)
+	}
+	tb.mu.RLock()
+	defer tb.mu.RUnlock()
+	for _, own := range []string{"web-41", "6f1c", "8812", "2026-12-03T08:00:00Z"} {
+		if _, ok := tb.strings[own]; ok {
+			t.Errorf("the table took %q, a value of one object or one moment", own)
+		}
+	}
+	for _, shared := range []string{"apiVersion", "types.kubefed.io/v1beta1", "bench", "Propagation", "lastTransitionTime"} {
+		if _, ok := tb.strings[shared]; !ok {
+			t.Errorf("the table did not take %q", shared)
+		}
+	}
+}
