@@ -19,7 +19,6 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/discovery"
@@ -27,7 +26,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -47,7 +45,7 @@ import (
 	"github.com/fedplane/fedplane/internal/version"
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/federate"
-	"github.com/fedplane/fedplane/pkg/intern"
+	"github.com/fedplane/fedplane/pkg/hostcache"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 	"github.com/fedplane/fedplane/pkg/kubefedmetrics"
 	"github.com/fedplane/fedplane/pkg/rsp"
@@ -297,6 +295,13 @@ func managerOptions(o *options, scheme *runtime.Scheme, s kubefedconfig.Settings
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptr.To(shutdownTimeout),
 		Cache:                         cacheOptions(o.namespace),
+		NewCache: func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
+			c, err := cache.New(cfg, opts)
+			if err != nil {
+				return nil, err
+			}
+			return hostcache.New(c), nil
+		},
 	}
 }
 
@@ -305,28 +310,14 @@ func managerOptions(o *options, scheme *runtime.Scheme, s kubefedconfig.Settings
 func cacheOptions(namespace string) cache.Options {
 	inNamespace := cache.ByObject{Namespaces: map[string]cache.Config{namespace: {}}}
 	return cache.Options{
-		DefaultTransform: hostTransform(),
+		// Managed fields are dropped, and unstructured objects kept compact (see hostcache).
+		DefaultTransform: hostcache.Transform(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:                   inNamespace,
 			&corev1beta1.KubeFedCluster{}:      inNamespace,
 			&corev1beta1.KubeFedConfig{}:       inNamespace,
 			&corev1beta1.FederatedTypeConfig{}: inNamespace,
 		},
-	}
-}
-
-// hostTransform drops the managed fields of every object the host cache holds, which nothing
-// reads and which are a large part of each object, and copies the federated objects (which
-// are unstructured) with their repeated strings shared: field names, namespaces, cluster
-// names, condition types and reasons are held once for all the objects (see package intern).
-func hostTransform() toolscache.TransformFunc {
-	strip := cache.TransformStripManagedFields()
-	return func(in any) (any, error) {
-		out, err := strip(in)
-		if u, ok := out.(*unstructured.Unstructured); ok && err == nil {
-			u.Object = intern.Object(u.Object)
-		}
-		return out, err
 	}
 }
 

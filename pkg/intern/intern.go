@@ -64,33 +64,6 @@ func (t *table) string(s string) string {
 // which are seldom shared. Each map is made at its size.
 func JSON(v any) any { return value("", v) }
 
-// Object is JSON(obj) for a whole object, with the metadata's uid, resourceVersion and name
-// (which belong to one object) copied as they are, so that they do not crowd the table.
-func Object(obj map[string]any) map[string]any {
-	out := make(map[string]any, len(obj))
-	for k, v := range obj {
-		if meta, ok := v.(map[string]any); ok && k == "metadata" {
-			out[String(k)] = metadata(meta)
-			continue
-		}
-		out[String(k)] = value(k, v)
-	}
-	return out
-}
-
-func metadata(meta map[string]any) map[string]any {
-	out := make(map[string]any, len(meta))
-	for k, v := range meta {
-		switch k {
-		case "uid", "resourceVersion", "name", "generateName":
-			out[String(k)] = v
-		default:
-			out[String(k)] = value(k, v)
-		}
-	}
-	return out
-}
-
 // value is JSON(v), v being the value of field k, with the moments kept as they are.
 func value(k string, v any) any {
 	switch v := v.(type) {

@@ -72,29 +72,3 @@ func TestJSONIsADeepCopyWithSharedStrings(t *testing.T) {
 		t.Error("two copies of the same cluster name are not shared")
 	}
 }
-
-// An object's own values, and moments, are copied but not added to the table.
-func TestObjectKeepsItsOwnValuesOutOfTheTable(t *testing.T) {
-	tb := shared
-	in := map[string]any{
-		"apiVersion": "types.kubefed.io/v1beta1",
-		"metadata":   map[string]any{"name": "web-41", "uid": "6f1c", "resourceVersion": "8812", "namespace": "bench", "generation": int64(2)},
-		"status":     map[string]any{"conditions": []any{map[string]any{"type": "Propagation", "lastTransitionTime": "2026-12-03T08:00:00Z"}}},
-	}
-	out := Object(in)
-	if diff := cmp.Diff(in, out); diff != "" {
-		t.Fatalf("Object changed the value (-in +out):\n%s", diff)
-	}
-	tb.mu.RLock()
-	defer tb.mu.RUnlock()
-	for _, own := range []string{"web-41", "6f1c", "8812", "2026-12-03T08:00:00Z"} {
-		if _, ok := tb.strings[own]; ok {
-			t.Errorf("the table took %q, a value of one object or one moment", own)
-		}
-	}
-	for _, shared := range []string{"apiVersion", "types.kubefed.io/v1beta1", "bench", "Propagation", "lastTransitionTime"} {
-		if _, ok := tb.strings[shared]; !ok {
-			t.Errorf("the table did not take %q", shared)
-		}
-	}
-}
