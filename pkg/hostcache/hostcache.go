@@ -106,7 +106,8 @@ func (c *Compact) Unstructured() (*unstructured.Unstructured, error) {
 }
 
 // Transform is the host cache's transform: it drops the managed fields of every object, which
-// nothing reads and which are a large part of each, and keeps unstructured objects compact.
+// nothing reads and which are a large part of each, and keeps unstructured objects compact. An
+// object whose metadata cannot be read as typed metadata is kept unstructured.
 func Transform() toolscache.TransformFunc {
 	strip := cache.TransformStripManagedFields()
 	return func(in any) (any, error) {
@@ -114,10 +115,16 @@ func Transform() toolscache.TransformFunc {
 		if err != nil {
 			return out, err
 		}
-		if u, ok := out.(*unstructured.Unstructured); ok {
-			return NewCompact(u)
+		u, ok := out.(*unstructured.Unstructured)
+		if !ok {
+			return out, nil
 		}
-		return out, nil
+		c, err := NewCompact(u)
+		if err != nil {
+			// Held as it came rather than dropped: readers take either form.
+			return u, nil
+		}
+		return c, nil
 	}
 }
 

@@ -179,3 +179,19 @@ func BenchmarkHeldBytes(b *testing.B) {
 		})
 	}
 }
+
+// An object whose metadata does not read as typed metadata stays in the cache, unstructured.
+func TestAnObjectThatCannotBeCompactIsKeptAsItIs(t *testing.T) {
+	in := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c", "labels": "not a map"}}}
+	out, err := Transform()(in)
+	if err != nil {
+		t.Fatalf("Transform() error = %v, want the object kept", err)
+	}
+	if _, err := NewCompact(in); err == nil {
+		t.Fatal("NewCompact() read labels that are not a map")
+	}
+	got, ok := out.(*unstructured.Unstructured)
+	if !ok || got.GetName() != "c" {
+		t.Errorf("Transform() = %#v, want the unstructured config map c", out)
+	}
+}
