@@ -109,6 +109,14 @@ func TestHostCacheGivesCompactObjectsBackUnstructured(t *testing.T) {
 	if len(names) != 2 || !(names[0] == "hc-a" && names[1] == "hc-b" || names[0] == "hc-b" && names[1] == "hc-a") {
 		t.Errorf("List() by label = %v, want hc-a and hc-b", names)
 	}
+	keys := &unstructured.UnstructuredList{}
+	keys.SetGroupVersionKind(gvk.GroupVersion().WithKind("ConfigMapList"))
+	if err := c.List(ctx, keys, client.InNamespace("default"), client.MatchingLabels{"hostcache-test": "db"}, hostcache.MetadataOnly{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys.Items) != 1 || keys.Items[0].GetName() != "hc-c" || keys.Items[0].GetUID() == "" || keys.Items[0].Object["data"] != nil {
+		t.Errorf("List() of metadata only = %v, want hc-c's metadata without its data", keys.Items)
+	}
 	if err := c.List(ctx, list, client.MatchingFields{"metadata.name": "hc-a"}); err == nil {
 		t.Error("List() by field was not refused")
 	}

@@ -38,6 +38,7 @@ import (
 	"github.com/fedplane/fedplane/pkg/cluster"
 	"github.com/fedplane/fedplane/pkg/conflict"
 	"github.com/fedplane/fedplane/pkg/goroutines"
+	"github.com/fedplane/fedplane/pkg/hostcache"
 	"github.com/fedplane/fedplane/pkg/kubefedconfig"
 )
 
@@ -524,7 +525,8 @@ func (r *TypeConfigReconciler) list(ctx context.Context, t Type, namespace strin
 	}
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(t.Federated.GroupVersion().WithKind(t.Federated.Kind + "List"))
-	if err := r.Client.List(ctx, list, client.InNamespace(namespace)); err != nil {
+	// Only the keys are needed: the host cache decodes no body.
+	if err := r.Client.List(ctx, list, client.InNamespace(namespace), hostcache.MetadataOnly{}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "failed to list federated objects", "type", t.Name)
 		return nil
 	}

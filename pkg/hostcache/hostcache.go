@@ -215,6 +215,7 @@ func (c *compactCache) List(ctx context.Context, list client.ObjectList, opts ..
 	} else {
 		items = indexer.List()
 	}
+	onlyMetadata := metadataOnly(opts)
 	ul.Items = make([]unstructured.Unstructured, 0, len(items))
 	for _, item := range items {
 		if lo.LabelSelector != nil {
@@ -226,7 +227,7 @@ func (c *compactCache) List(ctx context.Context, list client.ObjectList, opts ..
 				continue
 			}
 		}
-		got, err := toUnstructured(item)
+		got, err := listed(item, onlyMetadata)
 		if err != nil {
 			return err
 		}
@@ -234,6 +235,23 @@ func (c *compactCache) List(ctx context.Context, list client.ObjectList, opts ..
 		ul.Items = append(ul.Items, *got)
 	}
 	return nil
+}
+
+// MetadataOnly is a list option: the items listed from compact objects hold only their
+// apiVersion, kind and metadata, for a caller that needs no more (such as one that enqueues
+// every object), so that no body is decoded. Any other cache ignores it and lists whole objects.
+type MetadataOnly struct{}
+
+// ApplyToList changes nothing in the options: the host cache looks for the option itself.
+func (MetadataOnly) ApplyToList(*client.ListOptions) {}
+
+func metadataOnly(opts []client.ListOption) bool {
+	for _, o := range opts {
+		if _, ok := o.(MetadataOnly); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // GetInformer wraps the informer, so that its handlers get unstructured objects.
@@ -295,6 +313,19 @@ func decoded(obj any) any {
 		return obj
 	}
 	return u
+}
+
+// listed is the unstructured object of a stored item, or only its metadata.
+func listed(item any, onlyMetadata bool) (*unstructured.Unstructured, error) {
+	c, ok := item.(*Compact)
+	if !ok || !onlyMetadata {
+		return toUnstructured(item)
+	}
+	meta, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&c.ObjectMeta)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode the metadata of %s %s: %w", c.Kind, c.Name, err)
+	}
+	return &unstructured.Unstructured{Object: map[string]any{"metadata": meta}}, nil
 }
 
 // toUnstructured is the unstructured object of a stored item.
