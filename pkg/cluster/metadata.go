@@ -51,8 +51,8 @@ func cacheObject(gvk schema.GroupVersionKind) client.Object {
 func slimMetadata(p *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
 	m := &p.ObjectMeta
 	m.Namespace = intern.String(m.Namespace)
-	m.Labels = internMap(m.Labels)
-	m.Annotations = internMap(m.Annotations)
+	m.Labels = intern.Map(m.Labels)
+	m.Annotations = intern.Map(m.Annotations)
 	m.Finalizers = internSlice(m.Finalizers)
 	if m.ManagedFields != nil {
 		entries := make([]metav1.ManagedFieldsEntry, len(m.ManagedFields))
@@ -62,17 +62,6 @@ func slimMetadata(p *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata
 		m.ManagedFields = entries
 	}
 	return p
-}
-
-func internMap(in map[string]string) map[string]string {
-	if in == nil {
-		return nil
-	}
-	out := make(map[string]string, len(in))
-	for k, v := range in {
-		out[intern.String(k)] = intern.String(v)
-	}
-	return out
 }
 
 func internSlice(in []string) []string {

@@ -44,7 +44,7 @@ type Compact struct {
 // DeepCopyObject copies the metadata; the body, never changed, is shared.
 func (c *Compact) DeepCopyObject() runtime.Object {
 	out := &Compact{TypeMeta: c.TypeMeta, Body: c.Body}
-	c.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+	c.DeepCopyInto(&out.ObjectMeta)
 	return out
 }
 
@@ -72,23 +72,12 @@ func NewCompact(u *unstructured.Unstructured) (*Compact, error) {
 	m := &c.ObjectMeta
 	m.ManagedFields = nil
 	m.Namespace = intern.String(m.Namespace)
-	m.Labels = internMap(m.Labels)
-	m.Annotations = internMap(m.Annotations)
+	m.Labels = intern.Map(m.Labels)
+	m.Annotations = intern.Map(m.Annotations)
 	for i, f := range m.Finalizers {
 		m.Finalizers[i] = intern.String(f)
 	}
 	return c, nil
-}
-
-func internMap(in map[string]string) map[string]string {
-	if in == nil {
-		return nil
-	}
-	out := make(map[string]string, len(in))
-	for k, v := range in {
-		out[intern.String(k)] = intern.String(v)
-	}
-	return out
 }
 
 // Unstructured is the object c holds, decoded afresh: changing it changes nothing in the cache.

@@ -88,3 +88,16 @@ func value(k string, v any) any {
 		return v
 	}
 }
+
+// Map is a copy of the string map in (labels, annotations), with its keys and values passed
+// through String; nil stays nil.
+func Map(in map[string]string) map[string]string {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		out[String(k)] = String(v)
+	}
+	return out
+}
