@@ -50,10 +50,7 @@ func cacheObject(gvk schema.GroupVersionKind) client.Object {
 // that repeat from copy to copy are interned.
 func slimMetadata(p *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
 	m := &p.ObjectMeta
-	m.Namespace = intern.String(m.Namespace)
-	m.Labels = intern.Map(m.Labels)
-	m.Annotations = intern.Map(m.Annotations)
-	m.Finalizers = internSlice(m.Finalizers)
+	intern.ObjectMeta(m)
 	if m.ManagedFields != nil {
 		entries := make([]metav1.ManagedFieldsEntry, len(m.ManagedFields))
 		for i, e := range m.ManagedFields {
@@ -62,13 +59,6 @@ func slimMetadata(p *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata
 		m.ManagedFields = entries
 	}
 	return p
-}
-
-func internSlice(in []string) []string {
-	for i, s := range in {
-		in[i] = intern.String(s)
-	}
-	return in
 }
 
 // fromMetadata is the slim copy (see Slim) that an object's cached metadata stands for, of

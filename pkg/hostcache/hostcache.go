@@ -69,14 +69,8 @@ func NewCompact(u *unstructured.Unstructured) (*Compact, error) {
 		return nil, fmt.Errorf("failed to encode %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
 	c.Body = body
-	m := &c.ObjectMeta
-	m.ManagedFields = nil
-	m.Namespace = intern.String(m.Namespace)
-	m.Labels = intern.Map(m.Labels)
-	m.Annotations = intern.Map(m.Annotations)
-	for i, f := range m.Finalizers {
-		m.Finalizers[i] = intern.String(f)
-	}
+	c.ManagedFields = nil
+	intern.ObjectMeta(&c.ObjectMeta)
 	return c, nil
 }
 

@@ -12,6 +12,8 @@ package intern
 import (
 	"strings"
 	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const (
@@ -100,4 +102,15 @@ func Map(in map[string]string) map[string]string {
 		out[String(k)] = String(v)
 	}
 	return out
+}
+
+// ObjectMeta interns, in place, the strings of m that repeat from object to object: its
+// namespace, its labels and annotations, and its finalizers.
+func ObjectMeta(m *metav1.ObjectMeta) {
+	m.Namespace = String(m.Namespace)
+	m.Labels = Map(m.Labels)
+	m.Annotations = Map(m.Annotations)
+	for i, f := range m.Finalizers {
+		m.Finalizers[i] = String(f)
+	}
 }
