@@ -72,3 +72,17 @@ func onlyReadinessChanged(o, n *corev1beta1.KubeFedCluster) bool {
 	return IsReady(o.Status) != IsReady(n.Status) && reflect.DeepEqual(o.Labels, n.Labels) &&
 		o.Generation == n.Generation && reflect.DeepEqual(o.Annotations, n.Annotations)
 }
+
+// EnqueueLow is the handler of generic events that enqueues each event's object at low
+// priority (see addLow). fed-controller sends through it the objects whose members answered
+// after their reconcile stopped waiting: such a reconcile writes the status of work already
+// done, and a user's change of another object must not wait behind thousands of them.
+func EnqueueLow() handler.EventHandler {
+	return handler.Funcs{
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if e.Object != nil {
+				addLow(q, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.Object)})
+			}
+		},
+	}
+}

@@ -1,11 +1,17 @@
 package cluster
 
 import (
+	"context"
+	"fmt"
+	"reflect"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -37,5 +43,28 @@ func TestAddLowQueuesMemberChangesBehindOthers(t *testing.T) {
 	addLow(plain, req("echo"))
 	if plain.Len() != 1 {
 		t.Errorf("plain queue length = %d, want 1", plain.Len())
+	}
+}
+
+func TestEnqueueLowQueuesLateAnswersBehindOthers(t *testing.T) {
+	q := priorityqueue.New[reconcile.Request]("test")
+	defer q.ShutDown()
+	late := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "late"}}
+	EnqueueLow().Generic(context.Background(), event.GenericEvent{Object: late}, q)
+	// An event without an object enqueues nothing.
+	EnqueueLow().Generic(context.Background(), event.GenericEvent{}, q)
+	q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "user-change"}})
+	if q.Len() != 2 {
+		t.Fatalf("queue length = %d, want 2", q.Len())
+	}
+	var got []string
+	for range 2 {
+		item, priority, _ := q.GetWithPriority()
+		got = append(got, fmt.Sprintf("%s/%s@%d", item.Namespace, item.Name, priority))
+		q.Done(item)
+	}
+	want := []string{"ns/user-change@0", fmt.Sprintf("ns/late@%d", handler.LowPriority)}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("order = %v, want %v", got, want)
 	}
 }

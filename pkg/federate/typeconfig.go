@@ -493,8 +493,9 @@ func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-
 		hostKind(r.Cache, &corev1beta1.KubeFedCluster{}, cluster.EnqueueAllOnChange(r.Client, r.Namespace, all), cluster.PlacementChanged()),
 		hostKind(r.Cache, &corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(allOf), predicate.GenerationChangedPredicate{}),
 		cluster.FilteredSource(r.Members, t.Target, t.federatedKey, all, syncChange(t)),
-		// Objects whose members answered after their reconcile stopped waiting.
-		source.Channel(requeue, &handler.EnqueueRequestForObject{}),
+		// Objects whose members answered after their reconcile stopped waiting, behind the
+		// users' changes.
+		source.Channel(requeue, cluster.EnqueueLow()),
 	}
 	if t.Namespaced && !t.isNamespace() {
 		fns := &unstructured.Unstructured{}
