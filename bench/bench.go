@@ -196,16 +196,20 @@ func (b *bench) run(ctx context.Context) (*Result, error) {
 		}
 		err := p.f(pctx)
 		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("phase %s: %w (fed-controller log: %s)", p.name, err, b.controllerLog())
-		}
+		// The peak so far is kept even when the phase failed: a large run that fails late
+		// still tells how much memory it took.
 		if b.controller != nil {
 			if _, peak, err := memoryMB(b.controller.Pid()); err == nil {
 				if b.result.PeakRSSMBAfter == nil {
 					b.result.PeakRSSMBAfter = map[string]float64{}
 				}
 				b.result.PeakRSSMBAfter[p.name] = round(peak, 1)
+				b.result.PeakRSSMB = max(b.result.PeakRSSMB, round(peak, 1))
 			}
+		}
+		if err != nil {
+			b.result.FailedPhase, b.result.Error = p.name, err.Error()
+			return b.result, fmt.Errorf("phase %s: %w (fed-controller log: %s)", p.name, err, b.controllerLog())
 		}
 	}
 	return b.result, nil

@@ -301,3 +301,31 @@ func TestReplaceCRDsWithKubeFeds(t *testing.T) {
 		t.Errorf("-only-request-costs: %d request costs and converge %v, want 7 and no converge", len(res.RequestCosts), res.ConvergeSeconds)
 	}
 }
+
+func TestAFailedRunIsSavedAsFailed(t *testing.T) {
+	dir := t.TempDir()
+	started := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	res := &Result{Started: started, Params: Params{Kind: "ConfigMap", N: 10, M: 2}, PeakRSSMB: 42, FailedPhase: "update", Error: "1 of 5 changes did not reach every member within 30s"}
+	path, err := res.Save(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "20261203T120000Z-configmap-N10-M2-failed.json"); path != want {
+		t.Errorf("path = %s, want %s", path, want)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Result
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.FailedPhase != "update" || back.Error != res.Error || back.PeakRSSMB != 42 {
+		t.Errorf("saved failedPhase=%q error=%q peakRSSMB=%v, want the run's", back.FailedPhase, back.Error, back.PeakRSSMB)
+	}
+	res.FailedPhase, res.Error = "", ""
+	if path, err := res.Save(dir); err != nil || filepath.Base(path) != "20261203T120000Z-configmap-N10-M2.json" {
+		t.Errorf("a run that did not fail saved as %s (%v)", path, err)
+	}
+}

@@ -129,6 +129,12 @@ func run(ctx context.Context, args []string) error {
 	defer b.close()
 	res, err := b.run(ctx)
 	if err != nil {
+		if res != nil {
+			// What the phases before the failure measured, the peak RSS among it.
+			if path, saveErr := res.Save(c.results); saveErr == nil {
+				fmt.Println("result of the failed run:", path)
+			}
+		}
 		return err
 	}
 	if err := res.WriteTable(os.Stdout); err != nil {

@@ -86,6 +86,10 @@ type Result struct {
 	PeakRSSMBAfter map[string]float64 `json:"peakRSSMBAfter"`
 	// Profiles lists the pprof files taken during converge.
 	Profiles []string `json:"profiles,omitempty"`
+	// FailedPhase is the phase that failed, and Error why; the figures of the phases after
+	// it are zero. A failed run's file name ends in -failed.json.
+	FailedPhase string `json:"failedPhase,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 // Params are a run's parameters.
@@ -180,7 +184,11 @@ func (r *Result) Save(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
-	name := fmt.Sprintf("%s-%s-N%d-M%d.json", r.Started.Format("20060102T150405Z"), strings.ToLower(r.Params.Kind), r.Params.N, r.Params.M)
+	suffix := ""
+	if r.FailedPhase != "" {
+		suffix = "-failed"
+	}
+	name := fmt.Sprintf("%s-%s-N%d-M%d%s.json", r.Started.Format("20060102T150405Z"), strings.ToLower(r.Params.Kind), r.Params.N, r.Params.M, suffix)
 	path := filepath.Join(dir, name)
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
