@@ -34,6 +34,13 @@ func (b *bench) converge(ctx context.Context) error {
 	// cpuProfile is set by the profile's goroutine, and read only after it is done.
 	var cpuProfile string
 	if b.cfg.profile {
+		// What fed-controller holds before any federated object exists.
+		baseline := b.profilePath("baseline-heap")
+		if err := fetch(ctx, b.controller.PprofURL()+"heap", baseline); err != nil {
+			b.logf("converge: no baseline heap profile: %v", err)
+		} else {
+			b.result.Profiles = append(b.result.Profiles, baseline)
+		}
 		// A CPU profile as long as converge is expected to take, from the limit.
 		seconds := max(5, int(b.result.LimitSeconds*1.2)+1)
 		path := b.profilePath("converge-cpu")
