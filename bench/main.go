@@ -68,7 +68,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.bin, "bin", "bin", "directory with the lab binaries and fed-controller (make lab-tools build)")
 	fs.StringVar(&c.binary, "controller", "", "the fed-controller binary; empty means fed-controller in -bin")
 	fs.StringVar(&c.results, "results", "bench/results", "directory for the JSON result (and the profiles)")
-	fs.BoolVar(&c.profile, "profile", false, "take fed-controller's heap profile before converge, its CPU profile over converge and its heap profile at its end, into the results directory")
+	fs.BoolVar(&c.profile, "profile", false, "take fed-controller's heap profile before converge, half way and at its end, and its CPU profile over converge, into the results directory")
 	fs.BoolVar(&c.keepLab, "keep-lab", false, "leave the lab and fed-controller running at the end, for a look with kubectl")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "time limit of each phase")
 	fs.IntVar(&c.limitRuns, "limit-runs", 2, "how many times the plain writer runs; the fastest run is the limit")

@@ -31,8 +31,9 @@ func (b *bench) converge(ctx context.Context) error {
 		return err
 	}
 	var profiles sync.WaitGroup
-	// cpuProfile is set by the profile's goroutine, and read only after it is done.
-	var cpuProfile string
+	// cpuProfile and midProfile are set by the profiles' goroutines, and read only after they
+	// are done.
+	var cpuProfile, midProfile string
 	if b.cfg.profile {
 		// What fed-controller holds before any federated object exists.
 		baseline := b.profilePath("baseline-heap")
@@ -41,6 +42,21 @@ func (b *bench) converge(ctx context.Context) error {
 		} else {
 			b.result.Profiles = append(b.result.Profiles, baseline)
 		}
+		// The heap half way, when the work in flight is at its largest.
+		mid := b.profilePath("converge-mid-heap")
+		profiles.Go(func() {
+			for ctx.Err() == nil {
+				if held, _ := b.tracker.counts(1); held >= n*len(b.members)/2 {
+					if err := fetch(ctx, b.controller.PprofURL()+"heap", mid); err != nil {
+						b.logf("converge: no heap profile half way: %v", err)
+						return
+					}
+					midProfile = mid
+					return
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		})
 		// A CPU profile as long as converge is expected to take, from the limit.
 		seconds := max(5, int(b.result.LimitSeconds*1.2)+1)
 		path := b.profilePath("converge-cpu")
@@ -112,8 +128,10 @@ func (b *bench) converge(ctx context.Context) error {
 		}
 	}
 	profiles.Wait()
-	if cpuProfile != "" {
-		b.result.Profiles = append(b.result.Profiles, cpuProfile)
+	for _, p := range []string{midProfile, cpuProfile} {
+		if p != "" {
+			b.result.Profiles = append(b.result.Profiles, p)
+		}
 	}
 	return b.checkContent(ctx, 1)
 }
