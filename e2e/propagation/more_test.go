@@ -192,10 +192,17 @@ spec:
 	g.Expect(d.GetAnnotations()).To(HaveKeyWithValue("fedplane.io/control-plane-id", "fedplane-a"))
 	_, writes := ctrlB.MemberWrites(t)
 	g.Expect(writes).To(BeZero(), "the second control plane wrote nothing to the member")
-	// The first control plane still reports success.
+	// The first control plane still reports success in the contested cluster, and overall
+	// once every cluster is Ready: on a loaded machine cce's one-second health probe can time
+	// out and make it briefly not Ready, which has nothing to do with the contest.
 	st, err := fedStatus(t.Context(), hostA, federatedDeployGVK, "test-namespace", "test-deployment")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(propagation(st)).To(Equal("True/"), "the first control plane's statuses: %v", clusterStatuses(st))
+	g.Expect(clusterStatuses(st)).To(ContainElement("local="), "the first control plane's status in the contested cluster")
+	g.Eventually(func(g Gomega) {
+		st, err := fedStatus(t.Context(), hostA, federatedDeployGVK, "test-namespace", "test-deployment")
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(propagation(st)).To(Equal("True/"), "the first control plane's statuses: %v", clusterStatuses(st))
+	}).WithTimeout(wait).WithPolling(poll).Should(Succeed())
 }
 
 // testStoppedMember stops cce's API server while 50 federated objects are created.
