@@ -6,10 +6,12 @@
 // first garbage collection after the last handle to it goes, and objects keep strings, not
 // handles). It is bounded: it takes only strings up to MaxLen bytes, and when it holds
 // MaxStrings of them it starts afresh. Strings handed out before stay valid; only the sharing
-// of later copies with them is lost.
+// of later copies with them is lost. A second table, as bounded, shares whole label maps
+// (SharedMap).
 package intern
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -104,11 +106,94 @@ func Map(in map[string]string) map[string]string {
 	return out
 }
 
+// Bounds of the table of shared maps (see SharedMap).
+const (
+	// MaxMapEntries is the most entries a shared map has; MaxMapBytes the most bytes its keys
+	// and values add up to.
+	MaxMapEntries = 16
+	MaxMapBytes   = 1024
+	// MaxMaps is how many maps the table holds before it starts afresh.
+	MaxMaps = 1 << 12
+)
+
+type mapTable struct {
+	mu    sync.RWMutex
+	maps  map[string]map[string]string
+	limit int
+}
+
+var sharedMaps = &mapTable{maps: map[string]map[string]string{}, limit: MaxMaps}
+
+// SharedMap returns a map equal to in, the same map for every caller that passes an equal
+// one, with its strings interned: thousands of cached objects with the same labels then hold
+// one map between them. The map returned must never be changed. A map larger than
+// MaxMapEntries or MaxMapBytes is passed to Map instead, and nil and empty maps come back as
+// they are.
+func SharedMap(in map[string]string) map[string]string {
+	if len(in) == 0 {
+		return in
+	}
+	if len(in) > MaxMapEntries {
+		return Map(in)
+	}
+	key, ok := mapKey(in)
+	if !ok {
+		return Map(in)
+	}
+	return sharedMaps.get(key, in)
+}
+
+// mapKey is in's entries, sorted, as one string; false when they are more than MaxMapBytes.
+func mapKey(in map[string]string) (string, bool) {
+	keys := make([]string, 0, len(in))
+	size := 0
+	for k, v := range in {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 2
+	}
+	if size > MaxMapBytes {
+		return "", false
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.Grow(size)
+	for _, k := range keys {
+		// Keys and values of labels and annotations hold no NUL byte.
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(in[k])
+		b.WriteByte(0)
+	}
+	return b.String(), true
+}
+
+func (t *mapTable) get(key string, in map[string]string) map[string]string {
+	t.mu.RLock()
+	m, ok := t.maps[key]
+	t.mu.RUnlock()
+	if ok {
+		return m
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if m, ok := t.maps[key]; ok {
+		return m
+	}
+	if len(t.maps) >= t.limit {
+		t.maps = make(map[string]map[string]string, len(t.maps))
+	}
+	m = Map(in)
+	t.maps[key] = m
+	return m
+}
+
 // ObjectMeta interns, in place, the strings of m that repeat from object to object: its
-// namespace, its labels and annotations, and its finalizers.
+// namespace, its labels and annotations, and its finalizers. The labels become a shared map
+// (see SharedMap): m must be an object that is only read, such as one held by a cache.
+// Annotations are not shared: they often hold a value of the object's own, such as a hash.
 func ObjectMeta(m *metav1.ObjectMeta) {
 	m.Namespace = String(m.Namespace)
-	m.Labels = Map(m.Labels)
+	m.Labels = SharedMap(m.Labels)
 	m.Annotations = Map(m.Annotations)
 	for i, f := range m.Finalizers {
 		m.Finalizers[i] = String(f)

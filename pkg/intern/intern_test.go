@@ -1,6 +1,7 @@
 package intern
 
 import (
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -70,5 +71,46 @@ func TestJSONIsADeepCopyWithSharedStrings(t *testing.T) {
 	b := again["status"].(map[string]any)["clusters"].([]any)[0].(map[string]any)["name"].(string)
 	if !sameBytes(a, b) {
 		t.Error("two copies of the same cluster name are not shared")
+	}
+}
+
+func TestEqualMapsAreShared(t *testing.T) {
+	same := func(a, b map[string]string) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+	a := SharedMap(map[string]string{"app": "web", "fedplane.io/managed": "true"})
+	b := SharedMap(map[string]string{"fedplane.io/managed": "true", "app": "web"})
+	if !same(a, b) {
+		t.Error("two equal label maps are two maps")
+	}
+	if diff := cmp.Diff(map[string]string{"app": "web", "fedplane.io/managed": "true"}, b); diff != "" {
+		t.Errorf("the shared map differs (-want +got):\n%s", diff)
+	}
+	// Keys and values run together differently are not the same map.
+	c := SharedMap(map[string]string{"ab": "c"})
+	d := SharedMap(map[string]string{"a": "bc"})
+	if same(c, d) || d["a"] != "bc" {
+		t.Errorf("{ab: c} and {a: bc} share a map: %v, %v", c, d)
+	}
+	if e := SharedMap(map[string]string{"app": "api"}); same(a, e) || e["app"] != "api" {
+		t.Errorf("a different map came back as %v", e)
+	}
+	if SharedMap(nil) != nil {
+		t.Error("nil did not come back as nil")
+	}
+	// A large map is copied, not shared.
+	big := map[string]string{"data": strings.Repeat("x", MaxMapBytes)}
+	if x, y := SharedMap(big), SharedMap(big); same(x, y) || same(x, big) || x["data"] != big["data"] {
+		t.Error("a map over MaxMapBytes was shared or not copied")
+	}
+}
+
+func TestAFullMapTableStartsAfresh(t *testing.T) {
+	tab := &mapTable{maps: map[string]map[string]string{}, limit: 2}
+	for i := range 3 {
+		in := map[string]string{"i": strings.Repeat("x", i+1)}
+		key, _ := mapKey(in)
+		tab.get(key, in)
+	}
+	if len(tab.maps) != 1 {
+		t.Errorf("the table holds %d maps after three into a table of two, want 1", len(tab.maps))
 	}
 }
