@@ -75,7 +75,9 @@ func TestJSONIsADeepCopyWithSharedStrings(t *testing.T) {
 }
 
 func TestEqualMapsAreShared(t *testing.T) {
-	same := func(a, b map[string]string) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+	same := func(a, b map[string]string) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
 	a := SharedMap(map[string]string{"app": "web", "fedplane.io/managed": "true"})
 	b := SharedMap(map[string]string{"fedplane.io/managed": "true", "app": "web"})
 	if !same(a, b) {
