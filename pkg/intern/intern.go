@@ -26,40 +26,54 @@ const (
 	MaxStrings = 1 << 16
 )
 
-type table struct {
+// table is a bounded table of shared values by key: when it holds limit of them it starts
+// afresh.
+type table[V any] struct {
 	mu      sync.RWMutex
-	strings map[string]string
+	entries map[string]V
 	limit   int
 }
 
-var shared = &table{strings: map[string]string{}, limit: MaxStrings}
+func newTable[V any](limit int) *table[V] {
+	return &table[V]{entries: map[string]V{}, limit: limit}
+}
 
-// String returns the table's copy of s, adding s when the table has none; a string longer
-// than MaxLen is returned as it is.
-func String(s string) string { return shared.string(s) }
-
-func (t *table) string(s string) string {
-	if len(s) > MaxLen || s == "" {
-		return s
-	}
+// get returns the value held for key, or adds the key and value that add makes.
+func (t *table[V]) get(key string, add func() (string, V)) V {
 	t.mu.RLock()
-	v, ok := t.strings[s]
+	v, ok := t.entries[key]
 	t.mu.RUnlock()
 	if ok {
 		return v
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if v, ok := t.strings[s]; ok {
+	if v, ok := t.entries[key]; ok {
 		return v
 	}
-	if len(t.strings) >= t.limit {
-		t.strings = make(map[string]string, len(t.strings))
+	if len(t.entries) >= t.limit {
+		t.entries = make(map[string]V, len(t.entries))
 	}
-	// The decoder's string may share its bytes with a larger buffer: the table keeps its own.
-	v = string([]byte(s))
-	t.strings[v] = v
+	k, v := add()
+	t.entries[k] = v
 	return v
+}
+
+var shared = newTable[string](MaxStrings)
+
+// String returns the table's copy of s, adding s when the table has none; a string longer
+// than MaxLen is returned as it is.
+func String(s string) string { return stringIn(shared, s) }
+
+func stringIn(t *table[string], s string) string {
+	if len(s) > MaxLen || s == "" {
+		return s
+	}
+	return t.get(s, func() (string, string) {
+		// The decoder's string may share its bytes with a larger buffer: the table keeps its own.
+		c := string([]byte(s))
+		return c, c
+	})
 }
 
 // JSON is a deep copy of the JSON value v (as unstructured objects hold it: maps, slices,
@@ -116,13 +130,7 @@ const (
 	MaxMaps = 1 << 12
 )
 
-type mapTable struct {
-	mu    sync.RWMutex
-	maps  map[string]map[string]string
-	limit int
-}
-
-var sharedMaps = &mapTable{maps: map[string]map[string]string{}, limit: MaxMaps}
+var sharedMaps = newTable[map[string]string](MaxMaps)
 
 // SharedMap returns a map equal to in, the same map for every caller that passes an equal
 // one, with its strings interned: thousands of cached objects with the same labels then hold
@@ -140,14 +148,19 @@ func SharedMap(in map[string]string) map[string]string {
 	if !ok {
 		return Map(in)
 	}
-	return sharedMaps.get(key, in)
+	return sharedMaps.get(key, func() (string, map[string]string) { return key, Map(in) })
 }
 
-// mapKey is in's entries, sorted, as one string; false when they are more than MaxMapBytes.
+// mapKey is in's entries, sorted, as one string; false when they are more than MaxMapBytes
+// or hold a NUL byte.
 func mapKey(in map[string]string) (string, bool) {
 	keys := make([]string, 0, len(in))
 	size := 0
 	for k, v := range in {
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+			// NUL separates the entries in the key.
+			return "", false
+		}
 		keys = append(keys, k)
 		size += len(k) + len(v) + 2
 	}
@@ -158,33 +171,12 @@ func mapKey(in map[string]string) (string, bool) {
 	var b strings.Builder
 	b.Grow(size)
 	for _, k := range keys {
-		// Keys and values of labels and annotations hold no NUL byte.
 		b.WriteString(k)
 		b.WriteByte(0)
 		b.WriteString(in[k])
 		b.WriteByte(0)
 	}
 	return b.String(), true
-}
-
-func (t *mapTable) get(key string, in map[string]string) map[string]string {
-	t.mu.RLock()
-	m, ok := t.maps[key]
-	t.mu.RUnlock()
-	if ok {
-		return m
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if m, ok := t.maps[key]; ok {
-		return m
-	}
-	if len(t.maps) >= t.limit {
-		t.maps = make(map[string]map[string]string, len(t.maps))
-	}
-	m = Map(in)
-	t.maps[key] = m
-	return m
 }
 
 // ObjectMeta interns, in place, the strings of m that repeat from object to object: its

@@ -37,18 +37,18 @@ func TestLongStringsAreKeptAsTheyAre(t *testing.T) {
 // A full table starts afresh: it never holds more than its limit, and what it gave before
 // stays as it was.
 func TestAFullTableStartsAfresh(t *testing.T) {
-	tb := &table{strings: map[string]string{}, limit: 3}
-	kept := tb.string("a")
+	tb := newTable[string](3)
+	kept := stringIn(tb, "a")
 	for _, s := range []string{"b", "c", "d", "e"} {
-		tb.string(s)
-		if len(tb.strings) > 3 {
-			t.Fatalf("the table holds %d strings, over its limit of 3", len(tb.strings))
+		stringIn(tb, s)
+		if len(tb.entries) > 3 {
+			t.Fatalf("the table holds %d strings, over its limit of 3", len(tb.entries))
 		}
 	}
 	if kept != "a" {
 		t.Errorf("a string given before the table started afresh is %q, want a", kept)
 	}
-	if got := tb.string("e"); !sameBytes(got, tb.strings["e"]) {
+	if got := stringIn(tb, "e"); !sameBytes(got, tb.entries["e"]) {
 		t.Error("the table does not share the string it holds")
 	}
 }
@@ -95,6 +95,10 @@ func TestEqualMapsAreShared(t *testing.T) {
 	if e := SharedMap(map[string]string{"app": "api"}); same(a, e) || e["app"] != "api" {
 		t.Errorf("a different map came back as %v", e)
 	}
+	// A NUL byte would make two different maps one key: such a map is copied, not shared.
+	if x, y := SharedMap(map[string]string{"a\x00b": "c"}), SharedMap(map[string]string{"a": "b\x00c"}); same(x, y) || x["a\x00b"] != "c" || y["a"] != "b\x00c" {
+		t.Errorf("maps holding NUL bytes were shared: %q, %q", x, y)
+	}
 	if SharedMap(nil) != nil {
 		t.Error("nil did not come back as nil")
 	}
@@ -106,13 +110,13 @@ func TestEqualMapsAreShared(t *testing.T) {
 }
 
 func TestAFullMapTableStartsAfresh(t *testing.T) {
-	tab := &mapTable{maps: map[string]map[string]string{}, limit: 2}
+	tab := newTable[map[string]string](2)
 	for i := range 3 {
 		in := map[string]string{"i": strings.Repeat("x", i+1)}
 		key, _ := mapKey(in)
-		tab.get(key, in)
+		tab.get(key, func() (string, map[string]string) { return key, Map(in) })
 	}
-	if len(tab.maps) != 1 {
-		t.Errorf("the table holds %d maps after three into a table of two, want 1", len(tab.maps))
+	if len(tab.entries) != 1 {
+		t.Errorf("the table holds %d maps after three into a table of two, want 1", len(tab.entries))
 	}
 }
