@@ -131,7 +131,9 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		if res != nil {
 			// What the phases before the failure measured, the peak RSS among it.
-			if path, saveErr := res.Save(c.results); saveErr == nil {
+			if path, saveErr := res.Save(c.results); saveErr != nil {
+				fmt.Fprintln(os.Stderr, "the failed run's result was not saved:", saveErr)
+			} else {
 				fmt.Println("result of the failed run:", path)
 			}
 		}
