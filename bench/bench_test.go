@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,5 +329,27 @@ func TestAFailedRunIsSavedAsFailed(t *testing.T) {
 	res.FailedPhase, res.Error = "", ""
 	if path, err := res.Save(dir); err != nil || filepath.Base(path) != "20261203T120000Z-configmap-N10-M2.json" {
 		t.Errorf("a run that did not fail saved as %s (%v)", path, err)
+	}
+}
+
+func TestTrackerCountsWhatItRecorded(t *testing.T) {
+	tr := &tracker{seen: map[string]map[string]int{"m1": {}, "m2": {}}, byVersion: map[string]map[int]int{"m1": {}, "m2": {}}}
+	tr.changed = sync.NewCond(&tr.mu)
+	copyAt := func(name, cluster string, version int) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetName(name)
+		u.SetLabels(map[string]string{versionLabel: strconv.Itoa(version), clusterLabel: cluster})
+		return u
+	}
+	tr.record("m1", copyAt("a", "m1", 1), false)
+	tr.record("m1", copyAt("b", "m1", 1), false)
+	tr.record("m2", copyAt("a", "m2", 1), false)
+	tr.record("m2", copyAt("a", "m2", 2), false) // an update
+	tr.record("m1", copyAt("b", "m1", 1), true)  // a deletion
+	if held, right := tr.counts(1); held != 2 || right != 1 {
+		t.Errorf("counts(1) = %d held, %d right; want 2 and 1", held, right)
+	}
+	if _, right := tr.counts(2); right != 1 {
+		t.Errorf("counts(2) right = %d, want 1", right)
 	}
 }
