@@ -43,8 +43,9 @@ type ContentionKey struct {
 // again soon after each apply. Past Threshold such reverts within Window, the copy is in a
 // fight: it is applied again only after a delay that starts at BaseDelay and doubles up to
 // MaxDelay. A copy that stays as applied for Settle after the last apply ends the fight. The
-// tracker lives in memory, one per sync reconciler, and remembers at most MaxEntries copies
-// (copies not in a fight go first). A nil tracker never backs off.
+// tracker lives in memory, one per sync reconciler. It remembers only copies that were seen
+// reverted (a copy applied and never changed back costs nothing), and at most MaxEntries of
+// them (copies not in a fight go first). A nil tracker never backs off.
 type ContentionTracker struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -88,9 +89,10 @@ func (t *ContentionTracker) Reverted(k ContentionKey) (wait time.Duration, start
 	now := t.now()
 	e := t.entries[k]
 	if e == nil {
-		// Applied before this process knew of it: the revert counts.
+		// The first revert since the copy was applied, by this process or before it started:
+		// it counts.
 		e = t.add(k)
-		e.armed = true
+		e.armed, e.lastApply = true, now
 	}
 	if e.armed {
 		e.armed = false
@@ -113,19 +115,21 @@ func (t *ContentionTracker) Reverted(k ContentionKey) (wait time.Duration, start
 
 // Applied records that the copy was applied. fresh tells that what was applied differs from
 // what the copy carried (the template or the overrides changed, or there was no copy): the
-// copy is then given a fresh start.
+// copy is then given a fresh start. A copy never seen reverted is not remembered: its first
+// revert counts all the same (see Reverted), so that a bulk apply of thousands of copies
+// holds no memory here.
 func (t *ContentionTracker) Applied(k ContentionKey, fresh bool) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
 	e := t.entries[k]
 	if e == nil || fresh {
-		e = t.add(k)
+		delete(t.entries, k)
+		return
 	}
-	e.armed, e.lastApply = true, now
+	e.armed, e.lastApply = true, t.now()
 }
 
 // Matched records that the copy is as applied. It tells whether that ended a fight (the copy

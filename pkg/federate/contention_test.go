@@ -1,6 +1,7 @@
 package federate
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -168,25 +169,47 @@ func TestContentionTrackerIsBounded(t *testing.T) {
 	for _, k := range keys {
 		clock.now = clock.now.Add(time.Second)
 		tr.Applied(k, true)
+		tr.Reverted(k)
 	}
 	if got := tr.Len(); got != 2 {
 		t.Fatalf("Len() = %d, want 2", got)
 	}
-	// One went to make room; applying the others again keeps the bound.
+	// One went to make room; applying and reverting the others again keeps the bound.
 	for _, k := range keys[1:] {
 		tr.Applied(k, false)
+		tr.Reverted(k)
 	}
 	if got := tr.Len(); got != 2 {
-		t.Fatalf("Len() after more applies = %d, want 2", got)
+		t.Fatalf("Len() after more reverts = %d, want 2", got)
+	}
+}
+
+func TestContentionTrackerRemembersOnlyRevertedCopies(t *testing.T) {
+	tr := &ContentionTracker{}
+	for i := range 1000 {
+		tr.Applied(ContentionKey{Object: types.NamespacedName{Namespace: "bulk", Name: fmt.Sprint(i)}, Cluster: "cce"}, true)
+	}
+	if got := tr.Len(); got != 0 {
+		t.Fatalf("Len() after 1000 applies = %d, want 0", got)
+	}
+	tr.Reverted(copyKey)
+	tr.Applied(copyKey, false)
+	if got := tr.Len(); got != 1 {
+		t.Fatalf("Len() after a revert and an apply = %d, want 1", got)
+	}
+	// A changed template is a fresh start: there is nothing left to remember.
+	tr.Applied(copyKey, true)
+	if got := tr.Len(); got != 0 {
+		t.Fatalf("Len() after a fresh apply = %d, want 0", got)
 	}
 }
 
 func TestContentionTrackerForget(t *testing.T) {
 	tr := &ContentionTracker{}
 	other := ContentionKey{Object: types.NamespacedName{Namespace: "default", Name: "other"}, Cluster: "cce"}
-	tr.Applied(copyKey, true)
-	tr.Applied(ContentionKey{Object: copyKey.Object, Cluster: "local"}, true)
-	tr.Applied(other, true)
+	tr.Reverted(copyKey)
+	tr.Reverted(ContentionKey{Object: copyKey.Object, Cluster: "local"})
+	tr.Reverted(other)
 	tr.Forget(copyKey.Object)
 	if got := tr.Len(); got != 1 {
 		t.Fatalf("Len() = %d, want 1 (the other object's copy)", got)
