@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -332,15 +331,37 @@ func TestAFailedRunIsSavedAsFailed(t *testing.T) {
 	}
 }
 
-func TestTrackerCountsWhatItRecorded(t *testing.T) {
-	tr := &tracker{seen: map[string]map[string]int{"m1": {}, "m2": {}}, byVersion: map[string]map[int]int{"m1": {}, "m2": {}}}
-	tr.changed = sync.NewCond(&tr.mu)
-	copyAt := func(name, cluster string, version int) *unstructured.Unstructured {
-		u := &unstructured.Unstructured{}
-		u.SetName(name)
-		u.SetLabels(map[string]string{versionLabel: strconv.Itoa(version), clusterLabel: cluster})
-		return u
+// copyAt is a member's copy of the bench's object name at version.
+func copyAt(name, cluster string, version int) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetName(name)
+	u.SetLabels(map[string]string{versionLabel: strconv.Itoa(version), clusterLabel: cluster})
+	return u
+}
+
+func TestTrackerTellsWhenTheFirstAndLastMemberHadAVersion(t *testing.T) {
+	tr := emptyTracker("m1", "m2")
+	tr.record("m1", copyAt("a", "m1", 1), false)
+	tr.record("m2", copyAt("a", "m2", 1), false)
+	before := time.Now()
+	tr.record("m1", copyAt("a", "m1", 2), false)
+	time.Sleep(10 * time.Millisecond)
+	tr.record("m2", copyAt("a", "m2", 2), false)
+	mid := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	// A resync of the same version does not move when the member had it.
+	tr.record("m1", copyAt("a", "m1", 2), false)
+	first, last, err := tr.waitObject(time.Now().Add(time.Second), "a", 2)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if first.Before(before) || !first.Before(last) || last.After(mid) {
+		t.Errorf("first %v, last %v; want before <= first < last <= mid (%v, %v)", first, last, before, mid)
+	}
+}
+
+func TestTrackerCountsWhatItRecorded(t *testing.T) {
+	tr := emptyTracker("m1", "m2")
 	tr.record("m1", copyAt("a", "m1", 1), false)
 	tr.record("m1", copyAt("b", "m1", 1), false)
 	tr.record("m2", copyAt("a", "m2", 1), false)

@@ -160,7 +160,7 @@ func (b *bench) checkContent(ctx context.Context, version int) error {
 // update changes one object's template at a time and times until every member holds it.
 func (b *bench) update(ctx context.Context) error {
 	fedRes := b.hostDyn.Resource(b.kind.FederatedResource).Namespace(benchNamespace)
-	var samples []time.Duration
+	var samples, accepted, first []time.Duration
 	failures := 0
 	for k := range b.cfg.updates {
 		name := objectName(k * b.cfg.n / b.cfg.updates)
@@ -172,19 +172,27 @@ func (b *bench) update(ctx context.Context) error {
 		if _, err := fedRes.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			return fmt.Errorf("failed to change %s: %w", name, err)
 		}
-		done, err := b.tracker.waitObject(started.Add(30*time.Second), name, 2)
+		accepted = append(accepted, time.Since(started))
+		firstAt, done, err := b.tracker.waitObject(started.Add(30*time.Second), name, 2)
 		if err != nil {
 			failures++
 			continue
 		}
 		samples = append(samples, done.Sub(started))
+		first = append(first, firstAt.Sub(started))
 	}
 	ms := func(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 1) }
 	b.result.UpdateSamples, b.result.UpdateFailures = len(samples), failures
 	b.result.UpdateP50Millis = ms(percentile(samples, 50))
 	b.result.UpdateP99Millis = ms(percentile(samples, 99))
 	b.result.UpdateMaxMillis = ms(percentile(samples, 100))
-	b.logf("update: p50 %.0fms p99 %.0fms (%d changes, %d lost)", b.result.UpdateP50Millis, b.result.UpdateP99Millis, len(samples), failures)
+	b.result.UpdateAcceptedP50Millis = ms(percentile(accepted, 50))
+	b.result.UpdateAcceptedP99Millis = ms(percentile(accepted, 99))
+	b.result.UpdateFirstP50Millis = ms(percentile(first, 50))
+	b.result.UpdateFirstP99Millis = ms(percentile(first, 99))
+	b.logf("update: p50 %.0fms p99 %.0fms (%d changes, %d lost); host accepted p50 %.0fms p99 %.0fms, first member p50 %.0fms p99 %.0fms",
+		b.result.UpdateP50Millis, b.result.UpdateP99Millis, len(samples), failures,
+		b.result.UpdateAcceptedP50Millis, b.result.UpdateAcceptedP99Millis, b.result.UpdateFirstP50Millis, b.result.UpdateFirstP99Millis)
 	if failures > 0 {
 		return fmt.Errorf("%d of %d changes did not reach every member within 30s", failures, b.cfg.updates)
 	}

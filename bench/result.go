@@ -48,6 +48,14 @@ type Result struct {
 	UpdateP99Millis float64 `json:"updateP99Millis"`
 	// UpdateMaxMillis is the slowest of them.
 	UpdateMaxMillis float64 `json:"updateMaxMillis"`
+	// UpdateAcceptedP50Millis and UpdateAcceptedP99Millis are how long the host API server
+	// took to accept the changes; UpdateFirstP50Millis and UpdateFirstP99Millis how long until
+	// the first member had them. Together they tell where a slow change waited: in the host,
+	// in fed-controller before its first write, or between the members.
+	UpdateAcceptedP50Millis float64 `json:"updateAcceptedP50Millis"`
+	UpdateAcceptedP99Millis float64 `json:"updateAcceptedP99Millis"`
+	UpdateFirstP50Millis    float64 `json:"updateFirstP50Millis"`
+	UpdateFirstP99Millis    float64 `json:"updateFirstP99Millis"`
 	// UpdateSamples is how many changes were timed; UpdateFailures how many did not arrive.
 	UpdateSamples  int `json:"updateSamples"`
 	UpdateFailures int `json:"updateFailures"`
@@ -162,6 +170,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 		{"member limit", fmt.Sprintf("%.1fs (the %d member creates alone; fastest of %v)", r.MemberLimitSeconds, r.Params.N*r.Params.M, r.MemberLimitRuns)},
 		{"ratio member limit/converge", fmt.Sprintf("%.2f", r.MemberRatio)},
 		{"update latency", fmt.Sprintf("p50 %.0fms, p99 %.0fms, max %.0fms (%d changes, %d lost)", r.UpdateP50Millis, r.UpdateP99Millis, r.UpdateMaxMillis, r.UpdateSamples, r.UpdateFailures)},
+		{"  host accepted", fmt.Sprintf("p50 %.0fms, p99 %.0fms", r.UpdateAcceptedP50Millis, r.UpdateAcceptedP99Millis)},
+		{"  first member", fmt.Sprintf("p50 %.0fms, p99 %.0fms", r.UpdateFirstP50Millis, r.UpdateFirstP99Millis)},
 		{"idle writes", fmt.Sprintf("%d to members, %d to the host, over %s", r.IdleMemberWrites, r.IdleHostWrites, r.Params.Idle)},
 		{"cpu", fmt.Sprintf("%.1fs in the run (%.1fs per 1,000 objects), %.1fs of it in converge", r.CPUSeconds, r.CPUSecondsPer1k, r.ConvergeCPUSeconds)},
 		{"memory", fmt.Sprintf("peak RSS %.0fMB, %.0fMB before any object (+%.1fMB per 1,000 objects)", r.PeakRSSMB, r.BaselineRSSMB, r.RSSPer1kMB)},

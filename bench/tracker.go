@@ -26,19 +26,23 @@ type tracker struct {
 	seen    map[string]map[string]int
 	// byVersion counts each member's objects by version.
 	byVersion map[string]map[int]int
-	stop      context.CancelFunc
+	// reached is when each member's object last changed version.
+	reached map[string]map[string]time.Time
+	stop    context.CancelFunc
 }
 
 // newTracker starts a metadata watch of resource in namespace of every member and waits until
 // each has listed.
 func newTracker(ctx context.Context, k kind, namespace string, members map[string]*rest.Config) (*tracker, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	t := &tracker{seen: map[string]map[string]int{}, byVersion: map[string]map[int]int{}, stop: cancel}
-	t.changed = sync.NewCond(&t.mu)
+	names := make([]string, 0, len(members))
+	for name := range members {
+		names = append(names, name)
+	}
+	t := emptyTracker(names...)
+	t.stop = cancel
 	var synced []cache.InformerSynced
 	for name, cfg := range members {
-		t.seen[name] = map[string]int{}
-		t.byVersion[name] = map[int]int{}
 		// A full-object JSON watch, as fed-controller's: the API server encodes each event once
 		// for both, so the bench's watch costs it little.
 		dc, err := dynamic.NewForConfig(cfg)
@@ -90,6 +94,18 @@ func newTracker(ctx context.Context, k kind, namespace string, members map[strin
 	return t, nil
 }
 
+// emptyTracker is a tracker of the members that has seen nothing yet and watches nothing.
+func emptyTracker(members ...string) *tracker {
+	t := &tracker{seen: map[string]map[string]int{}, byVersion: map[string]map[int]int{}, reached: map[string]map[string]time.Time{}, stop: func() {}}
+	t.changed = sync.NewCond(&t.mu)
+	for _, name := range members {
+		t.seen[name] = map[string]int{}
+		t.byVersion[name] = map[int]int{}
+		t.reached[name] = map[string]time.Time{}
+	}
+	return t
+}
+
 func (t *tracker) record(cluster string, obj any, deleted bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj, deleted = d.Obj, true
@@ -99,13 +115,16 @@ func (t *tracker) record(cluster string, obj any, deleted bool) {
 		return
 	}
 	name, labels := m.GetName(), m.GetLabels()
+	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.seen[cluster][name]; ok {
+	old, had := t.seen[cluster][name]
+	if had {
 		t.byVersion[cluster][old]--
 	}
 	if deleted {
 		delete(t.seen[cluster], name)
+		delete(t.reached[cluster], name)
 	} else {
 		v, err := strconv.Atoi(labels[versionLabel])
 		if err != nil || labels[clusterLabel] != cluster {
@@ -113,6 +132,9 @@ func (t *tracker) record(cluster string, obj any, deleted bool) {
 		}
 		t.seen[cluster][name] = v
 		t.byVersion[cluster][v]++
+		if !had || old != v {
+			t.reached[cluster][name] = now
+		}
 	}
 	t.changed.Broadcast()
 }
@@ -147,9 +169,10 @@ func (t *tracker) waitAll(deadline time.Time, n, version int) (time.Time, error)
 	})
 }
 
-// waitObject waits until every member holds object name at version.
-func (t *tracker) waitObject(deadline time.Time, name string, version int) (time.Time, error) {
-	return t.waitUntil(deadline, func() bool {
+// waitObject waits until every member holds object name at version. It returns when the
+// first member and the last one had it.
+func (t *tracker) waitObject(deadline time.Time, name string, version int) (first, last time.Time, err error) {
+	_, err = t.waitUntil(deadline, func() bool {
 		for _, objs := range t.seen {
 			if objs[name] != version {
 				return false
@@ -157,6 +180,21 @@ func (t *tracker) waitObject(deadline time.Time, name string, version int) (time
 		}
 		return true
 	})
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for cluster := range t.seen {
+		at := t.reached[cluster][name]
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return first, last, nil
 }
 
 // waitEmpty waits until no member holds any of the bench's objects.
