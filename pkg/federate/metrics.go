@@ -15,6 +15,11 @@ type Metrics struct {
 	// (Create, Update, Delete, Orphan) and result (success, error). In steady state it does
 	// not move.
 	MemberWrites *prometheus.CounterVec
+	// ChangeWait is how long a change of a federated object (its creation, or a new
+	// generation: change "create" or "update") waited from the watch event to the start of
+	// the reconcile that handles it, by federated type: the time it spent in the queue, behind
+	// other work.
+	ChangeWait *prometheus.HistogramVec
 	// KubeFed records the reconciles and writes under KubeFed's names; nil records nothing.
 	KubeFed *kubefedmetrics.Metrics
 }
@@ -26,11 +31,26 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "fedplane_member_writes_total",
 			Help: "Writes sent to member clusters, by cluster, federated type, action and result.",
 		}, []string{"cluster", "type", "action", "result"}),
+		ChangeWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fedplane_change_wait_seconds",
+			Help:    "Time from the watch event of a federated object's creation (change=create) or new generation (change=update) to the start of the reconcile that handles it, by federated type.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"type", "change"}),
 	}
-	if err := reg.Register(m.MemberWrites); err != nil {
-		return nil, err
+	for _, c := range []prometheus.Collector{m.MemberWrites, m.ChangeWait} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
+}
+
+// changeWaited records how long a change waited for its reconcile; m may be nil.
+func (m *Metrics) changeWaited(typeName, kind string, waited time.Duration) {
+	if m == nil {
+		return
+	}
+	m.ChangeWait.WithLabelValues(typeName, kind).Observe(waited.Seconds())
 }
 
 // countWrite counts one write; m may be nil.

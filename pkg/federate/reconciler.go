@@ -79,6 +79,8 @@ type SyncReconciler struct {
 
 	lateMu sync.Mutex
 	late   map[types.NamespacedName]map[string]lateResult
+	// changes are when the objects' changes were seen, until a reconcile takes them.
+	changes changeTimes
 	// inFlight holds the objects being reconciled, when sync and status workers share this
 	// reconciler.
 	inFlight keyLocks
@@ -155,6 +157,9 @@ func (r *SyncReconciler) reconcile(ctx context.Context, req reconcile.Request) (
 		}
 		return r.forget(ctx, req.NamespacedName)
 	}
+	if ch, ok := r.changes.take(req.NamespacedName); ok {
+		r.Metrics.changeWaited(r.Type.Name, ch.kind, started.Sub(ch.at))
+	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues(strings.ToLower(r.Type.Federated.Kind), klog.KObj(fed)))
 	s := newScope(fed)
 	s.source = r.Type.sourceUID(fed)
@@ -181,6 +186,7 @@ func (r *SyncReconciler) reconcile(ctx context.Context, req reconcile.Request) (
 func (r *SyncReconciler) forget(ctx context.Context, key types.NamespacedName) (reconcile.Result, error) {
 	r.Contention.Forget(key)
 	r.Denials.forget(key)
+	r.changes.take(key)
 	// Late answers for an object that is gone are for nobody.
 	r.takeLate(key, "")
 	return r.releaseStrays(ctx, key)

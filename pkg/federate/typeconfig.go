@@ -367,7 +367,7 @@ func (r *TypeConfigReconciler) ensure(ctx context.Context, ftc *corev1beta1.Fede
 	}
 	rt = &runningType{spec: *ftc.Spec.DeepCopy(), denials: denials, cacheSyncTimeout: ss.cacheSyncTimeout}
 	tracked := newSyncTracker(c, func(ctx context.Context) { r.report(ctx, ftc.Name, rt, "", nil) })
-	if err := r.watch(tracked, t, requeue); err != nil {
+	if err := r.watch(tracked, t, requeue, &reconciler.changes); err != nil {
 		return err
 	}
 	status, err := r.statusController(ftc.Name, t, reconciler, ss)
@@ -482,14 +482,15 @@ func newController(kind, name string, reconciler reconcile.Reconciler, workers i
 }
 
 // watch sets up what a sync controller watches: its federated objects, the clusters, the
-// KubeFedConfig, the FederatedNamespaces (for namespaced types) and the member copies.
-func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-chan event.GenericEvent) error {
+// KubeFedConfig, the FederatedNamespaces (for namespaced types) and the member copies. The
+// federated objects' changes are timed in changes.
+func (r *TypeConfigReconciler) watch(c controller.Controller, t Type, requeue <-chan event.GenericEvent, changes *changeTimes) error {
 	fed := &unstructured.Unstructured{}
 	fed.SetGroupVersionKind(t.Federated)
 	all := func(ctx context.Context) []reconcile.Request { return r.list(ctx, t, "") }
 	allOf := func(ctx context.Context, _ client.Object) []reconcile.Request { return all(ctx) }
 	sources := []source.Source{
-		hostKind(r.Cache, fed, &handler.EnqueueRequestForObject{}, metadataOrSpecChanged()),
+		hostKind(r.Cache, fed, federatedEvents(changes, time.Now), metadataOrSpecChanged()),
 		hostKind(r.Cache, &corev1beta1.KubeFedCluster{}, cluster.EnqueueAllOnChange(r.Client, r.Namespace, all), cluster.PlacementChanged()),
 		hostKind(r.Cache, &corev1beta1.KubeFedConfig{}, handler.EnqueueRequestsFromMapFunc(allOf), predicate.GenerationChangedPredicate{}),
 		cluster.FilteredSource(r.Members, t.Target, t.federatedKey, all, syncChange(t)),

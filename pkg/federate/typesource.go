@@ -75,15 +75,17 @@ func (s *hostSource) WaitForSync(ctx context.Context) error {
 }
 
 // funcs turns the informer's notifications into events for the handler, through the
-// predicates.
-func (s *hostSource) funcs(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) toolscache.ResourceEventHandlerFuncs {
-	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(o any) {
+// predicates. The objects of the informer's first list are told apart, so that a priority
+// queue takes them behind the changes made since: after a restart, a user's change does not
+// wait behind every object that is only being looked at again.
+func (s *hostSource) funcs(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) toolscache.ResourceEventHandlerDetailedFuncs {
+	return toolscache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(o any, isInInitialList bool) {
 			obj, ok := o.(client.Object)
 			if !ok {
 				return
 			}
-			e := event.CreateEvent{Object: obj}
+			e := event.CreateEvent{Object: obj, IsInInitialList: isInInitialList}
 			for _, p := range s.predicates {
 				if !p.Create(e) {
 					return
