@@ -36,12 +36,15 @@ type changeTimes struct {
 const (
 	changeCreate = "create"
 	changeUpdate = "update"
+	// changeDelete is the start of a deletion, which gives a federated object that has
+	// finalizers a new generation too.
+	changeDelete = "delete"
 )
 
 // change is a change seen and not reconciled yet.
 type change struct {
 	at time.Time
-	// kind is changeCreate or changeUpdate.
+	// kind is changeCreate, changeUpdate or changeDelete.
 	kind string
 }
 
@@ -77,7 +80,8 @@ func (c *changeTimes) len() int {
 
 // federatedEvents is the handler of the federated objects' events: it enqueues each object as
 // handler.EnqueueRequestForObject does, and also
-//   - records in changes when a creation or a new generation was seen, to time its wait;
+//   - records in changes when a creation, a new generation or the start of a deletion was
+//     seen, to time its wait;
 //   - queues the echo of fed-controller's own finalizer behind the users' changes: the
 //     reconcile that added the finalizer went on to propagate the object, so the echo only
 //     looks again. After thousands of objects are created at once, their echoes would
@@ -105,7 +109,11 @@ func (h federatedHandler) Update(ctx context.Context, e event.UpdateEvent, q wor
 		return
 	}
 	if e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() {
-		h.changes.seen(client.ObjectKeyFromObject(e.ObjectNew), h.now(), changeUpdate)
+		kind := changeUpdate
+		if e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil {
+			kind = changeDelete
+		}
+		h.changes.seen(client.ObjectKeyFromObject(e.ObjectNew), h.now(), kind)
 	}
 	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok && ownFinalizerAdded(e.ObjectOld, e.ObjectNew) {
 		pq.AddWithOpts(priorityqueue.AddOpts{Priority: new(handler.LowPriority)}, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.ObjectNew)})

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
@@ -51,6 +52,12 @@ func TestChangesAreTimedFromTheirFirstEvent(t *testing.T) {
 	h.Update(ctx, event.UpdateEvent{ObjectOld: fedAt("a", 2), ObjectNew: fedAt("a", 3)}, q)
 	if ch, ok := changes.take(types.NamespacedName{Namespace: "ns", Name: "a"}); !ok || ch.kind != changeUpdate {
 		t.Errorf("take(a) after a new generation = %+v, %v; want an update", ch, ok)
+	}
+	deleting := fedAt("a", 4)
+	deleting.SetDeletionTimestamp(&metav1.Time{Time: clock.now})
+	h.Update(ctx, event.UpdateEvent{ObjectOld: fedAt("a", 3), ObjectNew: deleting}, q)
+	if ch, ok := changes.take(types.NamespacedName{Namespace: "ns", Name: "a"}); !ok || ch.kind != changeDelete {
+		t.Errorf("take(a) after the deletion began = %+v, %v; want a delete", ch, ok)
 	}
 	if _, ok := changes.take(types.NamespacedName{Namespace: "ns", Name: "a"}); ok {
 		t.Error("take(a) a second time found a change")

@@ -15,8 +15,8 @@ type Metrics struct {
 	// (Create, Update, Delete, Orphan) and result (success, error). In steady state it does
 	// not move.
 	MemberWrites *prometheus.CounterVec
-	// ChangeWait is how long a change of a federated object (its creation, or a new
-	// generation: change "create" or "update") waited from the watch event to the start of
+	// ChangeWait is how long a change of a federated object (its creation, a new generation
+	// or the start of its deletion: change "create", "update" or "delete") waited from the watch event to the start of
 	// the reconcile that handles it, by federated type: the time it spent in the queue, behind
 	// other work.
 	ChangeWait *prometheus.HistogramVec
@@ -33,7 +33,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"cluster", "type", "action", "result"}),
 		ChangeWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "fedplane_change_wait_seconds",
-			Help:    "Time from the watch event of a federated object's creation (change=create) or new generation (change=update) to the start of the reconcile that handles it, by federated type.",
+			Help:    "Time from the watch event of a federated object's creation (change=create), new generation (change=update) or deletion (change=delete) to the start of the reconcile that handles it, by federated type.",
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"type", "change"}),
 	}
