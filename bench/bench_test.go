@@ -374,3 +374,28 @@ func TestTrackerCountsWhatItRecorded(t *testing.T) {
 		t.Errorf("counts(2) right = %d, want 1", right)
 	}
 }
+
+func TestTheIdleWindowWaitsForTheWritesToStop(t *testing.T) {
+	ctx := context.Background()
+	// Writes that go on for five polls, then stop.
+	n := 0
+	count := func() (int, error) {
+		if n < 5 {
+			n++
+		}
+		return n, nil
+	}
+	waited, quiet, err := settleWrites(ctx, count, 20*time.Millisecond, time.Second, 5*time.Millisecond)
+	if err != nil || !quiet {
+		t.Fatalf("settleWrites = %v, %v, %v; want quiet", waited, quiet, err)
+	}
+	if waited < 20*time.Millisecond {
+		t.Errorf("waited %v, want at least the four polls the writes went on for", waited)
+	}
+	// Writes that never stop are measured as they are, after the longest wait.
+	always := 0
+	never := func() (int, error) { always++; return always, nil }
+	if _, quiet, err := settleWrites(ctx, never, 20*time.Millisecond, 100*time.Millisecond, 5*time.Millisecond); err != nil || quiet {
+		t.Errorf("settleWrites of endless writes: quiet %v, err %v; want not quiet", quiet, err)
+	}
+}

@@ -199,6 +199,44 @@ func (b *bench) update(ctx context.Context) error {
 	return nil
 }
 
+// settle waits until fed-controller has made no write for idleSettle, or for idleSettleMax
+// at most, and tells how long it waited.
+func (b *bench) settle(ctx context.Context) (time.Duration, error) {
+	count := func() (int, error) {
+		m, h, err := b.writes()
+		return m + h, err
+	}
+	waited, quiet, err := settleWrites(ctx, count, idleSettle, idleSettleMax, 500*time.Millisecond)
+	if err == nil && !quiet {
+		b.logf("idle: fed-controller was still writing after %s; counting all the same", idleSettleMax)
+	}
+	return waited, err
+}
+
+// settleWrites polls count every poll until it has not moved for quiet, or until max has
+// passed (quiet is then false). waited is how long it took the writes to stop.
+func settleWrites(ctx context.Context, count func() (int, error), quietFor, maxWait, poll time.Duration) (waited time.Duration, quiet bool, err error) {
+	started := time.Now()
+	last, quietSince := -1, started
+	for time.Since(started) < maxWait {
+		n, err := count()
+		if err != nil {
+			return 0, false, err
+		}
+		if n != last {
+			last, quietSince = n, time.Now()
+		} else if time.Since(quietSince) >= quietFor {
+			return quietSince.Sub(started), true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+	return time.Since(started), false, nil
+}
+
 // writes returns fed-controller's non-GET requests to the members and to the host so far.
 func (b *bench) writes() (member, host int, err error) {
 	members := make([]*framework.Cluster, 0, len(b.members))
@@ -216,15 +254,27 @@ func (b *bench) writes() (member, host int, err error) {
 	return int(m), int(h), nil
 }
 
-// idle counts fed-controller's writes while nothing changes.
+// idleSettle is how long fed-controller must make no write before the idle window opens, and
+// idleSettleMax how long the bench waits for that at most: a controller that never stops
+// writing is then measured as it is.
+const (
+	idleSettle    = 3 * time.Second
+	idleSettleMax = 2 * time.Minute
+)
+
+// idle counts fed-controller's writes while nothing changes. The window opens once the writes
+// of the changes before it (converge's backlog of statuses, the last update's) have stopped.
 func (b *bench) idle(ctx context.Context) error {
-	// Let the last update's status writes land first.
-	time.Sleep(2 * time.Second)
+	settled, err := b.settle(ctx)
+	if err != nil {
+		return err
+	}
+	b.result.IdleSettleSeconds = round(settled.Seconds(), 1)
 	m0, h0, err := b.writes()
 	if err != nil {
 		return err
 	}
-	b.logf("idle: counting writes for %s", b.cfg.idle)
+	b.logf("idle: writes stopped %.1fs after the last change; counting writes for %s", b.result.IdleSettleSeconds, b.cfg.idle)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

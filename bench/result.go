@@ -61,9 +61,12 @@ type Result struct {
 	UpdateFailures int `json:"updateFailures"`
 	// IdleSeconds is the idle window; IdleMemberWrites the member writes in it (client-go's
 	// count of non-GET requests) and IdleHostWrites the host writes in it.
-	IdleSeconds      float64 `json:"idleSeconds"`
-	IdleMemberWrites int     `json:"idleMemberWrites"`
-	IdleHostWrites   int     `json:"idleHostWrites"`
+	IdleSeconds float64 `json:"idleSeconds"`
+	// IdleSettleSeconds is how long after the last change fed-controller's writes stopped,
+	// before the idle window opened (at most two minutes).
+	IdleSettleSeconds float64 `json:"idleSettleSeconds"`
+	IdleMemberWrites  int     `json:"idleMemberWrites"`
+	IdleHostWrites    int     `json:"idleHostWrites"`
 	// ConvergeCPUSeconds is fed-controller's CPU time during converge; CPUSeconds over the
 	// whole run, from its start to the end of delete.
 	ConvergeCPUSeconds float64 `json:"convergeCPUSeconds"`
@@ -172,7 +175,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		{"update latency", fmt.Sprintf("p50 %.0fms, p99 %.0fms, max %.0fms (%d changes, %d lost)", r.UpdateP50Millis, r.UpdateP99Millis, r.UpdateMaxMillis, r.UpdateSamples, r.UpdateFailures)},
 		{"  host accepted", fmt.Sprintf("p50 %.0fms, p99 %.0fms", r.UpdateAcceptedP50Millis, r.UpdateAcceptedP99Millis)},
 		{"  first member", fmt.Sprintf("p50 %.0fms, p99 %.0fms", r.UpdateFirstP50Millis, r.UpdateFirstP99Millis)},
-		{"idle writes", fmt.Sprintf("%d to members, %d to the host, over %s", r.IdleMemberWrites, r.IdleHostWrites, r.Params.Idle)},
+		{"idle writes", fmt.Sprintf("%d to members, %d to the host, over %s (after %.1fs for the writes before it to stop)", r.IdleMemberWrites, r.IdleHostWrites, r.Params.Idle, r.IdleSettleSeconds)},
 		{"cpu", fmt.Sprintf("%.1fs in the run (%.1fs per 1,000 objects), %.1fs of it in converge", r.CPUSeconds, r.CPUSecondsPer1k, r.ConvergeCPUSeconds)},
 		{"memory", fmt.Sprintf("peak RSS %.0fMB, %.0fMB before any object (+%.1fMB per 1,000 objects)", r.PeakRSSMB, r.BaselineRSSMB, r.RSSPer1kMB)},
 		{"delete", fmt.Sprintf("%.1fs", r.DeleteSeconds)},
